@@ -1,0 +1,156 @@
+"""The age-compatible verbs: ``keygen``, ``encrypt``, ``decrypt``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from vault_app.cli._common import UsageError, ask_passphrase
+from vault_app.core import age
+from vault_app.core.atomic import atomic_output
+from vault_app.core.errors import FileOperationError
+from vault_app.core.keys import (
+    generate_identity,
+    parse_identities,
+    parse_recipient,
+    parse_recipients,
+)
+from vault_app.core.recipients import Identity, Recipient
+from vault_app.core.recipients.scrypt import (
+    PromptingScryptIdentity,
+    ScryptIdentity,
+    ScryptRecipient,
+)
+
+
+def register(commands: Any) -> None:
+    keygen = commands.add_parser("keygen", help="generate an identity (like age-keygen)")
+    keygen.add_argument("--pq", action="store_true", help="post-quantum hybrid identity")
+    keygen.add_argument("-o", "--output", metavar="FILE", help="write the identity to FILE")
+    keygen.set_defaults(handler=cmd_keygen)
+
+    enc = commands.add_parser("encrypt", help="encrypt to recipients or a passphrase")
+    enc.add_argument("-r", "--recipient", action="append", default=[], metavar="RECIPIENT")
+    enc.add_argument("-R", "--recipients-file", action="append", default=[], metavar="PATH")
+    enc.add_argument("-p", "--passphrase", action="store_true", help="encrypt with a passphrase")
+    enc.add_argument("-a", "--armor", action="store_true", help="PEM-armored output")
+    enc.add_argument("-o", "--output", metavar="OUT")
+    enc.add_argument("input", nargs="?", default="-", metavar="IN")
+    enc.set_defaults(handler=cmd_encrypt)
+
+    dec = commands.add_parser("decrypt", help="decrypt with identities or a passphrase")
+    dec.add_argument("-i", "--identity", action="append", default=[], metavar="PATH")
+    dec.add_argument("-o", "--output", metavar="OUT")
+    dec.add_argument("input", nargs="?", default="-", metavar="IN")
+    dec.set_defaults(handler=cmd_decrypt)
+
+
+def _read_text(path: str, what: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise FileOperationError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def load_identity_file(path: str) -> list[Identity]:
+    """An identity file, plain or itself passphrase-encrypted (as age allows)."""
+    data = _read_text(path, "identity file")
+    if data.lstrip().startswith((b"age-encryption.org/", b"-----BEGIN AGE")):
+        plain = io.BytesIO()
+        passphrase = ask_passphrase(f"Enter passphrase for identity file {path}: ")
+        age.decrypt(io.BytesIO(data), plain, [ScryptIdentity(passphrase)])
+        data = plain.getvalue()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not an identity file") from None
+    return parse_identities(text)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    identity = generate_identity(post_quantum=args.pq)
+    recipient = str(identity.recipient())
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    text = f"# created: {created}\n# public key: {recipient}\n{identity}\n".encode()
+    if args.output:
+        with atomic_output(args.output) as out:
+            out.write(text)
+    else:
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+    print(f"Public key: {recipient}", file=sys.stderr)
+    return 0
+
+
+def _open_in(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    if Path(path).is_dir():
+        raise FileOperationError(f"{path}: is a folder, not a file")
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise FileOperationError(f"{path}: {exc.strerror}") from None
+
+
+def _stdout_checked(binary: bool) -> BinaryIO:
+    if binary and sys.stdout.isatty():
+        raise UsageError("refusing to write binary output to the terminal",
+                         hint="use -o FILE, or -a for armored output")
+    return sys.stdout.buffer
+
+
+def cmd_encrypt(args: argparse.Namespace) -> int:
+    recipients: list[Recipient] = [parse_recipient(r) for r in args.recipient]
+    for path in args.recipients_file:
+        text = _read_text(path, "recipients file").decode("utf-8", "replace")
+        recipients.extend(parse_recipients(text))
+    if args.passphrase:
+        if recipients:
+            raise UsageError("-p cannot be combined with -r or -R")
+        recipients = [ScryptRecipient(ask_passphrase(confirm=True))]
+    if not recipients:
+        raise UsageError("no recipients", hint="use -r RECIPIENT, -R FILE, or -p")
+    if args.output and args.output != "-":
+        if args.input == "-":
+            with atomic_output(args.output) as out:
+                age.encrypt(sys.stdin.buffer, out, recipients, armor=args.armor)
+        else:
+            age.encrypt_file(args.input, args.output, recipients, armor=args.armor)
+        return 0
+    out = _stdout_checked(not args.armor)
+    src = _open_in(args.input)
+    try:
+        age.encrypt(src, out, recipients, armor=args.armor)
+        out.flush()
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    return 0
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    identities: list[Identity] = []
+    for path in args.identity:
+        identities.extend(load_identity_file(path))
+    if not identities:
+        identities.append(PromptingScryptIdentity(ask_passphrase))
+    if args.output and args.output != "-":
+        if args.input == "-":
+            with atomic_output(args.output) as out:
+                age.decrypt(sys.stdin.buffer, out, identities)
+        else:
+            age.decrypt_file(args.input, args.output, identities)
+        return 0
+    src = _open_in(args.input)
+    try:
+        age.decrypt(src, sys.stdout.buffer, identities)
+        sys.stdout.buffer.flush()
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    return 0

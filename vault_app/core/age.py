@@ -1,0 +1,173 @@
+"""The one safe recipe on top of the format: encrypt to recipients, decrypt with identities.
+
+Ties together header, recipients, armor and STREAM (the only module that does).
+File-to-file functions write atomically, so no partial or unauthenticated output
+ever appears at the destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from vault_app.core import armor as _armor
+from vault_app.core.atomic import atomic_output, describe_os_error
+from vault_app.core.errors import (
+    FileOperationError,
+    MalformedError,
+    NoIdentityMatchError,
+)
+from vault_app.core.header import Header, Stanza, build_header, read_header
+from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.recipients import FILE_KEY_SIZE, Identity, Recipient
+from vault_app.core.recipients.scrypt import STANZA_TYPE as SCRYPT
+from vault_app.core.recipients.scrypt import ScryptRecipient
+from vault_app.core.stream import decrypt_payload, encrypt_payload
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    """What a successful decryption learned: the header (with any extra stanzas) and size."""
+
+    header: Header
+    size: int
+
+
+def new_file_key() -> bytes:
+    return os.urandom(FILE_KEY_SIZE)
+
+
+def wrap_stanzas(file_key: bytes, recipients: Sequence[Recipient]) -> list[Stanza]:
+    """Wrap ``file_key`` for every recipient; enforce the scrypt-alone rule at once."""
+    if not recipients:
+        raise ValueError("at least one recipient is required")
+    if any(isinstance(r, ScryptRecipient) for r in recipients) and len(recipients) > 1:
+        raise ValueError("a passphrase cannot be combined with other recipients")
+    stanzas: list[Stanza] = []
+    for recipient in recipients:
+        stanzas.extend(recipient.wrap(file_key))
+    return stanzas
+
+
+def unwrap_file_key(header: Header, identities: Sequence[Identity]) -> bytes:
+    """Find the file key with any identity and verify the header MAC with it."""
+    if any(s.type == SCRYPT for s in header.stanzas) and len(header.stanzas) != 1:
+        raise MalformedError("a passphrase-encrypted file must have only one stanza")
+    for identity in identities:
+        file_key = identity.unwrap(header.stanzas)
+        if file_key is not None:
+            header.verify_mac(file_key)
+            return file_key
+    raise NoIdentityMatchError("no identity matched any of the file's recipients")
+
+
+def encrypt(
+    src: BinaryIO,
+    dst: BinaryIO,
+    recipients: Sequence[Recipient],
+    *,
+    armor: bool = False,
+    extra_stanzas: Sequence[Stanza] = (),
+    file_key: bytes | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Header:
+    """Encrypt ``src`` to ``dst`` for ``recipients``; extra stanzas ride in the header."""
+    file_key = new_file_key() if file_key is None else file_key
+    header = build_header(file_key, [*wrap_stanzas(file_key, recipients), *extra_stanzas])
+    out: BinaryIO = _armor.ArmoredWriter(dst) if armor else dst  # type: ignore[assignment]
+    out.write(header.encode())
+    encrypt_payload(file_key, src, out, progress=progress, cancel=cancel)
+    if armor:
+        out.close()
+    return header
+
+
+def _buffered(src: BinaryIO) -> io.BufferedReader:
+    if isinstance(src, io.BufferedReader):
+        return src
+    return io.BufferedReader(src, 1 << 16)  # type: ignore[arg-type]
+
+
+def open_source(src: BinaryIO, armored: bool | None = None) -> io.BufferedReader:
+    """Return a buffered binary reader positioned at the header, armor removed.
+
+    ``armored=None`` detects armor from the first bytes.
+    """
+    buffered = _buffered(src)
+    if armored is None:
+        armored = _armor.is_armored(buffered)
+    if armored:
+        return io.BufferedReader(_armor.ArmoredReader(buffered), 1 << 16)
+    return buffered
+
+
+def decrypt(
+    src: BinaryIO,
+    dst: BinaryIO,
+    identities: Sequence[Identity],
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    armored: bool | None = None,
+) -> Decrypted:
+    """Decrypt ``src`` (binary or armored) to ``dst``.
+
+    To a stream, authenticated chunks are released as they verify; use
+    :func:`decrypt_file` for all-or-nothing output.
+    """
+    reader = open_source(src, armored)
+    header = read_header(reader)
+    file_key = unwrap_file_key(header, identities)
+    size = decrypt_payload(file_key, reader, dst, progress=progress, cancel=cancel)
+    return Decrypted(header, size)
+
+
+@contextlib.contextmanager
+def open_input(path: Path | str) -> Iterator[BinaryIO]:
+    """Open a regular file for reading, with errors a person can act on."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileOperationError(f"{path}: is a folder, not a file")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+    with handle:
+        yield handle
+
+
+def encrypt_file(
+    src_path: Path | str,
+    dst_path: Path | str,
+    recipients: Sequence[Recipient],
+    *,
+    armor: bool = False,
+    extra_stanzas: Sequence[Stanza] = (),
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Header:
+    """Encrypt a file to a new file, atomically (temp, fsync, rename)."""
+    with open_input(src_path) as src, atomic_output(dst_path, overwrite=overwrite) as dst:
+        return encrypt(src, dst, recipients, armor=armor, extra_stanzas=extra_stanzas,
+                       progress=progress, cancel=cancel)
+
+
+def decrypt_file(
+    src_path: Path | str,
+    dst_path: Path | str,
+    identities: Sequence[Identity],
+    *,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> Decrypted:
+    """Decrypt a file to a new file; the destination appears only if all of it verified."""
+    with open_input(src_path) as src, atomic_output(dst_path, overwrite=overwrite) as dst:
+        return decrypt(src, dst, identities, progress=progress, cancel=cancel)

@@ -1,0 +1,139 @@
+"""ASCII armor: strict PEM (RFC 7468) with label ``AGE ENCRYPTED FILE``.
+
+Reading is strict, as age requires, so that armored files are not malleable:
+64-column lines, canonical padded base64, no headers, only whitespace outside.
+Both directions stream in constant memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import BinaryIO
+
+from vault_app.core.errors import ArmorError
+
+BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
+END = b"-----END AGE ENCRYPTED FILE-----"
+_COLUMNS = 64
+_WHITESPACE = b" \t\r\n"
+_MAX_TRAILING = 1024
+_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
+def is_armored(src: io.BufferedReader) -> bool:
+    """Peek (without consuming) whether ``src`` starts with a PEM begin line."""
+    head = src.peek(len(BEGIN) + 64)[: len(BEGIN) + 64]
+    return head.lstrip(_WHITESPACE).startswith(b"-----")
+
+
+class ArmoredReader(io.RawIOBase):
+    """Decodes an armored stream lazily, line by line."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        super().__init__()
+        self._src = src
+        self._buf = b""
+        self._done = False
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _line(self) -> bytes:
+        line = self._src.readline(_COLUMNS + 3)
+        if line.endswith(b"\r\n"):
+            return line[:-2]
+        if line.endswith(b"\n"):
+            return line[:-1]
+        if len(line) > _COLUMNS + 1 or (line and line != END):
+            raise ArmorError("armor line too long or missing its line ending")
+        return line
+
+    def _start(self) -> None:
+        self._started = True
+        skipped = 0
+        while True:
+            c = self._src.read(1)
+            if not c:
+                raise ArmorError("no armor begin line")
+            if c not in _WHITESPACE:
+                break
+            skipped += 1
+            if skipped > _MAX_TRAILING:
+                raise ArmorError("too much whitespace before the armor")
+        line = c + self._line()
+        if line != BEGIN:
+            raise ArmorError("bad armor begin line")
+
+    def _finish(self) -> None:
+        rest = self._src.read(_MAX_TRAILING + 1)
+        if len(rest) > _MAX_TRAILING or rest.strip(_WHITESPACE):
+            raise ArmorError("unexpected data after the armor end line")
+        self._done = True
+
+    def _next_block(self) -> bytes:
+        line = self._line()
+        if line == END:
+            self._finish()
+            return b""
+        if not line:
+            raise ArmorError("empty line in armor (or a missing end line)")
+        if not all(c in _B64 for c in line):
+            raise ArmorError("invalid character in armor")
+        if len(line) > _COLUMNS:
+            raise ArmorError("armor line longer than 64 columns")
+        last = len(line) < _COLUMNS or line.endswith(b"=")
+        try:
+            data = base64.b64decode(line, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ArmorError("invalid base64 in armor") from exc
+        if base64.b64encode(data) != line:
+            raise ArmorError("non-canonical base64 in armor")
+        if last:
+            if self._line() != END:
+                raise ArmorError("short armor line before the end of the armor")
+            self._finish()
+        return data
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if not self._started:
+            self._start()
+        view = memoryview(buffer).cast("B")
+        while len(self._buf) < len(view) and not self._done:
+            self._buf += self._next_block()
+        n = min(len(view), len(self._buf))
+        view[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class ArmoredWriter(io.RawIOBase):
+    """Encodes to armor; ``close()`` writes the last line and the end line."""
+
+    def __init__(self, dst: BinaryIO) -> None:
+        super().__init__()
+        self._dst = dst
+        self._pending = bytearray()
+        self._dst.write(BEGIN + b"\n")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._pending += data
+        whole = len(self._pending) - len(self._pending) % 48
+        if whole:
+            encoded = base64.b64encode(bytes(self._pending[:whole]))
+            del self._pending[:whole]
+            lines = [encoded[i : i + _COLUMNS] for i in range(0, len(encoded), _COLUMNS)]
+            self._dst.write(b"\n".join(lines) + b"\n")
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._pending:
+                self._dst.write(base64.b64encode(bytes(self._pending)) + b"\n")
+            self._dst.write(END + b"\n")
+        super().close()

@@ -1,0 +1,84 @@
+"""Atomic file output: temp file beside the destination (0600), fsync, rename.
+
+On any failure the destination is untouched and the temp file is removed, so a
+crash, a full disk or a cancel never leaves a partial file under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from vault_app.core.errors import FileOperationError
+
+TEMP_SUFFIX = ".vault-tmp"
+
+
+def describe_os_error(exc: OSError, path: Path | str) -> FileOperationError:
+    """Turn an OSError into a FileOperationError a person can act on."""
+    name = str(path)
+    code = exc.errno
+    if code == errno.ENOENT:
+        return FileOperationError(f"{name}: no such file or folder")
+    if code == errno.EISDIR:
+        return FileOperationError(f"{name}: is a folder, not a file")
+    if code in (errno.EACCES, errno.EPERM):
+        return FileOperationError(f"{name}: permission denied",
+                                  hint="check that you may write to that folder")
+    if code == errno.EROFS:
+        return FileOperationError(f"{name}: the file system is read-only")
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return FileOperationError(f"{name}: not enough disk space (nothing was changed)",
+                                  hint="free some space and try again")
+    return FileOperationError(f"{name}: {exc.strerror or 'input/output error'}")
+
+
+def fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[BinaryIO]:
+    """Yield a 0600 file to write; on clean exit it replaces ``dest`` atomically."""
+    dest = Path(dest)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    if not overwrite and (dest.exists() or dest.is_symlink()):
+        raise FileOperationError(f"{dest}: already exists",
+                                 hint="choose another name, or remove the existing file")
+    if dest.is_dir():
+        raise FileOperationError(f"{dest}: is a folder, not a file")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise describe_os_error(exc, folder) from None
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            if overwrite:
+                os.replace(tmp, dest)
+            else:
+                os.link(tmp, dest)  # fails if dest appeared meanwhile: never clobber
+                tmp.unlink()
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                raise FileOperationError(f"{dest}: already exists") from None
+            raise describe_os_error(exc, dest) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(folder)
