@@ -109,7 +109,9 @@ def read_header(reader: LineReader) -> Header:
     first = reader.readline(len(VERSION_LINE) + 256)
     total[0] += len(first)
     if first != VERSION_LINE:
-        if first.startswith(_VERSION_PREFIX):
+        if first and VERSION_LINE.startswith(first):
+            raise MalformedError("the header ends early (truncated file?)")
+        if first.startswith(_VERSION_PREFIX) and first.endswith(b"\n"):
             raise UnsupportedVersionError("this is an age file of an unsupported version")
         if not first:
             raise MalformedError("the file is empty")
