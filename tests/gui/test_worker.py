@@ -1,0 +1,179 @@
+"""TaskRunner: work off the UI thread, results back on it, throttled progress, cancel, queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from vault_app.core.errors import Cancelled, PayloadError
+from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.gui.worker import PROGRESS_INTERVAL, SpeedMeter, TaskRunner
+
+
+@pytest.fixture
+def runner(qtbot: Any) -> Iterator[TaskRunner]:
+    r = TaskRunner()
+    yield r
+    assert r.shutdown(5000), "worker thread did not stop"
+
+
+def test_success_comes_back_on_the_ui_thread(qtbot: Any, runner: TaskRunner) -> None:
+    ui_thread = threading.get_ident()
+    seen: dict[str, Any] = {}
+
+    def work(progress: ProgressFn, cancel: CancelToken) -> int:
+        seen["worker"] = threading.get_ident()
+        return 42
+
+    def done(value: int) -> None:
+        seen["callback"] = threading.get_ident()
+        seen["value"] = value
+
+    with qtbot.waitSignal(runner.task_finished, timeout=5000) as blocker:
+        runner.run(work, label="answer", on_success=done)
+    assert blocker.args == [42]
+    assert seen["value"] == 42
+    assert seen["worker"] != ui_thread
+    assert seen["callback"] == ui_thread
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=5000)
+
+
+def test_failure_is_reported_with_the_exception(qtbot: Any, runner: TaskRunner) -> None:
+    failures: list[BaseException] = []
+
+    def work(progress: ProgressFn, cancel: CancelToken) -> None:
+        raise PayloadError("chunk 3 failed authentication")
+
+    with qtbot.waitSignal(runner.task_failed, timeout=5000) as blocker:
+        runner.run(work, label="broken", on_failure=failures.append,
+                   on_success=lambda _: pytest.fail("must not succeed"))
+    assert isinstance(blocker.args[0], PayloadError)
+    assert failures == [blocker.args[0]]
+
+
+def test_ui_thread_runs_while_the_task_runs(qtbot: Any, runner: TaskRunner) -> None:
+    """The task waits for an event that only the UI thread's event loop can set."""
+    released = threading.Event()
+
+    def work(progress: ProgressFn, cancel: CancelToken) -> str:
+        if not released.wait(10):
+            raise TimeoutError("the UI thread was blocked")
+        return "ok"
+
+    with qtbot.waitSignal(runner.task_finished, timeout=10000) as blocker:
+        runner.run(work, label="wait")
+        QTimer.singleShot(0, released.set)
+    assert blocker.args == ["ok"]
+
+
+def test_progress_is_throttled_and_ends_at_the_total(qtbot: Any, runner: TaskRunner) -> None:
+    total = 200_000
+    timing: dict[str, float] = {}
+    reports: list[tuple[int, int, float]] = []
+    runner.progress.connect(lambda d, t, s: reports.append((d, t, s)))
+
+    def work(progress: ProgressFn, cancel: CancelToken) -> None:
+        start = time.monotonic()
+        for done in range(1, total + 1):
+            progress(done)
+        timing["elapsed"] = time.monotonic() - start
+
+    with qtbot.waitSignal(runner.idle, timeout=20000):
+        runner.run(work, label="count", total_bytes=total)
+    # 200,000 calls in the worker; only a throttled few cross to the UI thread.
+    allowed = timing["elapsed"] / PROGRESS_INTERVAL + 4
+    assert 1 <= len(reports) <= allowed
+    assert reports[-1][:2] == (total, total)
+    assert all(t == total for _, t, _ in reports)
+    dones = [d for d, _, _ in reports]
+    assert dones == sorted(dones)
+
+
+def test_cancel_is_a_normal_outcome(qtbot: Any, runner: TaskRunner) -> None:
+    started = threading.Event()
+    failures: list[object] = []
+    runner.task_failed.connect(failures.append)
+
+    def work(progress: ProgressFn, cancel: CancelToken) -> None:
+        started.set()
+        while True:
+            cancel.check()  # raises Cancelled once the UI asks
+            time.sleep(0.001)
+
+    with qtbot.waitSignal(runner.task_started, timeout=5000):
+        runner.run(work, label="endless", on_failure=failures.append)
+    assert started.wait(5)
+    with qtbot.waitSignals([runner.task_cancelled, runner.idle], timeout=5000):
+        runner.cancel_all()
+    assert failures == []
+    assert not runner.busy()
+
+
+def test_queue_runs_in_order_with_overall_progress(qtbot: Any, runner: TaskRunner) -> None:
+    order: list[str] = []
+    queue_states: list[tuple[int, int]] = []
+    totals: set[int] = set()
+    runner.queue_changed.connect(lambda d, t: queue_states.append((d, t)))
+    runner.progress.connect(lambda d, t, s: totals.add(t))
+    gate = threading.Event()
+
+    def make(name: str, size: int) -> Any:
+        def work(progress: ProgressFn, cancel: CancelToken) -> str:
+            gate.wait(10)  # held until all three are queued
+            progress(size)
+            return name
+        return work
+
+    runner.task_finished.connect(order.append)
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        runner.run(make("a", 100), label="a", total_bytes=100)
+        runner.run(make("b", 200), label="b", total_bytes=200)
+        runner.run(make("c", 300), label="c", total_bytes=300)
+        assert runner.busy()
+        gate.set()
+    assert order == ["a", "b", "c"]
+    assert queue_states[:3] == [(0, 1), (0, 2), (0, 3)]
+    assert queue_states[-1] == (3, 3)
+    assert 600 in totals
+    assert not runner.busy()
+
+
+def test_cancel_all_drops_queued_tasks(qtbot: Any, runner: TaskRunner) -> None:
+    ran: list[str] = []
+    cancelled: list[str] = []
+    runner.task_cancelled.connect(cancelled.append)
+    started = threading.Event()
+
+    def first(progress: ProgressFn, cancel: CancelToken) -> None:
+        ran.append("first")
+        started.set()
+        while not cancel.cancelled:
+            time.sleep(0.001)
+        raise Cancelled()
+
+    def second(progress: ProgressFn, cancel: CancelToken) -> None:
+        ran.append("second")
+
+    with qtbot.waitSignal(runner.task_started, timeout=5000):
+        runner.run(first, label="first")
+    runner.run(second, label="second")
+    assert started.wait(5)
+    with qtbot.waitSignal(runner.idle, timeout=5000):
+        runner.cancel_all()
+    assert ran == ["first"]
+    assert sorted(cancelled) == ["first", "second"]
+
+
+def test_speed_meter_uses_a_sliding_window() -> None:
+    now = [0.0]
+    meter = SpeedMeter(window=2.0, clock=lambda: now[0])
+    assert meter.add(0) == 0.0
+    now[0] = 1.0
+    assert meter.add(100 * 2**20) == pytest.approx(100 * 2**20)
+    now[0] = 4.0  # the first sample falls out of the window
+    assert meter.add(400 * 2**20) == pytest.approx(100 * 2**20)
