@@ -1,0 +1,346 @@
+"""Random-access reading of an age file: a read-only, seekable binary file object.
+
+The STREAM payload is a row of independently authenticated 64 KiB chunks at fixed
+offsets, so reading plaintext offset X needs only the chunk(s) covering X: one
+positioned read and one AEAD call per chunk, whatever the file size. Nothing is
+released before its chunk verifies, the last chunk must verify as the final one
+before the end of the file is reported, and memory stays a few fixed buffers.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from vault_app.core import armor as _armor
+from vault_app.core.age import unwrap_file_key
+from vault_app.core.atomic import describe_os_error
+from vault_app.core.errors import FileOperationError, PayloadError, TruncatedError
+from vault_app.core.header import Header, read_header
+from vault_app.core.recipients import Identity
+from vault_app.core.stream import (
+    CHUNK,
+    ENC_CHUNK,
+    NONCE_SIZE,
+    TAG,
+    chunk_nonce,
+    payload_key,
+    plaintext_size,
+)
+
+BATCH_CHUNKS = 16  # whole chunks fetched with one read: 1 MiB of plaintext
+CACHE_CHUNKS = 4  # decrypted chunks kept for small, unaligned reads
+
+Source = str | os.PathLike[str] | BinaryIO
+
+
+def _read_at(src: BinaryIO, pos: int, view: memoryview) -> int:
+    """Fill ``view`` from ``src`` at absolute offset ``pos``; return bytes read."""
+    src.seek(pos)
+    done = 0
+    while done < len(view):
+        n = src.readinto(view[done:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        done += n
+    return done
+
+
+class _HeaderLines:
+    """``readline`` over positioned reads, so the header parser needs no buffered file."""
+
+    def __init__(self, src: BinaryIO, start: int) -> None:
+        self._src = src
+        self._pos = start
+        self._buf = b""
+
+    def readline(self, size: int = -1, /) -> bytes:
+        while b"\n" not in self._buf and (size < 0 or len(self._buf) < size):
+            block = bytearray(4096)
+            n = _read_at(self._src, self._pos, memoryview(block))
+            if not n:
+                break
+            self._pos += n
+            self._buf += bytes(block[:n])
+        end = self._buf.find(b"\n") + 1 or len(self._buf)
+        if size >= 0:
+            end = min(end, size)
+        line, self._buf = self._buf[:end], self._buf[end:]
+        return line
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """Open a regular file unbuffered (reads are chunk-sized), with errors a person can act on."""
+    if path.is_dir():
+        raise FileOperationError(f"{path}: is a folder, not a file")
+    try:
+        return open(path, "rb", buffering=0)  # closed by AgeReader.close
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+
+
+def _is_armored(src: BinaryIO, start: int) -> bool:
+    head = bytearray(len(_armor.BEGIN) + 64)
+    n = _read_at(src, start, memoryview(head))
+    return bytes(head[:n]).lstrip(b" \t\r\n").startswith(b"-----")
+
+
+def _dearmor(src: BinaryIO, start: int) -> io.BytesIO:
+    """Armor has no random access: decode the (still encrypted) bytes into memory."""
+    src.seek(start)
+    text = io.BytesIO(src.read())  # armored files are small: age armors text-sized data
+    return io.BytesIO(_armor.ArmoredReader(text).read())
+
+
+class AgeReader(io.RawIOBase):
+    """Decrypts an age file on demand, chunk by chunk; ``read``/``seek`` like a file.
+
+    Give ``identities`` (any that unwrap the file key) or an already-known
+    ``file_key``; either way the header MAC is verified before anything is read.
+    Binary age files are read in place with constant memory; an armored file is
+    de-armored into memory first (its ciphertext only; plaintext is still
+    decrypted a chunk at a time). Wrap in :class:`io.BufferedReader` for
+    ``readline`` and small reads (``vault_app.open`` does).
+
+    ``chunks_decrypted`` counts AEAD chunk decryptions, to show a read's cost.
+    """
+
+    mode = "rb"
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        identities: Sequence[Identity] | None = None,
+        file_key: bytes | None = None,
+    ) -> None:
+        super().__init__()
+        if (identities is None) == (file_key is None):
+            raise ValueError("give exactly one of identities or file_key")
+        self._lock = threading.Lock()
+        self._owned: BinaryIO | None = None
+        if isinstance(source, str | os.PathLike):
+            self.name: str = os.fspath(source)
+            self._owned = _open_file(Path(source))
+            src: BinaryIO = self._owned
+        else:
+            self.name = str(getattr(source, "name", "<age stream>"))
+            src = source
+        try:
+            self._setup(src, identities, file_key)
+        except BaseException:
+            self._release()
+            raise
+
+    def _setup(self, src: BinaryIO, identities: Sequence[Identity] | None,
+               file_key: bytes | None) -> None:
+        if not src.seekable():
+            raise io.UnsupportedOperation("an age file must be seekable for random access")
+        base = src.tell()
+        if _is_armored(src, base):
+            src, base = _dearmor(src, base), 0
+        self._src = src
+        header = read_header(_HeaderLines(src, base))
+        if file_key is None:
+            assert identities is not None
+            file_key = unwrap_file_key(header, identities)
+        else:
+            header.verify_mac(file_key)
+        self.header: Header = header
+        nonce_at = base + len(header.encode())
+        end = src.seek(0, io.SEEK_END)
+        nonce = bytearray(NONCE_SIZE)
+        if _read_at(src, nonce_at, memoryview(nonce)) != NONCE_SIZE:
+            raise TruncatedError("the payload nonce is missing or short (truncated file?)")
+        self._claimed_size = plaintext_size(end - nonce_at)
+        self._aead = ChaCha20Poly1305(payload_key(file_key, bytes(nonce)))
+        self._data_at = nonce_at + NONCE_SIZE
+        self._chunks = max(1, -(-self._claimed_size // CHUNK))
+        self._final_ok = False
+        self._pos = 0
+        self._ct = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK))
+        self._cache: OrderedDict[int, memoryview] = OrderedDict()
+        self._spare: list[memoryview] = [memoryview(bytearray(CHUNK))
+                                         for _ in range(CACHE_CHUNKS)]
+        self.chunks_decrypted = 0
+
+    # -- file object protocol -------------------------------------------------
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        self._check_open()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with self._lock:
+            self._check_open()
+            if whence == io.SEEK_SET:
+                target = offset
+            elif whence == io.SEEK_CUR:
+                target = self._pos + offset
+            elif whence == io.SEEK_END:
+                target = self._verified_size() + offset
+            else:
+                raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+            if target < 0:  # as for a regular file
+                raise OSError(errno.EINVAL, f"negative seek position {target}")
+            self._pos = target
+            return target
+
+    @property
+    def size(self) -> int:
+        """Plaintext size, once the last chunk has verified as the final one."""
+        with self._lock:
+            self._check_open()
+            return self._verified_size()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        with self._lock:
+            self._check_open()
+            view = memoryview(buffer).cast("B")
+            pos, size = self._pos, self._claimed_size
+            if pos >= size:
+                self._verified_size()
+                return 0
+            n = min(len(view), size - pos)
+            end = pos + n
+            # chunks up to ``covered`` lie wholly inside the request: decrypt in place
+            covered = self._chunks if end == size else end // CHUNK
+            done = 0
+            while done < n:
+                index, offset = divmod(pos + done, CHUNK)
+                if offset == 0 and index < covered:
+                    count = min(covered - index, BATCH_CHUNKS)
+                    done += self._decrypt_run(index, count, view[done:])
+                else:
+                    plain = self._cached(index)
+                    take = min(len(plain) - offset, n - done)
+                    view[done : done + take] = plain[offset : offset + take]
+                    done += take
+            self._pos = pos + n
+            return n
+
+    def readall(self) -> bytes:
+        with self._lock:
+            self._check_open()
+            left = max(0, self._claimed_size - self._pos)
+        out = bytearray(left)
+        self.readinto(out)  # reaching the end verifies the final chunk, even when left == 0
+        return bytes(out)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._release()
+        super().close()
+
+    def _release(self) -> None:
+        cache = getattr(self, "_cache", None)
+        if cache is not None:
+            for buf in cache.values():
+                buf[:] = bytes(len(buf))
+            cache.clear()
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    # -- chunks ---------------------------------------------------------------
+
+    def _plain_len(self, index: int) -> int:
+        return min(CHUNK, self._claimed_size - index * CHUNK)
+
+    def _verified_size(self) -> int:
+        if not self._final_ok:
+            self._cached(self._chunks - 1)
+        return self._claimed_size
+
+    def _cached(self, index: int) -> memoryview:
+        """The plaintext of chunk ``index``, from the cache or decrypted into a slot."""
+        plain = self._cache.get(index)
+        if plain is not None:
+            self._cache.move_to_end(index)
+            return plain
+        if self._spare:
+            slot = self._spare.pop()
+        else:
+            _, slot = self._cache.popitem(last=False)
+        try:
+            n = self._decrypt_run(index, 1, slot)
+        except BaseException:
+            self._spare.append(slot)
+            raise
+        self._cache[index] = slot[:n]
+        return slot[:n]
+
+    def _decrypt_run(self, first: int, count: int, out: memoryview) -> int:
+        """Decrypt ``count`` chunks from ``first`` into ``out``; return plaintext bytes."""
+        plain_total = sum(self._plain_len(i) for i in range(first, first + count))
+        ct_total = plain_total + count * TAG
+        ct = self._ct[:ct_total]
+        if _read_at(self._src, self._data_at + first * ENC_CHUNK, ct) != ct_total:
+            raise TruncatedError("the file got shorter while it was being read")
+        done = 0
+        for i in range(first, first + count):
+            length = self._plain_len(i)
+            start = (i - first) * ENC_CHUNK
+            target = out[done : done + length]
+            final = i == self._chunks - 1
+            try:
+                self._aead.decrypt_into(chunk_nonce(i, final), ct[start : start + length + TAG],
+                                        None, target)
+            except InvalidTag:
+                target[:] = bytes(length)  # decrypt_into leaves unverified bytes behind
+                raise self._chunk_error(i, ct[start : start + length + TAG]) from None
+            self.chunks_decrypted += 1
+            if final:
+                self._final_ok = True
+            done += length
+        return done
+
+    def _chunk_error(self, index: int, sealed: memoryview) -> PayloadError:
+        """Name why chunk ``index`` failed: truncation, appended data, or tampering."""
+        final = index == self._chunks - 1
+        if len(sealed) == ENC_CHUNK:
+            scratch = bytearray(CHUNK)
+            try:
+                self._aead.decrypt_into(chunk_nonce(index, not final), sealed, None, scratch)
+            except InvalidTag:
+                pass
+            else:
+                if final:
+                    return TruncatedError("the file ends without a final chunk (truncated?)")
+                return PayloadError("data follows the final chunk (appended or tampered)")
+            finally:
+                scratch[:] = bytes(CHUNK)
+        return PayloadError(
+            f"chunk {index} (plaintext bytes {index * CHUNK}..) failed authentication: "
+            "the file was tampered with or damaged"
+        )
+
+
+def open_reader(source: Source, identities: Sequence[Identity]) -> io.BufferedReader:
+    """An :class:`AgeReader` in a chunk-sized buffer: fast ``readline`` and small reads."""
+    return io.BufferedReader(AgeReader(source, identities=identities), CHUNK)
+
+
+__all__ = ["AgeReader", "open_reader"]
