@@ -1,0 +1,97 @@
+"""Error dialogs: a title per failure class, a hint, never a traceback or a secret."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from typing import Any
+
+import keyring.errors
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+
+from vault_app.core import errors as E
+from vault_app.core.atomic import describe_os_error
+from vault_app.core.keys import generate_identity
+from vault_app.gui.dialogs.errors import GENERIC_TITLE, error_text, show_error
+
+
+@pytest.mark.parametrize(("exc", "title"), [
+    (E.NoIdentityMatchError("no identity matched"), "You don't have access to this file"),
+    (E.BadPassphraseError("bad passphrase"), "Wrong passphrase"),
+    (E.AccessDeniedError("alice is not an owner of x.csv.age"),
+     "You don't have access to this file"),
+    (E.HeaderMACError("header MAC mismatch"), "File tampered with or damaged"),
+    (E.PayloadError("chunk 2 failed authentication"), "File tampered with or damaged"),
+    (E.TruncatedError("payload ended early"), "File incomplete or damaged"),
+    (E.MalformedError("bad stanza"), "Not a readable locked file"),
+    (E.KeyringUnavailableError("no keyring backend"), "No keyring available"),
+    (keyring.errors.NoKeyringError("No recommended backend"), "No keyring available"),
+    (keyring.errors.KeyringLocked("locked"), "No keyring available"),
+    (describe_os_error(OSError(errno.ENOSPC, "No space left"), "/v/a.age"), "Disk full"),
+    (describe_os_error(OSError(errno.EACCES, "Permission denied"), "/v"), "Permission denied"),
+    (OSError(errno.ENOSPC, "No space left on device", "/v/a.age"), "Disk full"),
+    (E.SignatureError("ACL signature invalid"), "Signature does not hold"),
+    (E.NotAVaultError("/tmp is not a vault"), "Not a vault"),
+])
+def test_each_failure_class_gets_its_own_title(exc: BaseException, title: str) -> None:
+    got_title, text, hint = error_text(exc, "unlock data.csv.age")
+    assert got_title == title
+    assert text.startswith("Could not unlock data.csv.age. ")
+    assert hint  # always something to try next
+    assert "Traceback" not in text + hint
+
+
+def test_vault_error_message_and_hint_are_shown() -> None:
+    exc = describe_os_error(OSError(errno.ENOSPC, "x"), "/data/big.csv.age")
+    _title, text, hint = error_text(exc)
+    assert "/data/big.csv.age" in text
+    assert hint == "Free some space and try again."
+
+
+def test_unknown_errors_show_only_the_class_name(caplog: pytest.LogCaptureFixture) -> None:
+    secret = str(generate_identity())  # something that must never appear anywhere
+    try:
+        raise ValueError(f"bad value {secret}")
+    except ValueError as caught:
+        exc = caught
+    with caplog.at_level(logging.DEBUG, logger="vault_app.gui.dialogs.errors"):
+        title, text, hint = error_text(exc, "preview")
+    assert title == GENERIC_TITLE
+    assert "ValueError" in text
+    assert secret not in text + hint
+    assert "ValueError" in caplog.text
+    assert secret not in caplog.text
+
+
+def test_secret_shaped_text_is_scrubbed_even_from_vault_errors() -> None:
+    secret = str(generate_identity())
+    _t, text, _h = error_text(E.KeyFormatError(f"cannot parse {secret}"))
+    assert secret not in text
+    assert "[secret removed]" in text
+
+
+def test_cancelled_shows_nothing(qtbot: Any) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    assert show_error(parent, E.Cancelled(), action="lock a.csv") is None
+    assert parent.findChildren(QMessageBox) == []
+
+
+def test_show_error_opens_a_box_the_user_can_dismiss(qtbot: Any) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    box = show_error(parent, E.PayloadError("chunk 7 failed authentication"),
+                     action="unlock x.csv.age")
+    assert box is not None
+    qtbot.waitExposed(box)
+    assert box.windowTitle() == "File tampered with or damaged"
+    assert box.text().startswith("Could not unlock x.csv.age.")
+    assert "backup" in box.informativeText()
+    ok = box.button(QMessageBox.StandardButton.Ok)
+    assert isinstance(ok, QPushButton)
+    with qtbot.waitSignal(box.finished, timeout=5000):
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert not box.isVisible()
