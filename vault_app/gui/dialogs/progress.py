@@ -1,0 +1,118 @@
+"""ProgressPanel: the status-bar view of the TaskRunner (label, bar, speed, file n of m, Cancel).
+
+It only listens to the runner's signals, so it never touches the worker thread; it hides
+itself when the runner is idle.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from vault_app.gui.worker import TaskRunner
+
+_UNITS = ("B", "kB", "MB", "GB", "TB")
+BAR_STEPS = 1000  # the bar counts in permille: byte counts overflow a 32-bit int
+
+
+def format_bytes(count: float) -> str:
+    """Decimal units, three significant digits at most: 999 B, 1.5 kB, 123 MB."""
+    value = float(count)
+    for unit in _UNITS:
+        if value < 999.5 or unit == _UNITS[-1]:
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.3g} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def format_speed(bytes_per_second: float) -> str:
+    return f"{format_bytes(bytes_per_second)}/s"
+
+
+def format_remaining(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+class ProgressPanel(QWidget):
+    """Embeddable in a status bar; constructed with a TaskRunner and bound to its signals."""
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self.setObjectName("progressPanel")
+        self.label = QLabel(self)
+        self.label.setObjectName("progressLabel")
+        self.label.setMinimumWidth(120)
+        self.bar = QProgressBar(self)
+        self.bar.setObjectName("progressBar")
+        self.bar.setAccessibleName("Progress of the running operation")
+        self.bar.setRange(0, BAR_STEPS)
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(False)
+        self.speed = QLabel(self)
+        self.speed.setObjectName("progressSpeed")
+        self.count = QLabel(self)
+        self.count.setObjectName("progressCount")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("progressCancel")
+        self.cancel_button.setAccessibleName("Cancel the running operation")
+        self.cancel_button.setToolTip("Stop now; nothing half-written is left behind")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        for widget in (self.label, self.bar, self.speed, self.count, self.cancel_button):
+            layout.addWidget(widget)
+        self.cancel_button.clicked.connect(self._cancel)
+        runner.task_started.connect(self._on_started)
+        runner.progress.connect(self._on_progress)
+        runner.queue_changed.connect(self._on_queue)
+        runner.idle.connect(self._on_idle)
+        self.setVisible(runner.busy())
+
+    @Slot()
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText("Cancelling…")
+        self._runner.cancel_all()
+
+    @Slot(str)
+    def _on_started(self, label: str) -> None:
+        self.label.setText(label)
+        self.label.setToolTip(label)
+        self.cancel_button.setEnabled(True)
+        self.show()
+
+    @Slot("qlonglong", "qlonglong", float)
+    def _on_progress(self, done: int, total: int, speed: float) -> None:
+        if total <= 0:
+            self.bar.setRange(0, 0)  # unknown size: a busy indicator
+        else:
+            self.bar.setRange(0, BAR_STEPS)
+            self.bar.setValue(min(BAR_STEPS, done * BAR_STEPS // total))
+        parts = []
+        if speed > 0:
+            parts.append(format_speed(speed))
+            if total > done:
+                parts.append(format_remaining((total - done) / speed))
+        self.speed.setText(" · ".join(parts))
+
+    @Slot(int, int)
+    def _on_queue(self, done: int, total: int) -> None:
+        current = min(done + 1, total)
+        self.count.setText(f"file {current} of {total}" if total > 1 else "")
+        self.count.setVisible(total > 1)
+
+    @Slot()
+    def _on_idle(self) -> None:
+        self.bar.setRange(0, BAR_STEPS)
+        self.bar.setValue(0)
+        self.speed.clear()
+        self.count.clear()
+        self.label.clear()
+        self.hide()
