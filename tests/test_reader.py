@@ -164,6 +164,18 @@ def test_a_read_decrypts_only_the_chunks_it_covers(tmp_path: Path) -> None:
     reader.close()
 
 
+def test_small_reads_all_over_cycle_the_chunk_cache(tmp_path: Path) -> None:
+    data = os.urandom(10 * CHUNK + 5)
+    reader = AgeReader(lock(tmp_path, data), identities=[IDENTITY])
+    order = [10, 0, 3, 10, 1, 2, 4, 5, 10, 9, 8, 7, 6, 0, 10]  # the short last chunk moves around
+    for index in order:
+        for offset in (0, 3, CHUNK - 2):
+            at = index * CHUNK + offset
+            reader.seek(at)
+            assert reader.read(4) == data[at : at + 4]
+    reader.close()
+
+
 def test_seek_end_verifies_the_final_chunk_first(tmp_path: Path) -> None:
     data = os.urandom(10 * CHUNK + 3)
     reader = AgeReader(lock(tmp_path, data), identities=[IDENTITY])

@@ -168,7 +168,7 @@ class AgeReader(io.RawIOBase):
         self._final_ok = False
         self._pos = 0
         self._ct = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK))
-        self._cache: OrderedDict[int, memoryview] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[memoryview, int]] = OrderedDict()  # slot, size
         self._spare: list[memoryview] = [memoryview(bytearray(CHUNK))
                                          for _ in range(CACHE_CHUNKS)]
         self.chunks_decrypted = 0
@@ -253,8 +253,8 @@ class AgeReader(io.RawIOBase):
     def _release(self) -> None:
         cache = getattr(self, "_cache", None)
         if cache is not None:
-            for buf in cache.values():
-                buf[:] = bytes(len(buf))
+            for slot, _ in cache.values():
+                slot[:] = bytes(len(slot))
             cache.clear()
         if self._owned is not None:
             self._owned.close()
@@ -276,20 +276,17 @@ class AgeReader(io.RawIOBase):
 
     def _cached(self, index: int) -> memoryview:
         """The plaintext of chunk ``index``, from the cache or decrypted into a slot."""
-        plain = self._cache.get(index)
-        if plain is not None:
+        hit = self._cache.get(index)
+        if hit is not None:
             self._cache.move_to_end(index)
-            return plain
-        if self._spare:
-            slot = self._spare.pop()
-        else:
-            _, slot = self._cache.popitem(last=False)
+            return hit[0][: hit[1]]
+        slot = self._spare.pop() if self._spare else self._cache.popitem(last=False)[1][0]
         try:
             n = self._decrypt_run(index, 1, slot)
         except BaseException:
             self._spare.append(slot)
             raise
-        self._cache[index] = slot[:n]
+        self._cache[index] = (slot, n)
         return slot[:n]
 
     def _decrypt_run(self, first: int, count: int, out: memoryview) -> int:
