@@ -1,19 +1,184 @@
-"""Entry point of ``vault-app`` (placeholder window until the GUI issue lands)."""
+"""``vault-app``: open the default vault, or the vault/file named on the command line.
+
+``vault-app``                   the user's default vault (first run: keys + vault created)
+``vault-app FOLDER``            the vault in (or above) FOLDER
+``vault-app FILE.age``          its vault, offering Unlock to… or Preview
+``vault-app FILE``              the default vault, offering to lock FILE into it
+``vault-app --self-test``       start, load a vault (a temporary one if none), paint, exit 0
+
+A second launch hands its file to the running window and exits (single instance).
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
 import sys
+import tempfile
+import time
+from pathlib import Path
+
+import platformdirs
+
+APP_DIR = "dataset-vault"
+DEFAULT_VAULT = "Vault"
+
+
+def data_home() -> Path:
+    """The user's data folder: ``$VAULT_DATA_HOME`` if set, else the platform's."""
+    env = os.environ.get("VAULT_DATA_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_DIR, appauthor=False))
+
+
+def default_vault_path() -> Path:
+    return data_home() / DEFAULT_VAULT
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vault-app", description="Dataset Vault window")
+    parser.add_argument("target", nargs="?", type=Path,
+                        help="a vault folder, a locked .age file, or a file to lock")
+    parser.add_argument("--user", help="act as this vault user (default: your login name)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="start, load a vault, paint the window, print a summary, exit")
+    parser.add_argument("--new-instance", action="store_true",
+                        help="do not hand the request to an already running window")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.user:
+        os.environ["VAULT_USER"] = args.user
+    if args.self_test:
+        return self_test()
 
-    app = QApplication(sys.argv if argv is None else argv)
-    label = QLabel("Dataset Vault")
-    label.setWindowTitle("Dataset Vault")
-    label.resize(480, 200)
-    label.show()
-    return app.exec()
+    from vault_app.gui.app import create_application
+    from vault_app.gui.single_instance import InstanceServer, send_to_running, server_name
+
+    app = create_application()
+    name = server_name(data_home())
+    if not args.new_instance and send_to_running(name, args.target):
+        return 0
+    window = start_window(args.target)
+    if window is None:
+        return 1
+    server = InstanceServer(name, window)
+    if not server.listen():
+        print("warning: could not listen for other launches (single instance off)",
+              file=sys.stderr)
+    server.open_requested.connect(lambda p: handoff(window, p))
+    return int(app.exec())
+
+
+def handoff(window: object, target: Path | None) -> None:
+    """A second launch asked for ``target`` (or just to come to the front)."""
+    from vault_app.gui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()
+    if target is not None:
+        window.open_target(target)
+
+
+def start_window(target: Path | None):  # type: ignore[no-untyped-def]
+    """Open the right vault for ``target`` and show the window (None: the user gave up)."""
+    from vault_app.core.vault import Vault
+    from vault_app.gui.main_window import MainWindow
+
+    target = target.expanduser().absolute() if target else None
+    vault = None
+    root = None
+    if target is not None:
+        root = Vault.find(target if target.is_dir() else target.parent)
+    if root is None and (target is None or not target.is_dir()):
+        root = default_vault_path() if Vault.find(default_vault_path()) else None
+        if root is None:
+            vault = first_run()
+            if vault is None:
+                return None
+    window = MainWindow(None)
+    window.show()
+    if vault is not None:
+        window.set_vault(vault)
+    elif root is not None:
+        window.open_vault_at(root)
+    if target is not None and (target.is_file() or target.name.endswith(".age")):
+        window.open_target(target)
+    elif target is not None and target.is_dir() and root is None:
+        window.open_vault_at(target)  # not a vault: the window explains why
+    return window
+
+
+def first_run():  # type: ignore[no-untyped-def]
+    """GUI-B's first-run flow: create keys + the default vault; None if cancelled."""
+    from vault_app.gui.dialogs.first_run import FirstRunDialog
+
+    dialog = FirstRunDialog(default_vault_path())
+    if dialog.exec() != FirstRunDialog.DialogCode.Accepted:
+        return None
+    return dialog.vault
+
+
+def self_test() -> int:
+    """Installer smoke test: a window with a vault painted, then exit 0 (1 on failure).
+
+    Uses the default vault if it exists, else a temporary vault whose keys live in an
+    in-memory keyring (nothing is added to the user's real keyring).
+    """
+    start = time.perf_counter()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen") if not _has_display() else None
+    from vault_app.core.vault import Vault
+    from vault_app.gui.app import create_application
+    from vault_app.gui.main_window import MainWindow
+
+    app = create_application()
+    temp: Path | None = None
+    try:
+        root = Vault.find(default_vault_path())
+        if root is not None:
+            vault = Vault.open(root)
+            source = "default"
+        else:
+            from vault_app.gui.memory_keyring import memory_keystore
+
+            temp = Path(tempfile.mkdtemp(prefix="dataset-vault-selftest-"))
+            vault, _recovery = Vault.init(temp / "vault", user="selftest",
+                                          keystore=memory_keystore(temp / "config"))
+            sample = temp / "sample.csv"
+            sample.write_text("id,value\n1,alpha\n2,beta\n", encoding="utf-8")
+            vault.lock(sample)
+            source = "temporary"
+        window = MainWindow(vault)
+        window.show()
+        app.processEvents()
+        image = window.grab()
+        window.model.wait_idle(5000)
+        app.processEvents()
+        ok = not image.isNull() and image.width() > 0
+        files = window.model.rowCount()
+        elapsed = time.perf_counter() - start
+        window.close()
+        print(f"self-test {'ok' if ok else 'FAILED'}: platform={app.platformName()} "
+              f"vault={source} files={files} painted={image.width()}x{image.height()} "
+              f"in {elapsed:.2f}s")
+        return 0 if ok else 1
+    except Exception as exc:
+        print(f"self-test FAILED: {type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
 
 
 if __name__ == "__main__":  # pragma: no cover

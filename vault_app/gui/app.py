@@ -1,0 +1,62 @@
+"""QApplication setup: names, app icon, and a palette that follows the system's light/dark."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from vault_app.gui import icons
+
+APP_NAME = "Dataset Vault"
+ORG_NAME = "Dataset Vault"
+
+
+def dark_palette() -> QPalette:
+    """A restrained dark palette (Fusion draws it well on every platform)."""
+    p = QPalette()
+    role, c = QPalette.ColorRole, QColor
+    p.setColor(role.Window, c("#1f2328"))
+    p.setColor(role.WindowText, c("#e6edf3"))
+    p.setColor(role.Base, c("#161a1f"))
+    p.setColor(role.AlternateBase, c("#1c2127"))
+    p.setColor(role.ToolTipBase, c("#2d333b"))
+    p.setColor(role.ToolTipText, c("#e6edf3"))
+    p.setColor(role.Text, c("#e6edf3"))
+    p.setColor(role.Button, c("#2d333b"))
+    p.setColor(role.ButtonText, c("#e6edf3"))
+    p.setColor(role.Highlight, c("#2f6fb3"))
+    p.setColor(role.HighlightedText, c("#ffffff"))
+    p.setColor(role.PlaceholderText, c("#8b949e"))
+    p.setColor(role.Link, c("#58a6ff"))
+    for r in (role.Text, role.WindowText, role.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, r, c("#6e7681"))
+    return p
+
+
+def system_is_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def apply_palette(app: QApplication) -> None:
+    """Fusion style with the system's scheme; re-applied when the system scheme changes."""
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if system_is_dark() else app.style().standardPalette())
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication (reused if a test harness already made one)."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        sys.argv[:1] if argv is None else argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setDesktopFileName("dataset-vault")
+    apply_palette(app)
+    app.setWindowIcon(icons.icon("app"))
+    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: apply_palette(app))
+    return app

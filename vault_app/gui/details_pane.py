@@ -1,0 +1,127 @@
+"""The details of the selected file: sizes, ACL, author, signature (and history, once the
+audit log exists in the core; until then nothing is shown rather than a fake)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vault_app.gui import icons
+from vault_app.gui.file_model import Entry, human_size, human_time
+
+if TYPE_CHECKING:
+    pass
+
+HAS_AUDIT = importlib.util.find_spec("vault_app.core.audit") is not None
+
+
+def _label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class DetailsPane(QWidget):
+    """Read-only view of one ``Entry``; ``show_entry(None)`` shows a hint instead."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("File details")
+        self.setMinimumWidth(260)
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setAccessibleName("Selected file name")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        layout.addWidget(self.title)
+        self.placeholder = QLabel("Select a file to see who can read it and who signed it.")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.placeholder)
+
+        self.body = QWidget()
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.state = _label()
+        self.size = _label()
+        self.modified = _label()
+        self.author = _label()
+        self.signature = _label()
+        self.signature.setAccessibleName("Signature")
+        self.sig_icon = QLabel()
+        self.location = _label()
+        form.addRow("State:", self.state)
+        form.addRow("Size:", self.size)
+        form.addRow("Modified:", self.modified)
+        form.addRow("Author:", self.author)
+        form.addRow(self.sig_icon, self.signature)
+        form.addRow("Location:", self.location)
+        layout.addWidget(self.body)
+
+        self.acl_title = QLabel("Access")
+        self.acl_title.setStyleSheet("font-weight: bold")
+        layout.addWidget(self.acl_title)
+        self.acl = QTreeWidget()
+        self.acl.setAccessibleName("Who can read this file")
+        self.acl.setHeaderLabels(["User", "Role"])
+        self.acl.setRootIsDecorated(False)
+        self.acl.setMaximumHeight(180)
+        layout.addWidget(self.acl)
+        layout.addStretch(1)
+        self.show_entry(None)
+
+    def show_entry(self, entry: Entry | None) -> None:
+        has = entry is not None
+        self.placeholder.setVisible(not has)
+        self.body.setVisible(has)
+        self.acl_title.setVisible(has and entry.locked if entry else False)
+        self.acl.setVisible(has and entry.locked if entry else False)
+        self.acl.clear()
+        if entry is None:
+            self.title.setText("No file selected")
+            return
+        self.title.setText(entry.name)
+        self.location.setText(str(entry.path))
+        self.modified.setText(human_time(entry.modified))
+        if not entry.locked:
+            self.state.setText("Not locked: stored in plain text. Lock it to protect it.")
+            self.size.setText(human_size(entry.disk_size))
+            self.author.setText("—")
+            self.signature.setText("Plain files carry no signature.")
+            self.sig_icon.clear()
+            return
+        info = entry.info
+        size = human_size(entry.size) if info else "…"
+        self.size.setText(f"{size} (locked file: {human_size(entry.disk_size)})")
+        if info is None:
+            self.state.setText("Locked" if entry.error is None else "Locked, header unreadable")
+            self.author.setText("…" if entry.error is None else "—")
+            self.signature.setText(entry.error or "Reading the header…")
+            self.sig_icon.setPixmap(icons.signature_icon(
+                "unreadable" if entry.error else None).pixmap(24, 24))
+            return
+        self.state.setText("Locked")
+        self.author.setText(info.author or "unknown")
+        self.signature.setText(info.signature_detail or info.signature)
+        self.sig_icon.setPixmap(icons.signature_icon(info.signature).pixmap(24, 24))
+        self.sig_icon.setToolTip(f"Signature: {info.signature}")
+        roles = dict(info.acl)
+        for user in info.readers:
+            roles.setdefault(user, None)  # type: ignore[arg-type]
+        for user, role in sorted(roles.items()):
+            role_text = getattr(role, "value", role) or "reader (key only)"
+            QTreeWidgetItem(self.acl, [user, str(role_text)])

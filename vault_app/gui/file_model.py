@@ -1,0 +1,384 @@
+"""The vault's files as a Qt table model: instant listing, header details loaded lazily.
+
+Opening a vault lists names, sizes and mtimes from ``Vault.scan`` and ``os.stat`` only
+(no file is opened), so 10,000 files appear at once. Header details (owner, readers,
+signature) are read by ``Vault.info`` on a small background pool, and only for the rows
+someone looks at: the window asks for the visible rows and the selection
+(``request_rows``). Results come back on the UI thread through a queued signal.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    QSortFilterProxyModel,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+
+from vault_app.gui import icons
+
+if TYPE_CHECKING:
+    from vault_app.core.vault import FileInfo, Vault
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+LOCKED_SUFFIX = ".age"
+
+
+class Column(IntEnum):
+    NAME = 0
+    SIZE = 1
+    MODIFIED = 2
+    STATE = 3
+    OWNER = 4
+    READERS = 5
+    SIGNATURE = 6
+
+
+HEADERS = ("Name", "Size", "Modified", "State", "Owner", "Readers", "Signature")
+_DETAIL_COLUMNS = (Column.OWNER, Column.READERS, Column.SIGNATURE)
+
+
+@dataclass
+class Entry:
+    """One row. ``info`` stays None until the header has been read."""
+
+    path: Path
+    name: str
+    locked: bool
+    disk_size: int
+    modified: float
+    info: FileInfo | None = None
+    error: str | None = None
+    requested: bool = False
+
+    @property
+    def size(self) -> int:
+        if self.info is not None and self.info.size is not None:
+            return self.info.size
+        return self.disk_size
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def human_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def display_name(path: Path, root: Path) -> str:
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = path.name
+    return rel[: -len(LOCKED_SUFFIX)] if rel.endswith(LOCKED_SUFFIX) else rel
+
+
+def scan_entries(vault: Vault) -> list[Entry]:
+    """Locked files (``Vault.scan``) plus plain files lying at the vault's top level."""
+    root = vault.path
+    entries: list[Entry] = []
+    for path in vault.scan():
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # vanished between scan and stat
+        entries.append(Entry(path, display_name(path, root), True, st.st_size, st.st_mtime))
+    with os.scandir(root) as it:
+        for d in it:
+            if d.name.startswith(".") or d.name.endswith(LOCKED_SUFFIX):
+                continue
+            try:
+                if not d.is_file(follow_symlinks=False):
+                    continue
+                st = d.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            entries.append(Entry(Path(d.path), d.name, False, st.st_size, st.st_mtime))
+    return entries
+
+
+class _Bridge(QObject):
+    loaded = Signal(int, object, object, object)  # generation, path, info, error text
+
+
+class _InfoJob(QRunnable):
+    """Reads a batch of headers on a pool thread; reports each one as it is read."""
+
+    def __init__(self, loader: Callable[[Path], FileInfo], paths: Sequence[Path],
+                 bridge: _Bridge, generation: int) -> None:
+        super().__init__()
+        self._loader, self._paths, self._bridge, self._gen = loader, paths, bridge, generation
+
+    def run(self) -> None:
+        for path in self._paths:
+            try:
+                info = self._loader(path)
+            except Exception as exc:  # shown in the row; core errors never carry secrets
+                self._bridge.loaded.emit(self._gen, path, None, str(exc) or type(exc).__name__)
+            else:
+                self._bridge.loaded.emit(self._gen, path, info, None)
+
+
+class FileTableModel(QAbstractTableModel):
+    """Rows are ``Entry``; details arrive later (``details_loaded`` says which file)."""
+
+    details_loaded = Signal(object)   # Path
+    BATCH = 32
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._vault: Vault | None = None
+        self._entries: list[Entry] = []
+        self._rows: dict[Path, int] = {}
+        self._generation = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # Vault caches its registry; one reader thread
+        self._bridge = _Bridge(self)
+        self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
+        self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
+
+    # -- contents -----------------------------------------------------------------------
+    @property
+    def vault(self) -> Vault | None:
+        return self._vault
+
+    def set_vault(self, vault: Vault | None) -> None:
+        self._generation += 1
+        self.info_requests = 0
+        self.beginResetModel()
+        self._vault = vault
+        self._entries = scan_entries(vault) if vault is not None else []
+        self._reindex()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Rescan; keep the details of files whose size and mtime did not change."""
+        if self._vault is None:
+            return
+        old = {e.path: e for e in self._entries}
+        fresh = scan_entries(self._vault)
+        for e in fresh:
+            prev = old.get(e.path)
+            if prev and (prev.disk_size, prev.modified) == (e.disk_size, e.modified):
+                e.info, e.error, e.requested = prev.info, prev.error, prev.requested
+        self._generation += 1
+        self.beginResetModel()
+        self._entries = fresh
+        self._reindex()
+        self.endResetModel()
+
+    def _reindex(self) -> None:
+        self._rows = {e.path: i for i, e in enumerate(self._entries)}
+
+    def entry(self, row: int) -> Entry:
+        return self._entries[row]
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(path)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def upsert(self, path: Path, info: FileInfo | None = None) -> None:
+        """A file was written or replaced: restat it (and use ``info`` if the caller has it)."""
+        if self._vault is None:
+            return
+        try:
+            st = path.stat()
+        except OSError:
+            self.remove(path)
+            return
+        locked = path.name.endswith(LOCKED_SUFFIX)
+        entry = Entry(path, display_name(path, self._vault.path), locked, st.st_size,
+                      st.st_mtime, info=info, requested=info is not None)
+        row = self._rows.get(path)
+        if row is None:
+            row = len(self._entries)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._entries.append(entry)
+            self._rows[path] = row
+            self.endInsertRows()
+        else:
+            self._entries[row] = entry
+            self._changed(row)
+        if info is not None:
+            self.details_loaded.emit(path)
+        else:
+            self.request_rows([row])
+
+    def remove(self, path: Path) -> None:
+        row = self._rows.get(path)
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._entries[row]
+        self._reindex()
+        self.endRemoveRows()
+
+    # -- lazy details ---------------------------------------------------------------------
+    def request_rows(self, rows: Iterable[int]) -> None:
+        """Read the headers of these rows in the background (each file at most once)."""
+        if self._vault is None:
+            return
+        todo: list[Path] = []
+        for row in rows:
+            if 0 <= row < len(self._entries):
+                e = self._entries[row]
+                if e.locked and not e.requested:
+                    e.requested = True
+                    todo.append(e.path)
+        self.info_requests += len(todo)
+        for i in range(0, len(todo), self.BATCH):
+            self._pool.start(_InfoJob(self._vault.info, todo[i:i + self.BATCH], self._bridge,
+                                      self._generation))
+
+    def wait_idle(self, msecs: int = 10000) -> bool:
+        """Block until the header reads finish (tests and shutdown only)."""
+        return bool(self._pool.waitForDone(msecs))
+
+    def _on_loaded(self, generation: int, path: Path, info: FileInfo | None,
+                   error: str | None) -> None:
+        if generation != self._generation:
+            return
+        row = self._rows.get(path)
+        if row is None:
+            return
+        e = self._entries[row]
+        e.info, e.error = info, error
+        self._changed(row)
+        self.details_loaded.emit(path)
+
+    def _changed(self, row: int) -> None:
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    # -- Qt model API ---------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid():
+            base |= Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        e = self._entries[index.row()]
+        col = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(e, col)
+        if role == SORT_ROLE:
+            return self._sort_key(e, col)
+        if role == PATH_ROLE:
+            return str(e.path)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(e, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(e, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == Column.SIZE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, e: Entry, col: Column) -> str:
+        info = e.info
+        if col == Column.NAME:
+            return e.name
+        if col == Column.SIZE:
+            return human_size(e.size)
+        if col == Column.MODIFIED:
+            return human_time(e.modified)
+        if col == Column.STATE:
+            return self._state(e)
+        if not e.locked:
+            return ""
+        if info is None:
+            return "unreadable" if e.error and col == Column.SIGNATURE else ("" if e.error else "…")
+        if col == Column.OWNER:
+            return info.owner or "—"
+        if col == Column.READERS:
+            return ", ".join(info.readers)
+        return info.signature.capitalize()
+
+    def _state(self, e: Entry) -> str:
+        if not e.locked:
+            return "Not locked"
+        if e.error is not None:
+            return "Locked (damaged?)"
+        user = self._vault.user if self._vault is not None else None
+        if e.info is not None and user is not None and user not in e.info.readers:
+            return "Locked (no access)"
+        return "Locked"
+
+    def _sort_key(self, e: Entry, col: Column) -> Any:
+        if col == Column.NAME:
+            return e.name.casefold()
+        if col == Column.SIZE:
+            return e.size
+        if col == Column.MODIFIED:
+            return e.modified
+        if col in _DETAIL_COLUMNS or col == Column.STATE:
+            return self._display(e, col).casefold()
+        return ""
+
+    def _decoration(self, e: Entry, col: Column) -> Any:
+        if col == Column.NAME:
+            return icons.icon("file-locked" if e.locked else "file-plain")
+        if col == Column.STATE:
+            return icons.icon("lock" if e.locked else "unlock")
+        if col == Column.SIGNATURE and e.locked:
+            if e.error is not None:
+                return icons.signature_icon("unreadable")
+            return icons.signature_icon(e.info.signature if e.info else None)
+        return None
+
+    def _tooltip(self, e: Entry, col: Column) -> str | None:
+        if col == Column.SIGNATURE and e.info is not None:
+            return e.info.signature_detail
+        if e.error is not None:
+            return e.error
+        if col == Column.STATE and not e.locked:
+            return "This file is stored in plain text. Lock it to protect it."
+        return str(e.path)
+
+
+class FileFilterProxy(QSortFilterProxyModel):
+    """Sorts on each column's natural key; filters on the name, ignoring case."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(Column.NAME)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

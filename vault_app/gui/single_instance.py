@@ -1,0 +1,91 @@
+"""One window per user: a second ``vault-app`` hands its file to the first and exits.
+
+The first instance listens on a QLocalServer whose name is private to the OS user (and
+to the data folder, so test runs and separate profiles do not collide); the socket is
+created user-only. A later launch connects, sends one JSON line ``{"open": path}`` and
+quits. A stale socket left by a crash is detected (nobody answers) and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+CONNECT_TIMEOUT_MS = 500
+
+
+def server_name(data_home: Path) -> str:
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    digest = hashlib.sha256(str(data_home.absolute()).encode()).hexdigest()[:12]
+    return f"dataset-vault-{uid}-{digest}"
+
+
+def send_to_running(name: str, target: Path | None) -> bool:
+    """True if a running instance took the request (then this process should exit)."""
+    sock = QLocalSocket()
+    sock.connectToServer(name)
+    if not sock.waitForConnected(CONNECT_TIMEOUT_MS):
+        return False
+    payload = {"open": str(target.absolute()) if target else None}
+    sock.write(json.dumps(payload).encode("utf-8") + b"\n")
+    ok = sock.waitForBytesWritten(CONNECT_TIMEOUT_MS)
+    # wait for the server's one-byte acknowledgement, so the handoff is known to be done
+    ok = ok and sock.waitForReadyRead(2000) and sock.read(1).data() == b"k"
+    sock.disconnectFromServer()
+    return bool(ok)
+
+
+class InstanceServer(QObject):
+    """Listens for later launches; emits ``open_requested(path or None)`` for each."""
+
+    open_requested = Signal(object)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._server = QLocalServer(self)
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self._server.newConnection.connect(self._on_connection)
+        self._buffers: dict[QLocalSocket, bytes] = {}
+
+    def listen(self) -> bool:
+        if self._server.listen(self.name):
+            return True
+        # a socket file without a live server (crash): remove it and try once more
+        QLocalServer.removeServer(self.name)
+        return self._server.listen(self.name)
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _on_connection(self) -> None:
+        while self._server.hasPendingConnections():
+            sock = self._server.nextPendingConnection()
+            self._buffers[sock] = b""
+            sock.readyRead.connect(lambda s=sock: self._on_ready(s))
+            sock.disconnected.connect(lambda s=sock: self._forget(s))
+
+    def _on_ready(self, sock: QLocalSocket) -> None:
+        data = self._buffers.get(sock, b"") + sock.readAll().data()
+        if b"\n" not in data:
+            self._buffers[sock] = data[:65536]
+            return
+        line = data.split(b"\n", 1)[0]
+        self._buffers[sock] = b""
+        try:
+            message = json.loads(line.decode("utf-8"))
+            target = message.get("open") if isinstance(message, dict) else None
+        except (UnicodeDecodeError, ValueError):
+            return
+        sock.write(b"k")
+        sock.flush()
+        self.open_requested.emit(Path(target) if isinstance(target, str) else None)
+
+    def _forget(self, sock: QLocalSocket) -> None:
+        self._buffers.pop(sock, None)
+        sock.deleteLater()
