@@ -22,6 +22,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("VAULT_DATA_HOME", str(home / "data"))
+    # keyring entries of one test never meet another's (one shared Secret Service)
+    monkeypatch.setenv("VAULT_KEYRING_SERVICE", f"dataset-vault-test-{home.name}-{os.getpid()}")
     yield home
 
 
