@@ -84,3 +84,54 @@ class KeyFormatError(VaultError):
 
 class FileOperationError(VaultError):
     """A file could not be read or written (missing, a directory, no space, no permission)."""
+
+
+# -- vaults, members, keys, access control (owned by the vault module) -------------------
+
+
+class NotAVaultError(VaultError):
+    """The folder is not a vault (no ``.vault/`` metadata), or its metadata is unreadable."""
+
+    hint = "run `vault init DIR` to create one, or pass --vault DIR"
+
+
+class VaultFormatError(NotAVaultError):
+    """The vault's metadata is damaged, of an unknown version, or its signature fails."""
+
+    hint = "the .vault/ folder was edited or damaged; restore it from a backup"
+
+
+class KeyringUnavailableError(VaultError):
+    """No usable OS keyring (no backend, no D-Bus session, or the keyring is locked)."""
+
+    hint = ("unlock your keyring, or keep your keys in a passphrase-protected key file "
+            "instead (--key-file)")
+
+
+class UnknownUserError(VaultError):
+    """The user has no keys here, or is not a member of this vault."""
+
+
+class MemberKeyMismatchError(VaultError):
+    """A member's keys differ from the signed registry: a swapped or tampered key."""
+
+    hint = "someone edited the member registry, or your keys changed; ask a vault admin"
+
+
+class AccessDeniedError(VaultError):
+    """The acting user may not do this (not a reader, not an owner, not an admin)."""
+
+    hint = "ask the file's owner (or a vault admin) to share it with you"
+
+
+class SignatureError(VaultError):
+    """A signature on a file's ACL, header or content, or on the registry, does not hold."""
+
+    hint = ("the file or its access list was changed by someone not allowed to; "
+            "restore it from a backup or ask its owner")
+
+
+class VaultBusyError(VaultError):
+    """Another process holds the vault's lock for too long."""
+
+    hint = "another vault operation is running on this file; try again in a moment"

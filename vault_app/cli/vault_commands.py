@@ -1,0 +1,406 @@
+"""The vault verbs: init, lock, unlock, ls, share, revoke, export, verify, user, recover.
+
+Each handler opens the vault through the core API and prints either a short human
+line per result or, with ``--json``, one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from vault_app.cli._common import UsageError, ask_passphrase, print_json
+from vault_app.cli.age_commands import load_identity_file
+from vault_app.core.atomic import atomic_output
+from vault_app.core.errors import NotAVaultError, SignatureError
+from vault_app.core.keystore import Keystore, PassphraseFn, passphrase_from_env
+from vault_app.core.vault import FileInfo, Role, Vault, default_user
+
+
+def _common(json_output: bool = True) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--vault", metavar="DIR",
+                        help="the vault (default: $VAULT_DIR, or the nearest above here)")
+    parent.add_argument("--user", metavar="NAME",
+                        help="act as this vault user (default: $VAULT_USER or your login)")
+    parent.add_argument("--key-file", action="store_true",
+                        help="keep keys in a passphrase-protected file, not the OS keyring")
+    if json_output:
+        parent.add_argument("--json", action="store_true", help="machine-readable output")
+    return parent
+
+
+def register(commands: Any) -> None:
+    common = _common()
+    p = commands.add_parser("init", parents=[common], help="create a vault in DIR")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    p.add_argument("--pq", action="store_true", help="post-quantum (ML-KEM hybrid) keys")
+    p.add_argument("--recovery-out", metavar="FILE",
+                   help="write the recovery key to FILE instead of printing it")
+    p.add_argument("--protect", action="store_true",
+                   help="protect your new keyring entry with a passphrase")
+    p.set_defaults(handler=cmd_init)
+
+    p = commands.add_parser("lock", parents=[common], help="encrypt files into the vault")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--keep", action="store_true", help="keep the plaintext")
+    p.set_defaults(handler=cmd_lock)
+
+    p = commands.add_parser("unlock", parents=[common], help="decrypt vault files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="DIR", default=".", help="folder to write to")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(handler=cmd_unlock)
+
+    p = commands.add_parser("ls", parents=[common], help="list the vault's files")
+    p.set_defaults(handler=cmd_ls)
+
+    p = commands.add_parser("share", parents=[common], help="give a member access to a file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--with", dest="with_user", required=True, metavar="USER")
+    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value)
+    p.set_defaults(handler=cmd_share)
+
+    p = commands.add_parser("revoke", parents=[common],
+                            help="remove a member's access (re-encrypts the file)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--from", dest="from_user", required=True, metavar="USER")
+    p.set_defaults(handler=cmd_revoke)
+
+    p = commands.add_parser("export", parents=[common],
+                            help="a standard age copy for someone outside the vault")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--to", dest="recipient", required=True, metavar="RECIPIENT")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.set_defaults(handler=cmd_export)
+
+    p = commands.add_parser("verify", parents=[common],
+                            help="check signatures, ACLs, member keys and content")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.set_defaults(handler=cmd_verify)
+
+    p = commands.add_parser("recover", parents=[common], help="unlock with the recovery key")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-i", "--identity", required=True, metavar="RECOVERY_IDENTITY")
+    p.add_argument("-o", "--output", metavar="DIR", default=".")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(handler=cmd_recover)
+
+    _register_user(commands, common)
+
+
+def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
+    user = commands.add_parser("user", help="vault members and their keys")
+    verbs = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = verbs.add_parser("add", parents=[common], help="add a member (creating keys if needed)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--recipient", metavar="AGE_RECIPIENT", help="their public age recipient")
+    p.add_argument("--signing-key", metavar="VAULTSIG", help="their public signing key")
+    p.add_argument("--admin", action="store_true", help="make them a vault admin")
+    p.add_argument("--protect", action="store_true", help="passphrase-protect new keys")
+    p.set_defaults(handler=cmd_user_add)
+    p = verbs.add_parser("list", parents=[common], help="list members")
+    p.set_defaults(handler=cmd_user_list)
+    p = verbs.add_parser("show", parents=[common], help="print a user's public keys")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.set_defaults(handler=cmd_user_show)
+    p = verbs.add_parser("remove", parents=[common], help="remove a member")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--keys", action="store_true",
+                   help="also delete their private keys from this account")
+    p.set_defaults(handler=cmd_user_remove)
+    p = verbs.add_parser("export", parents=[common],
+                         help="write your keys to a passphrase-protected age file")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(handler=cmd_user_export)
+    p = verbs.add_parser("import", parents=[common], help="import exported keys")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", metavar="NAME", help="store them under another name")
+    p.add_argument("--protect", action="store_true", help="passphrase-protect the entry")
+    p.add_argument("--force", action="store_true", help="replace existing keys")
+    p.set_defaults(handler=cmd_user_import)
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+
+
+def _passphrase_fn() -> PassphraseFn:
+    from_env = passphrase_from_env()
+    if from_env is not None:
+        return from_env
+    return lambda prompt, confirm: ask_passphrase(prompt, confirm=confirm)
+
+
+def _keystore(args: argparse.Namespace) -> Keystore:
+    use_file = bool(getattr(args, "key_file", False) or os.environ.get("VAULT_KEY_FILE"))
+    return Keystore(passphrase=_passphrase_fn(), use_key_file=use_file)
+
+
+def _vault_dir(args: argparse.Namespace) -> Path:
+    given = args.vault or os.environ.get("VAULT_DIR")
+    if given:
+        return Path(given)
+    found = Vault.find(Path.cwd())
+    if found is None:
+        raise NotAVaultError("no vault here or in any folder above",
+                             hint="pass --vault DIR, set VAULT_DIR, or run `vault init`")
+    return found
+
+
+def _open(args: argparse.Namespace) -> Vault:
+    return Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _print_info(info: FileInfo, verb: str) -> None:
+    print(f"{verb} {info.name}: readers {', '.join(info.readers) or '-'}; "
+          f"{info.signature} ({info.signature_detail})")
+
+
+# -- verbs -------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    keystore = _keystore(args)
+    vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
+                                 post_quantum=args.pq, protect=args.protect)
+    recipient = vault.recovery_recipient
+    if args.recovery_out:
+        created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        text = (f"# Dataset Vault recovery key for {vault.path}\n# created: {created}\n"
+                f"# public key: {recipient}\n{recovery}\n")
+        with atomic_output(args.recovery_out) as out:
+            out.write(text.encode())
+    data = {"vault": str(vault.path), "admin": vault.user, "recovery_recipient": recipient,
+            "recovery_key_file": args.recovery_out}
+    if args.json:
+        if not args.recovery_out:
+            data["recovery_identity"] = recovery
+        print_json(data)
+        return 0
+    print(f"Created vault {vault.path} with {vault.user} as its first admin.")
+    if args.recovery_out:
+        print(f"Recovery key written to {args.recovery_out}: keep it offline, then delete it.")
+    else:
+        print("Recovery key (shown once; keep it offline, it opens every file):")
+        print(recovery)
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    infos = [vault.lock(Path(f), keep=args.keep) for f in args.files]
+    if args.json:
+        print_json([i.to_json() for i in infos])
+    else:
+        for info in infos:
+            _print_info(info, "locked")
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    outs = [vault.unlock(Path(f), Path(args.output), overwrite=args.force) for f in args.files]
+    if args.json:
+        print_json([{"file": f, "output": str(o)} for f, o in zip(args.files, outs,
+                                                                   strict=True)])
+    else:
+        for out in outs:
+            print(f"unlocked {out}")
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    infos = vault.files()
+    if args.json:
+        print_json([i.to_json() for i in infos])
+        return 0
+    for info in infos:
+        print(f"{info.name}\t{_human_size(info.size)}\towner {info.owner or '-'}\t"
+              f"readers {','.join(info.readers) or '-'}\t{info.signature}")
+    return 0
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    info = _open(args).share(Path(args.file), args.with_user, Role(args.role))
+    if args.json:
+        print_json(info.to_json())
+    else:
+        _print_info(info, "shared")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    info = _open(args).revoke(Path(args.file), args.from_user)
+    if args.json:
+        print_json(info.to_json())
+    else:
+        _print_info(info, "revoked; now")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = _open(args).export(Path(args.file), args.recipient, Path(args.output))
+    if args.json:
+        print_json({"file": args.file, "output": str(out), "recipient": args.recipient})
+    else:
+        print(f"exported {out}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    results = vault.verify([Path(f) for f in args.files] if args.files else None)
+    bad = [r for r in results if r[1] != "valid"]
+    if args.json:
+        print_json([{"path": str(p), "status": s, "detail": d} for p, s, d in results])
+    else:
+        for path, status, detail in results:
+            print(f"{status}\t{path}\t{detail}")
+    if bad:
+        print(f"error: {len(bad)} of {len(results)} checks failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    identities = load_identity_file(args.identity)
+    if len(identities) != 1:
+        raise UsageError("the recovery identity file must hold exactly one identity")
+    given = args.vault or os.environ.get("VAULT_DIR")
+    root = Path(given) if given else Vault.find(Path(args.files[0]).absolute().parent)
+    if root is None:
+        raise NotAVaultError("the files are not in a vault", hint="pass --vault DIR")
+    vault = Vault.open(root, user=args.user or default_user(), keystore=_keystore(args))
+    results = []
+    for name in args.files:
+        out, verdict = vault.recover(Path(name), identities[0], Path(args.output),
+                                     overwrite=args.force)
+        results.append({"file": name, "output": str(out), "signature": verdict.status.value,
+                        "signature_detail": verdict.detail})
+        if not args.json:
+            print(f"recovered {out} ({verdict.status.value}: {verdict.detail})")
+    if args.json:
+        print_json(results)
+    if any(r["signature"] != "valid" for r in results):
+        raise SignatureError("some recovered files do not carry a valid signature",
+                             hint="check their content before trusting it")
+    return 0
+
+
+# -- user --------------------------------------------------------------------------------------
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    if bool(args.recipient) != bool(args.signing_key):
+        raise UsageError("give both --recipient and --signing-key, or neither")
+    if args.recipient:
+        recipient, signing = args.recipient, args.signing_key
+    else:
+        keystore = vault.keystore
+        keys = (keystore.load(args.name) if keystore.exists(args.name)
+                else keystore.create(args.name, post_quantum=vault.post_quantum,
+                                     protect=args.protect))
+        recipient, signing = keys.recipient, keys.signing_public
+    member = vault.add_member(args.name, recipient, signing, admin=args.admin)
+    if args.json:
+        print_json(_member_json(member))
+    else:
+        print(f"added {member.name}{' (admin)' if member.admin else ''}: {member.recipient} "
+              f"[{member.fingerprint()}]")
+    return 0
+
+
+def _member_json(member: Any) -> dict[str, Any]:
+    return {"name": member.name, "recipient": member.recipient,
+            "signing_key": member.signing_key, "admin": member.admin,
+            "added_by": member.added_by, "added": member.added,
+            "fingerprint": member.fingerprint()}
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    members = vault.members()
+    problems = vault.registry.problems
+    if args.json:
+        print_json({"members": [_member_json(m) for m in members],
+                    "problems": [{"name": n, "problem": p} for n, p in sorted(problems.items())]})
+    else:
+        for m in members:
+            print(f"{m.name}\t{'admin' if m.admin else 'member'}\t{m.fingerprint()}\t"
+                  f"{m.recipient}")
+        for name, problem in sorted(problems.items()):
+            print(f"{name}\tREFUSED\t{problem}")
+    return 1 if problems else 0
+
+
+def cmd_user_show(args: argparse.Namespace) -> int:
+    name = args.name or args.user or default_user()
+    keys = _keystore(args).load(name)
+    data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public}
+    if args.json:
+        print_json(data)
+    else:
+        print(f"name: {keys.name}\nrecipient: {keys.recipient}\n"
+              f"signing key: {keys.signing_public}")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    vault.remove_member(args.name)
+    if args.keys:
+        vault.keystore.delete(args.name)
+    if args.json:
+        print_json({"removed": args.name, "keys_deleted": bool(args.keys)})
+    else:
+        print(f"removed {args.name} (revoke them from files to re-encrypt those)")
+    return 0
+
+
+def cmd_user_export(args: argparse.Namespace) -> int:
+    name = args.name or args.user or default_user()
+    keystore = _keystore(args)
+    keystore.load(name)  # open first (may ask the entry's own passphrase)
+    passphrase = _passphrase_fn()(f"Passphrase for the exported keys of {name}: ", True)
+    data = keystore.export(name, passphrase)
+    with atomic_output(args.output) as out:
+        out.write(data)
+    if args.json:
+        print_json({"name": name, "output": args.output})
+    else:
+        print(f"exported the keys of {name} to {args.output} (passphrase-protected)")
+    return 0
+
+
+def cmd_user_import(args: argparse.Namespace) -> int:
+    keystore = _keystore(args)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    keys = keystore.import_keys(data, None, name=args.name, protect=args.protect,
+                                overwrite=args.force)
+    if args.json:
+        print_json({"name": keys.name, "recipient": keys.recipient,
+                    "signing_key": keys.signing_public})
+    else:
+        print(f"imported the keys of {keys.name} ({keys.recipient})")
+    return 0
