@@ -19,7 +19,8 @@ END = b"-----END AGE ENCRYPTED FILE-----"
 _COLUMNS = 64
 _WHITESPACE = b" \t\r\n"
 _MAX_TRAILING = 1024
-_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_MAX_READ = 1 << 16  # decode at most this much per readinto call: flat memory
 
 
 def is_armored(src: io.BufferedReader) -> bool:
@@ -34,7 +35,7 @@ class ArmoredReader(io.RawIOBase):
     def __init__(self, src: BinaryIO) -> None:
         super().__init__()
         self._src = src
-        self._buf = b""
+        self._buf = bytearray()  # decoded bytes not yet handed out
         self._done = False
         self._started = False
 
@@ -80,7 +81,7 @@ class ArmoredReader(io.RawIOBase):
             return b""
         if not line:
             raise ArmorError("empty line in armor (or a missing end line)")
-        if not all(c in _B64 for c in line):
+        if line.translate(None, _B64):
             raise ArmorError("invalid character in armor")
         if len(line) > _COLUMNS:
             raise ArmorError("armor line longer than 64 columns")
@@ -101,11 +102,13 @@ class ArmoredReader(io.RawIOBase):
         if not self._started:
             self._start()
         view = memoryview(buffer).cast("B")
-        while len(self._buf) < len(view) and not self._done:
+        want = min(len(view), _MAX_READ)
+        # A bytearray grown in place, never rebuilt: linear time, whatever the request.
+        while len(self._buf) < want and not self._done:
             self._buf += self._next_block()
-        n = min(len(view), len(self._buf))
+        n = min(want, len(self._buf))
         view[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
+        del self._buf[:n]  # leaves under one line's worth
         return n
 
 
