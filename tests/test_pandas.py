@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import io
+import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring.backends.fail
 import pandas as pd
 import pytest
 
 import vault_app
 from vault_app.core.age import encrypt, encrypt_file
-from vault_app.core.errors import BadPassphraseError, NoIdentityMatchError
+from vault_app.core.errors import (
+    AccessDeniedError,
+    BadPassphraseError,
+    NoIdentityMatchError,
+    NotAVaultError,
+)
+from vault_app.core.keystore import Keystore
 from vault_app.core.reader import AgeReader
 from vault_app.core.recipients.scrypt import ScryptRecipient
 from vault_app.core.recipients.x25519 import X25519Identity
+from vault_app.core.vault import Vault
 
 IDENTITY = X25519Identity.generate()
 MARKER = "zq-secret-marker"
@@ -112,6 +122,53 @@ def test_wrong_identity_is_refused(sealed_tmp: Path) -> None:
     locked = lock_bytes(sealed_tmp, "x.csv", b"a,b\n1,2\n")
     with pytest.raises(NoIdentityMatchError):
         vault_app.open(locked, identities=[X25519Identity.generate()])
+
+
+def _vault_with_file(root: Path, keystore: Keystore, owner: str,
+                     df: pd.DataFrame) -> tuple[Vault, Path]:
+    """A vault whose one file was locked by ``owner`` (the plaintext removed by lock)."""
+    vault, _recovery = Vault.init(root / "vault", user=owner, keystore=keystore)
+    plain = root / "vault" / "rows.csv"
+    plain.write_bytes(df.to_csv(index=False).encode())
+    info = vault.lock(plain)
+    assert not plain.exists()
+    return vault, info.path
+
+
+def test_vault_path_with_passphrase_protected_key_files(sealed_tmp: Path) -> None:
+    """No keyring: keys sit in passphrase-protected files; the vault resolves the rest."""
+    keystore = Keystore(backend=keyring.backends.fail.Keyring(), use_key_file=True, work_factor=10,
+                        passphrase=lambda _prompt, _confirm: b"pw")
+    df = frame(2_000)
+    vault, locked = _vault_with_file(sealed_tmp, keystore, "pd-alice", df)
+    bob = keystore.create("pd-bob")
+    vault.add_member("pd-bob", bob.recipient, bob.signing_public)
+    with vault_app.open(locked, user="pd-alice", passphrase="pw") as f:
+        pd.testing.assert_frame_equal(pd.read_csv(f), df)
+    with pytest.raises(AccessDeniedError):
+        vault_app.open(locked, user="pd-bob", passphrase="pw")
+    vault.share(locked, "pd-bob")
+    with vault_app.open(locked, vault=sealed_tmp / "vault", user="pd-bob", passphrase="pw") as f:
+        pd.testing.assert_frame_equal(pd.read_csv(f, nrows=10), df.head(10))
+    with pytest.raises(NotAVaultError):
+        vault_app.open(lock_bytes(sealed_tmp, "outside.csv", b"a\n1\n"), user="pd-alice")
+
+
+@pytest.mark.keyring
+def test_vault_path_with_the_real_keyring(sealed_tmp: Path) -> None:
+    if not os.environ.get("VAULT_TEST_REAL_KEYRING"):
+        pytest.skip("needs a real Secret Service keyring (VAULT_TEST_REAL_KEYRING=1)")
+    keystore = Keystore()
+    assert keystore.keyring_available()
+    df = frame(500)
+    user = f"pd-{uuid.uuid4().hex[:8]}"
+    try:
+        _vault, locked = _vault_with_file(sealed_tmp, keystore, user, df)
+        assert keystore.where(user) == "keyring"
+        with vault_app.open(locked, user=user) as f:  # no key given: keyring + vault
+            pd.testing.assert_frame_equal(pd.read_csv(f), df)
+    finally:
+        keystore.delete(user)
 
 
 def test_import_vault_app_stays_cheap() -> None:

@@ -8,14 +8,13 @@ no plaintext ever reaches the disk.
 from __future__ import annotations
 
 import getpass
-import importlib
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from vault_app.core.age import decrypt, open_input
-from vault_app.core.errors import FileOperationError, KeyFormatError
+from vault_app.core.errors import KeyFormatError, NotAVaultError
 from vault_app.core.header import VERSION_LINE
 from vault_app.core.keys import parse_identities, parse_identity
 from vault_app.core.reader import AgeReader
@@ -60,26 +59,37 @@ def read_identity_file(path: PathLike, passphrase: str | None = None) -> list[Id
     return parse_identities(text)
 
 
-def _vault_reader(locked: Path, vault: PathLike | None, user: str | None) -> AgeReader:
+def _passphrase_source(passphrase: str | None) -> Callable[[str, bool], bytes]:
+    """For protected keys: the argument, else VAULT_PASSPHRASE_FILE, else ask."""
+    from vault_app.core.keystore import passphrase_from_env
+
+    from_env = passphrase_from_env()
+
+    def ask(prompt: str, _confirm: bool) -> bytes:
+        if passphrase is not None:
+            return passphrase.encode()
+        if from_env is not None:
+            return from_env(prompt, False)
+        return getpass.getpass(prompt).encode()
+
+    return ask
+
+
+def _vault_reader(locked: Path, vault: PathLike | None, user: str | None,
+                  passphrase: str | None) -> AgeReader:
     """Resolve the vault holding ``locked`` and read it with the acting user's keys."""
-    try:
-        vault_module = importlib.import_module("vault_app.core.vault")
-    except ImportError:
-        raise FileOperationError(
-            "vaults are not available in this build",
-            hint="pass identities= or identity_file= to vault_app.open",
-        ) from None
-    vault_class = vault_module.Vault
-    root = Path(vault) if vault is not None else vault_class.find(locked.resolve().parent)
+    # imported here: the keyring and the vault code load only when a vault is used
+    from vault_app.core.keystore import Keystore
+    from vault_app.core.vault import Vault
+
+    root = Path(vault) if vault is not None else Vault.find(locked.absolute().parent)
     if root is None:
-        raise FileOperationError(
+        raise NotAVaultError(
             f"{locked}: is not inside a vault",
             hint="pass vault=DIR, or identities= / identity_file= to read a plain age file",
         )
-    reader = vault_class.open(root, user=user).open_reader(locked)
-    if not isinstance(reader, AgeReader):
-        raise TypeError("Vault.open_reader must return an AgeReader")
-    return reader
+    keystore = Keystore(passphrase=_passphrase_source(passphrase))
+    return Vault.open(root, user=user, keystore=keystore).open_reader(locked)
 
 
 def open_locked(
@@ -93,10 +103,12 @@ def open_locked(
 ) -> io.BufferedReader:
     """Open a locked (age) file for reading, decrypting on the fly with random access.
 
-    With ``identities`` and/or ``identity_file`` those keys are used (``passphrase``
-    opens an encrypted identity file; otherwise it is asked for). Without them, the
-    vault containing ``path`` (or ``vault``) is opened as ``user`` (default: the
-    acting user) and that user's key comes from the keystore.
+    With ``identities`` and/or ``identity_file`` those keys are used. Without them, the
+    vault containing ``path`` (or ``vault``) is opened as ``user`` (default:
+    ``VAULT_USER`` or the login name), with that user's key from the keystore (OS
+    keyring, or the passphrase-protected key file); the file's signature is checked.
+    ``passphrase`` opens an encrypted identity file or passphrase-protected keys;
+    without it, ``VAULT_PASSPHRASE_FILE`` is used or the passphrase is asked for.
     """
     locked = Path(path)
     keys: list[Identity] = []
@@ -107,5 +119,5 @@ def open_locked(
     if identities is not None or identity_file is not None:
         reader = AgeReader(locked, identities=keys)
     else:
-        reader = _vault_reader(locked, vault, user)
+        reader = _vault_reader(locked, vault, user, passphrase)
     return io.BufferedReader(reader, CHUNK)
