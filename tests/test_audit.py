@@ -1,0 +1,216 @@
+"""The audit log: signed, hash-chained records; every kind of tampering is reported."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from vault_app.core.audit import AuditLog, AuditRecord
+from vault_app.core.encoding import bech32_encode
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A member's signing key (the same shape as keystore.UserKeys)."""
+
+    name: str
+    key: Ed25519PrivateKey
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+    @property
+    def public(self) -> str:
+        return bech32_encode("vaultsig", self.key.public_key().public_bytes_raw())
+
+
+ALICE = Signer("alice", Ed25519PrivateKey.generate())
+BOB = Signer("bob", Ed25519PrivateKey.generate())
+KEYS = {"alice": ALICE.public, "bob": BOB.public}
+
+
+@pytest.fixture
+def vault_dir(tmp_path: Path) -> Path:
+    (tmp_path / ".vault").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def log(vault_dir: Path) -> AuditLog:
+    audit = AuditLog(vault_dir, vault_id="v-1")
+    for i in range(6):
+        signer = ALICE if i % 2 == 0 else BOB
+        audit.append(signer, "lock" if i < 3 else "share", f"data/file{i % 3}.csv.age",
+                     {"round": i})
+    return audit
+
+
+def lines(log: AuditLog) -> list[bytes]:
+    return log.path.read_bytes().splitlines()
+
+
+def write_lines(log: AuditLog, new: list[bytes]) -> None:
+    log.path.write_bytes(b"".join(line + b"\n" for line in new))
+
+
+def test_records_round_trip_and_verify_clean(log: AuditLog) -> None:
+    records = log.records()
+    assert [r.seq for r in records] == [1, 2, 3, 4, 5, 6]
+    assert [r.actor for r in records] == ["alice", "bob"] * 3
+    assert records[0].prev_hash == log.genesis
+    for before, after in itertools.pairwise(records):
+        assert after.prev_hash == before.line_hash
+    assert log.verify(KEYS) == []
+    assert (log.path.stat().st_mode & 0o777) == 0o600
+
+
+def test_history_of_one_file(log: AuditLog) -> None:
+    history = log.history("data/file1.csv.age")
+    assert [(r.seq, r.action) for r in history] == [(2, "lock"), (5, "share")]
+
+
+def test_edited_record_detected(log: AuditLog) -> None:
+    old = lines(log)
+    data = json.loads(old[2])
+    data["action"] = "unlock"
+    old[2] = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    write_lines(log, old)
+    problems = log.verify(KEYS)
+    assert any("record 3" in p and "signature" in p for p in problems), problems
+    assert any("record 4" in p and "chain" in p for p in problems), problems
+
+
+def test_edited_last_record_detected_by_checkpoint(log: AuditLog) -> None:
+    old = lines(log)
+    old[-1] = old[-1].replace(b'"round":5', b'"round":7')
+    write_lines(log, old)
+    problems = log.verify(KEYS)
+    assert any("record 6" in p and "signature" in p for p in problems), problems
+    assert any("checkpoint" in p for p in problems), problems
+
+
+def test_removed_record_detected(log: AuditLog) -> None:
+    old = lines(log)
+    write_lines(log, old[:3] + old[4:])
+    problems = log.verify(KEYS)
+    assert any("record 5" in p and "sequence" in p for p in problems), problems
+    assert any("record 5" in p and "chain" in p for p in problems), problems
+
+
+def test_reordered_records_detected(log: AuditLog) -> None:
+    old = lines(log)
+    old[1], old[2] = old[2], old[1]
+    write_lines(log, old)
+    problems = log.verify(KEYS)
+    assert len(problems) >= 3, problems
+    assert any("sequence" in p for p in problems)
+
+
+def test_truncated_tail_detected(log: AuditLog) -> None:
+    write_lines(log, lines(log)[:-2])
+    problems = log.verify(KEYS)
+    assert problems == ["the log ends at record 4 but the signed checkpoint names record 6: "
+                        "records were cut off the end"]
+
+
+def test_whole_log_removed_detected(log: AuditLog) -> None:
+    log.path.unlink()
+    assert any("cut off" in p for p in log.verify(KEYS))
+
+
+def test_missing_checkpoint_detected(log: AuditLog) -> None:
+    log.head_path.unlink()
+    assert any("checkpoint" in p and "missing" in p for p in log.verify(KEYS))
+
+
+def test_forged_checkpoint_detected(log: AuditLog) -> None:
+    head = json.loads(log.head_path.read_bytes())
+    head["seq"] = 4
+    log.head_path.write_text(json.dumps(head))
+    assert any("checkpoint" in p and "does not verify" in p for p in log.verify(KEYS))
+
+
+def test_unknown_actor_and_impersonation_detected(log: AuditLog, vault_dir: Path) -> None:
+    mallory = Signer("mallory", Ed25519PrivateKey.generate())
+    log.append(mallory, "revoke", "data/file0.csv.age")
+    assert any("'mallory', who is not a known member" in p for p in log.verify(KEYS))
+    impostor = Signer("alice", mallory.key)  # signs as alice with another key
+    log.append(impostor, "unlock", "data/file0.csv.age")
+    problems = log.verify(KEYS)
+    assert any("record 8" in p and "'alice' does not verify" in p for p in problems), problems
+
+
+def test_garbage_line_detected(log: AuditLog) -> None:
+    old = lines(log)
+    write_lines(log, [*old[:2], b"{not json", *old[2:]])
+    problems = log.verify(KEYS)
+    assert any("line 3" in p for p in problems), problems
+
+
+def test_interrupted_append_is_not_a_record_and_is_cut_on_next_append(log: AuditLog) -> None:
+    with log.path.open("ab") as handle:
+        handle.write(b'{"v":1,"seq":7,"time":"2026-')  # a crash mid-write
+    assert log.verify(KEYS) == []
+    assert len(log.records()) == 6
+    log.append(ALICE, "unlock", "data/file0.csv.age")
+    assert [r.seq for r in log.records()] == [1, 2, 3, 4, 5, 6, 7]
+    assert log.verify(KEYS) == []
+
+
+def test_other_vault_id_breaks_the_chain(log: AuditLog, vault_dir: Path) -> None:
+    """A log copied from another vault does not verify here (the genesis differs)."""
+    other = AuditLog(vault_dir, vault_id="v-2")
+    assert any("record 1" in p and "chain" in p for p in other.verify(KEYS))
+
+
+def test_record_parse_rejects_wrong_types() -> None:
+    from vault_app.core.audit import AuditError
+
+    good = {"v": 1, "seq": 1, "time": "t", "actor": "a", "action": "x", "target": "",
+            "details": {}, "prev_hash": "0", "sig": ""}
+    AuditRecord.parse(json.dumps(good).encode())
+    for key, bad in (("seq", "1"), ("seq", True), ("details", []), ("v", 2)):
+        with pytest.raises(AuditError):
+            AuditRecord.parse(json.dumps({**good, key: bad}).encode())
+    with pytest.raises(AuditError):
+        AuditRecord.parse(json.dumps({**good, "extra": 1}).encode())
+
+
+_APPENDER = """
+import sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from vault_app.core.audit import AuditLog
+class S:
+    def __init__(self, name, raw):
+        self.name, self.k = name, Ed25519PrivateKey.from_private_bytes(raw)
+    def sign(self, m): return self.k.sign(m)
+signer = S(sys.argv[2], bytes.fromhex(sys.argv[3]))
+log = AuditLog(sys.argv[1], vault_id="v-1")
+for i in range(int(sys.argv[4])):
+    log.append(signer, "lock", f"{sys.argv[2]}-{i}.age", {"i": i})
+"""
+
+
+def test_concurrent_appends_lose_nothing(vault_dir: Path) -> None:
+    """Four processes append at once: every record is there once, and the chain verifies."""
+    per_process = 40
+    signers = [ALICE, BOB, ALICE, BOB]
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(vault_dir),
+                               s.name + str(n), s.key.private_bytes_raw().hex(),
+                               str(per_process)])
+             for n, s in enumerate(signers)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    log = AuditLog(vault_dir, vault_id="v-1")
+    records = log.records()
+    assert [r.seq for r in records] == list(range(1, 4 * per_process + 1))
+    assert len({r.target for r in records}) == 4 * per_process
+    keys = {s.name + str(n): s.public for n, s in enumerate(signers)}
+    assert log.verify(keys) == []
