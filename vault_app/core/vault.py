@@ -707,7 +707,7 @@ class Vault:
         locked = Path(locked)
         head = self._checked_head(locked)
         file_key = self._file_key(head, locked, [self.keys().identity])
-        out = Path(out_dir) / _plain_name(locked)
+        out = _out_path(out_dir, locked)
         with atomic_output(out, overwrite=overwrite) as dst:
             self._decrypt_to(locked, head, file_key, dst, progress, cancel)
         return out
@@ -733,7 +733,7 @@ class Vault:
         head = _read_head(locked)
         verdict = self._verdict(head)
         file_key = age.unwrap_file_key(head.header, [identity])
-        out = Path(out_dir) / _plain_name(locked)
+        out = _out_path(out_dir, locked)
         with atomic_output(out, overwrite=overwrite) as dst:
             if head.history is None:
                 with age.open_input(locked) as handle:
@@ -921,8 +921,15 @@ class Vault:
                                                                      me)))
 
 
-def _plain_name(locked: Path) -> str:
-    return locked.name[: -len(SUFFIX)] if locked.name.endswith(SUFFIX) else locked.name + ".out"
+def _out_path(out_dir: Path | str, locked: Path) -> Path:
+    """Where ``locked`` unlocks to inside ``out_dir`` (created if missing)."""
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise describe_os_error(exc, folder) from None
+    name = locked.name[: -len(SUFFIX)] if locked.name.endswith(SUFFIX) else locked.name + ".out"
+    return folder / name
 
 
 def _need_owner(acl: dict[str, str], locked: Path) -> None:
