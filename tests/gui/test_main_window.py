@@ -1,0 +1,381 @@
+"""The main window driven as a user would: toolbar clicks, shortcuts, context menu,
+dialogs answered; files checked on disk afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from gui_support import VaultEnv, find_dialog
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QToolButton
+
+from vault_app.gui.file_model import Column
+from vault_app.gui.main_window import MainWindow
+
+
+def plain(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, vault_env: VaultEnv) -> MainWindow:
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.shutdown()
+    w.model.wait_idle()
+
+
+def lock_into(env: VaultEnv, name: str, data: bytes, *, user: str | None = None) -> Path:
+    vault = env.as_user(user) if user else env.vault
+    return vault.lock(plain(env.root / "incoming", name, data)).path
+
+
+def wait_idle(qtbot, w: MainWindow, timeout: int = 20000) -> None:
+    if w.runner.busy():
+        with qtbot.waitSignal(w.runner.idle, timeout=timeout):
+            pass
+
+
+def tool_button(w: MainWindow, action) -> QToolButton:
+    button = w.toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton)
+    return button
+
+
+def select(qtbot, w: MainWindow, path: Path) -> None:
+    assert w.select_path(path)
+    assert [e.path for e in w.selected_entries()] == [path]
+
+
+def press_button(box: QMessageBox, text: str) -> None:
+    for b in box.buttons():
+        if b.text() == text:
+            b.click()
+            return
+    raise AssertionError(f"no button {text!r} in {[b.text() for b in box.buttons()]}")
+
+
+def test_lists_files_with_details_loaded_lazily(qtbot, vault_env: VaultEnv) -> None:
+    locked = lock_into(vault_env, "patients.csv", b"id,name\n1,a\n")
+    plain(vault_env.vault.path, "notes.txt", b"plain text")
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.model.rowCount() == 2
+    assert w.stack.currentWidget() is w.view
+    assert w.count_label.text() == "1 locked file, 1 not locked"
+    row = w.model.row_of(locked)
+    with qtbot.waitSignal(w.model.details_loaded, timeout=5000,
+                          check_params_cb=lambda p: p == locked):
+        select(qtbot, w, locked)
+    idx = w.model.index(row, Column.SIGNATURE)
+    assert w.model.data(idx) == "Valid"
+    assert w.model.data(w.model.index(row, Column.OWNER)) == "alice"
+    assert w.model.data(w.model.index(row, Column.STATE)) == "Locked"
+    assert w.details.title.text() == "patients.csv"
+    assert w.details.author.text() == "alice"
+    assert "alice" in w.details.signature.text()
+    acl = w.details.acl
+    users = [acl.topLevelItem(i).text(0) for i in range(acl.topLevelItemCount())]
+    assert users == ["alice"]
+    w.close()
+
+
+def test_empty_vault_shows_drop_hint_and_lock_button_opens_chooser(qtbot, window) -> None:
+    assert window.stack.currentWidget() is window.empty
+    assert window.empty.headline.text() == "Drop files here to lock them"
+    qtbot.mouseClick(window.empty.lock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFiles") is not None)
+    find_dialog(QFileDialog, "chooseFiles").reject()
+
+
+def test_lock_from_toolbar_with_file_chooser(qtbot, window, vault_env: VaultEnv) -> None:
+    src = plain(vault_env.root / "outside", "results.csv", b"a,b\n" * 5000)
+    qtbot.mouseClick(tool_button(window, window.act_lock), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFiles") is not None)
+    dialog = find_dialog(QFileDialog, "chooseFiles")
+    dialog.setDirectory(str(src.parent))
+    dialog.selectFile(str(src))
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        dialog.accept()
+    dest = vault_env.vault.path / "results.csv.age"
+    assert dest.is_file() and not src.exists()
+    out = vault_env.root / "check"
+    out.mkdir()
+    assert vault_env.vault.unlock(dest, out).read_bytes() == b"a,b\n" * 5000
+    assert window.model.row_of(dest) is not None
+    assert window.stack.currentWidget() is window.view
+
+
+def test_lock_selected_plain_file_in_vault_with_shortcut(qtbot, window, vault_env) -> None:
+    src = plain(vault_env.vault.path, "raw.tsv", b"x\ty\n")
+    window.refresh()
+    select(qtbot, window, src)
+    assert window.model.data(window.model.index(window.model.row_of(src), Column.STATE)) \
+        == "Not locked"
+    window.view.setFocus()
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        qtbot.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert not src.exists()
+    assert (vault_env.vault.path / "raw.tsv.age").is_file()
+    assert window.model.row_of(src) is None
+    assert window.count_label.text() == "1 locked file"
+
+
+def test_unlock_to_chosen_folder_with_shortcut(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "data.csv", b"1,2,3\n" * 1000)
+    window.refresh()
+    select(qtbot, window, locked)
+    target = vault_env.root / "unlocked"
+    target.mkdir()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFolder") is not None)
+    dialog = find_dialog(QFileDialog, "chooseFolder")
+    dialog.setDirectory(str(target))
+    dialog.selectFile(str(target))
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        dialog.accept()
+    assert (target / "data.csv").read_bytes() == b"1,2,3\n" * 1000
+    assert locked.is_file()
+
+
+def test_unlock_asks_before_replacing(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "data.csv", b"new")
+    window.refresh()
+    target = vault_env.root / "unlocked"
+    existing = plain(target, "data.csv", b"old")
+    window.unlock_to([window.model.entry(window.model.row_of(locked))], target)
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
+    box = find_dialog(QMessageBox, "confirm")
+    assert box.windowTitle() == "Replace existing files?"
+    press_button(box, "Cancel")
+    assert not window.runner.busy() and existing.read_bytes() == b"old"
+    window.unlock_to([window.model.entry(window.model.row_of(locked))], target)
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        press_button(find_dialog(QMessageBox, "confirm"), "Replace")
+    assert existing.read_bytes() == b"new"
+
+
+def test_unlock_without_access_shows_error_dialog(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "bobs.csv", b"secret", user="bob")
+    window.refresh()
+    select(qtbot, window, locked)
+    target = vault_env.root / "out"
+    target.mkdir()
+    window.unlock_to(window.selected_entries(), target)
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "errorBox") is not None, timeout=20000)
+    box = find_dialog(QMessageBox, "errorBox")
+    assert box.windowTitle() == "You don't have access to this file"
+    assert "Traceback" not in box.text()
+    assert list(target.iterdir()) == []
+    box.accept()
+
+
+def test_revoke_from_context_menu(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "shared.csv", b"r,o,w\n" * 100)
+    vault_env.vault.share(locked, "bob")
+    window.refresh()
+    with qtbot.waitSignal(window.model.details_loaded, timeout=5000):
+        select(qtbot, window, locked)
+    menu = window.build_context_menu()
+    revoke = next(a for a in menu.actions() if a.text() == "Revoke…")
+    revoke.trigger()
+    qtbot.waitUntil(lambda: find_dialog(QInputDialog, "chooseReader") is not None)
+    chooser = find_dialog(QInputDialog, "chooseReader")
+    assert chooser.comboBoxItems() == ["bob"]
+    chooser.setTextValue("bob")
+    chooser.accept()
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
+    box = find_dialog(QMessageBox, "confirm")
+    assert "re-encrypted with a fresh key" in box.informativeText()
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        press_button(box, "Revoke and re-encrypt")
+    info = vault_env.vault.info(locked)
+    assert "bob" not in info.readers and info.signature == "valid"
+    out = vault_env.root / "as-bob"
+    out.mkdir()
+    from vault_app.core.errors import VaultError
+    with pytest.raises(VaultError):
+        vault_env.as_user("bob").unlock(locked, out)
+
+
+def test_context_menu_opens_on_right_click(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "a.csv", b"a")
+    window.refresh()
+    select(qtbot, window, locked)
+    rect = window.view.visualRect(window.proxy.mapFromSource(
+        window.model.index(window.model.row_of(locked), 0)))
+    window.view.customContextMenuRequested.emit(rect.center())
+    qtbot.waitUntil(lambda: any(m.isVisible() and m.accessibleName() == "File actions"
+                                for m in window.findChildren(type(window.build_context_menu()))))
+    menu = next(m for m in window.findChildren(type(window.build_context_menu()))
+                if m.isVisible())
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts[:3] == ["Unlock to…", "Preview", "Share…"]
+    assert "Reveal in File Manager" in texts and "Verify" in texts
+    menu.close()
+
+
+def test_verify_reports_a_tampered_file(qtbot, window, vault_env) -> None:
+    good = lock_into(vault_env, "good.csv", b"fine" * 1000)
+    bad = lock_into(vault_env, "bad.csv", b"evil" * 1000)
+    data = bytearray(bad.read_bytes())
+    data[-100] ^= 1
+    bad.write_bytes(bytes(data))
+    window.refresh()
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        qtbot.mouseClick(tool_button(window, window.act_verify), Qt.MouseButton.LeftButton)
+    box = find_dialog(QMessageBox, "verifyResult")
+    assert box is not None
+    assert box.windowTitle() == "Some files did not verify"
+    assert "bad.csv.age" in box.detailedText() and "good.csv.age" not in box.detailedText()
+    box.accept()
+    select(qtbot, window, good)
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        window.act_verify.trigger()
+    assert find_dialog(QMessageBox, "verifyResult").windowTitle() == "All files verified"
+
+
+def test_reveal_opens_the_folder(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "a.csv", b"a")
+    window.refresh()
+    opened: list[QUrl] = []
+    window.url_opener = opened.append
+    select(qtbot, window, locked)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_O,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert opened == [QUrl.fromLocalFile(str(locked.parent))]
+
+
+def test_open_vault_action(qtbot, window, vault_env, tmp_path) -> None:
+    from vault_app.core.vault import Vault
+
+    other, _ = Vault.init(tmp_path / "second", user="alice", keystore=vault_env.keystore)
+    other.lock(plain(tmp_path / "in", "x.csv", b"x"))
+    window.act_open_vault.trigger()
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFolder") is not None)
+    dialog = find_dialog(QFileDialog, "chooseFolder")
+    dialog.setDirectory(str(other.path))
+    dialog.selectFile(str(other.path))
+    with qtbot.waitSignal(window.vault_changed, timeout=5000):
+        dialog.accept()
+    assert window.vault.path == other.path
+    assert window.model.rowCount() == 1
+    assert window.windowTitle() == "second — Dataset Vault"
+
+
+def test_open_folder_that_is_not_a_vault_shows_error(qtbot, window, tmp_path) -> None:
+    (tmp_path / "nothing").mkdir()
+    assert not window.open_vault_at(tmp_path / "nothing")
+    box = find_dialog(QMessageBox, "errorBox")
+    assert box is not None and box.windowTitle() == "Not a vault"
+    box.accept()
+
+
+def test_filter_box_and_sorting(qtbot, window, vault_env) -> None:
+    for name, size in (("alpha.csv", 30), ("beta.csv", 10), ("gamma.txt", 20)):
+        lock_into(vault_env, name, b"x" * size)
+    window.refresh()
+    qtbot.keyClicks(window.filter_edit, "CSV")
+    assert window.proxy.rowCount() == 2
+    window.filter_edit.clear()
+    assert window.proxy.rowCount() == 3
+    window.view.sortByColumn(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    names = [window.proxy.index(r, Column.NAME).data() for r in range(3)]
+    assert names == ["alpha.csv", "gamma.txt", "beta.csv"]
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.filter_edit.hasFocus()
+
+
+def test_actions_follow_the_selection(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "a.csv", b"a")
+    window.refresh()
+    window.view.clearSelection()
+    assert not window.act_unlock.isEnabled() and not window.act_share.isEnabled()
+    select(qtbot, window, locked)
+    assert window.act_unlock.isEnabled() and window.act_preview.isEnabled()
+    assert window.act_share.isEnabled() and window.act_revoke.isEnabled()
+    for act in (window.act_lock, window.act_unlock, window.act_preview, window.act_share,
+                window.act_revoke, window.act_verify, window.act_members):
+        assert tool_button(window, act).toolTip()
+    assert window.view.accessibleName() and window.filter_edit.accessibleName()
+
+
+def test_open_target_locked_file_offers_unlock_or_preview(qtbot, window, vault_env) -> None:
+    locked = lock_into(vault_env, "results.parquet", b"PAR1")
+    window.refresh()
+    box = window.open_target(locked) or find_dialog(QMessageBox, "offerUnlock")
+    box = find_dialog(QMessageBox, "offerUnlock")
+    assert [b.text() for b in box.buttons() if b.text() != "Cancel"] == ["Unlock to…", "Preview"]
+    assert [e.path for e in window.selected_entries()] == [locked]
+    press_button(box, "Unlock to…")
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFolder") is not None)
+    find_dialog(QFileDialog, "chooseFolder").reject()
+
+
+def test_open_target_plain_file_offers_lock(qtbot, window, vault_env) -> None:
+    src = plain(vault_env.root / "downloads", "export.csv", b"q,r\n")
+    window.open_target(src)
+    box = find_dialog(QMessageBox, "confirm")
+    assert box.windowTitle() == "Lock this file?"
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        press_button(box, "Lock")
+    assert not src.exists() and (vault_env.vault.path / "export.csv.age").is_file()
+
+
+def test_ten_thousand_files_open_without_reading_every_header(qtbot, vault_env) -> None:
+    seed = lock_into(vault_env, "seed.csv", b"a,b\n1,2\n")
+    folder = vault_env.vault.path / "bulk"
+    folder.mkdir()
+    for i in range(10_000):
+        os.link(seed, folder / f"part-{i:05d}.csv.age")
+    start = time.perf_counter()
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    opened = time.perf_counter() - start
+    assert w.model.rowCount() == 10_001
+    qtbot.waitUntil(lambda: w.model.info_requests > 0)
+    w.model.wait_idle()
+    qtbot.wait(50)  # let queued results land; nothing more may be requested
+    visible_guess = w.view.viewport().height() // w.view.verticalHeader().defaultSectionSize()
+    assert 0 < w.model.info_requests <= visible_guess + 20, w.model.info_requests
+    w.view.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
+    qtbot.keyClicks(w.filter_edit, "part-0999")
+    assert w.proxy.rowCount() == 10
+    print(f"\n10,001 files: window shown in {opened * 1000:.0f} ms, "
+          f"{w.model.info_requests} headers read")
+    w.close()
+    shutil.rmtree(folder)
+
+
+def test_double_click_previews_locked_and_locks_plain(qtbot, window, vault_env) -> None:
+    src = plain(vault_env.vault.path, "loose.csv", b"1\n")
+    window.refresh()
+    index = window.proxy.mapFromSource(window.model.index(window.model.row_of(src), 0))
+    select(qtbot, window, src)
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        window.view.doubleClicked.emit(index)
+    assert (vault_env.vault.path / "loose.csv.age").is_file()
+
+
+def test_menus_hold_every_action(window) -> None:
+    menus = {a.text(): a.menu() for a in window.menuBar().actions()}
+    assert list(menus) == ["&File", "&Actions", "&Vault", "&Help"]
+    texts = {a.text() for m in menus.values() for a in m.actions()}
+    assert {"Lock…", "Unlock to…", "Preview", "Share…", "Revoke…", "Verify",
+            "Reveal in File Manager", "Open Vault…", "Members…", "Settings…"} <= texts
