@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         vault_commands.register(commands)
+    try:
+        from vault_app.cli import audit_commands
+    except ImportError:  # pragma: no cover - audit verb not installed in this build
+        pass
+    else:
+        audit_commands.register(commands)
     return parser
 
 

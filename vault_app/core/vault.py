@@ -42,6 +42,7 @@ from vault_app.core.acl import (
     verify_history,
 )
 from vault_app.core.atomic import atomic_output, describe_os_error, fsync_dir
+from vault_app.core.audit import AuditLog
 from vault_app.core.errors import (
     AccessDeniedError,
     AgeError,
@@ -362,6 +363,8 @@ class Vault:
         fsync_dir(path)
         vault = cls(path, config, user=name, keystore=keystore, clock=clock)
         vault._pin()
+        vault._keys = keys
+        vault._audit("init", "", admin=name)
         return vault, str(recovery)
 
     @classmethod
@@ -484,6 +487,15 @@ class Vault:
                 yield
         except filelock.Timeout:
             raise VaultBusyError(f"timed out waiting for the lock on {name}") from None
+
+    def _audit(self, action: str, target: Path | str, **details: Any) -> None:
+        """Append a signed, chained record to .vault/audit.log once the change is durable."""
+        if isinstance(target, Path):
+            path = target.absolute()
+            target = (path.relative_to(self.path).as_posix() if self.path in path.parents
+                      else str(path))
+        AuditLog(self.path, vault_id=self.config["vault_id"], clock=self._clock).append(
+            self.keys(), action, target, details)
 
     def _file_lock(self, locked: Path) -> contextlib.AbstractContextManager[None]:
         key = hashlib.sha256(str(locked.absolute()).encode()).hexdigest()[:32]
@@ -628,6 +640,7 @@ class Vault:
             except OSError as exc:
                 raise describe_os_error(exc, src) from None
             fsync_dir(src.absolute().parent)
+        self._audit("update" if prev else "lock", dest, kept=keep)
         return self.info(dest)
 
     def _recipients_for(self, acl: dict[str, str]) -> dict[str, str]:
@@ -710,6 +723,7 @@ class Vault:
         out = _out_path(out_dir, locked)
         with atomic_output(out, overwrite=overwrite) as dst:
             self._decrypt_to(locked, head, file_key, dst, progress, cancel)
+        self._audit("unlock", locked, output=str(out))
         return out
 
     def export(self, locked: Path | str, recipient: str, out: Path | str, *,
@@ -723,6 +737,7 @@ class Vault:
             self._pipe(locked, head, file_key, cancel,
                        lambda src: age.encrypt(src, dst, [target], progress=progress,
                                                cancel=cancel))
+        self._audit("export", locked, recipient=recipient)
         return out
 
     def recover(self, locked: Path | str, identity: Identity, out_dir: Path | str, *,
@@ -815,6 +830,7 @@ class Vault:
                                "signed": self._now(), "change": "share",
                                "prev": current.digest(), "signature": ""}).sign(me)
             self._rewrite_header(locked, head, file_key, stanzas, [*(head.history or []), record])
+            self._audit("share", locked, user=user, role=role.value)
         return self.info(locked)
 
     def _rewrite_header(self, locked: Path, head: _Head, file_key: bytes,
@@ -846,6 +862,7 @@ class Vault:
                 locked, src, readers=readers, acl=acl, author=current.author, change="revoke",
                 prev=list(head.history or []), file_id=current.file_id, overwrite=True,
                 expect_size=None, progress=progress, cancel=cancel))
+            self._audit("revoke", locked, user=user)
         return self.info(locked)
 
     # -- verify --------------------------------------------------------------------------------
@@ -906,6 +923,8 @@ class Vault:
                                  hint="remove them first to change their keys")
             signed = entry.signed(self.config["vault_id"], me)
             self._write_registry(registry.with_entry(signed))
+            self._audit("member-add", f"member:{name}", admin=admin,
+                        fingerprint=signed.fingerprint())
         return signed
 
     def remove_member(self, name: str) -> None:
@@ -919,6 +938,7 @@ class Vault:
             removed = Member(**{**entry.__dict__, "removed": self._now()})
             self._write_registry(registry.with_entry(removed.signed(self.config["vault_id"],
                                                                      me)))
+            self._audit("member-remove", f"member:{name}")
 
 
 def _out_path(out_dir: Path | str, locked: Path) -> Path:

@@ -1,0 +1,68 @@
+"""The ``audit`` verb: show the vault's audit log, and verify its signatures and chain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from vault_app.cli._common import print_json
+from vault_app.cli.vault_commands import _common, _open
+from vault_app.core.audit import AuditLog, AuditRecord
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser("audit", parents=[_common()],
+                            help="show the vault's audit log (--verify checks it)")
+    p.add_argument("file", nargs="?", metavar="FILE", help="only the records about FILE")
+    p.add_argument("--verify", action="store_true",
+                   help="check every signature, the hash chain and the signed checkpoint")
+    p.set_defaults(handler=cmd_audit)
+
+
+def _target(vault_path: Path, file: str) -> str:
+    path = Path(file).absolute()
+    try:
+        return path.relative_to(vault_path).as_posix()
+    except ValueError:
+        return file
+
+
+def _line(record: AuditRecord) -> str:
+    details = json.dumps(record.details, sort_keys=True, ensure_ascii=False)
+    return (f"{record.seq:>5}  {record.time}  {record.actor:<12} {record.action:<14} "
+            f"{record.target or '-'}  {details if record.details else ''}").rstrip()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    log = AuditLog(vault.path, vault_id=str(vault.config["vault_id"]))
+    records = log.history(_target(vault.path, args.file)) if args.file else log.records()
+    problems: list[str] | None = None
+    if args.verify:
+        keys = {name: m.signing_key for name, m in vault.registry.trusted.items()}
+        problems = log.verify(keys)
+    if args.json:
+        data: dict[str, Any] = {"records": [r.to_json() for r in records]}
+        if problems is not None:
+            data["problems"] = problems
+            data["ok"] = not problems
+        print_json(data)
+    else:
+        for record in records:
+            print(_line(record))
+        if problems == []:
+            print(f"audit log verified: {len(log.records())} records, every signature and "
+                  "link checks out", file=sys.stderr)
+    if problems:
+        if not args.json:
+            for problem in problems:
+                print(f"problem: {problem}", file=sys.stderr)
+        print(f"error: the audit log failed verification ({len(problems)} problems)",
+              file=sys.stderr)
+        print("hint: the log was edited, cut or damaged; compare with a backup",
+              file=sys.stderr)
+        return 1
+    return 0
