@@ -5,7 +5,8 @@ plaintext file is written), then times, on freshly opened readers:
 
 * reading 1 MiB at random offsets (each read checked against the expected bytes),
   against a raw read of the same ciphertext range and a full sequential scan;
-* time to first byte: open (header, key unwrap, MAC) plus a 1-byte read.
+* time to first byte: open (header, key unwrap, MAC) plus a 1-byte read;
+* peak memory of a fresh process reading the whole file and random MiBs.
 
 The target (issue 5) is structural: a 1 MiB read costs the chunks covering it
 (at most 17 of 64 KiB), whatever the file size; the table reports chunks decrypted
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,7 @@ READ = 1 << 20
 MAX_CHUNKS = READ // CHUNK + 1  # an unaligned 1 MiB spans at most 17 chunks
 PERIOD = (1 << 20) + 17  # pattern length: not a multiple of the chunk size
 PATTERN = random.Random(5).randbytes(PERIOD)
+RSS_GROWTH = 16  # MiB a reading process may grow past its size just after opening
 
 
 def expected(offset: int, size: int) -> bytes:
@@ -108,13 +111,53 @@ def full_scan(path: Path, identity: X25519Identity) -> float:
     return time.perf_counter() - start
 
 
+_CHILD = """
+import random, resource, sys
+import vault_app
+
+def high_water():
+    # VmHWM belongs to this process image; ru_maxrss would include the parent's at fork
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+path = sys.argv[1]
+with vault_app.open(path, identities=sys.stdin.read()) as f:
+    opened = high_water()
+    buf = bytearray(1 << 20)
+    while f.readinto(buf):
+        pass
+    size = f.tell()
+    rng = random.Random(3)
+    for _ in range(50):
+        f.seek(rng.randrange(max(1, size)))
+        f.read(1 << 20)
+print(opened, high_water())
+"""
+
+
+def peak_rss(path: Path, identity: X25519Identity) -> tuple[float, float]:
+    """Peak RSS (MiB) of a fresh process that opens the file, then reads all of it and
+    50 random MiB; the key goes over a pipe, never to disk."""
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], input=str(identity),
+                          capture_output=True, text=True, check=True)
+    opened, peak = (int(v) / 1024 for v in done.stdout.split())
+    return opened, peak
+
+
 def measure(path: Path, size: int, identity: X25519Identity, runs: int, reads: int,
-            seed: int) -> dict[str, list[float]]:
+            seed: int, rss_runs: int) -> dict[str, list[float]]:
     rng = random.Random(seed)
     with open(path, "rb") as f:
         data_at = len(read_header(f).encode()) + NONCE_SIZE
     found: dict[str, list[float]] = {"read": [], "raw": [], "chunks": [], "ttfb": [],
-                                     "ttfb_chunks": [], "scan": []}
+                                     "ttfb_chunks": [], "scan": [], "rss_opened": [],
+                                     "rss_peak": []}
     for _ in range(runs):
         start = time.perf_counter()
         with vault_app.open(path, identities=[identity]) as f:
@@ -140,10 +183,15 @@ def measure(path: Path, size: int, identity: X25519Identity, runs: int, reads: i
         finally:
             reader.close()
         found["scan"].append(full_scan(path, identity))
+    for _ in range(rss_runs):
+        opened, peak = peak_rss(path, identity)
+        found["rss_opened"].append(opened)
+        found["rss_peak"].append(peak)
     return found
 
 
 def rows(found: dict[str, list[float]], size: int) -> list[Row]:
+    opened, peak = median(found["rss_opened"]), median(found["rss_peak"])
     read, raw, scan = median(found["read"]), median(found["raw"]), median(found["scan"])
     worst = int(max(found["chunks"]))
     total_chunks = max(1, -(-size // CHUNK))
@@ -160,6 +208,9 @@ def rows(found: dict[str, list[float]], size: int) -> list[Row]:
         Row("time to first byte (open + read 1 byte)", ms(median(found["ttfb"])),
             f"full scan {seconds(scan)}", f"{median(found['ttfb']) / scan:.4f}x",
             "1 chunk decrypted", max(found["ttfb_chunks"]) == 1),
+        Row("peak RSS: read it all + 50 random MiB", f"{peak:.1f} MiB",
+            f"just opened {opened:.1f} MiB", f"+{peak - opened:.1f} MiB",
+            f"flat: < +{RSS_GROWTH} MiB, any size", peak - opened < RSS_GROWTH),
     ]
 
 
@@ -170,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reads", type=int, default=20, help="random reads per run")
     parser.add_argument("--dir", default=None, help="scratch folder (default: /dev/shm)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rss-runs", type=int, default=3, help="reading processes for RSS")
     parser.add_argument("--json", action="store_true", help="also print raw samples as JSON")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.reads < 1 or args.size_mib < 0:
-        parser.error("--runs and --reads must be positive, --size-mib not negative")
+    if args.runs < 1 or args.reads < 1 or args.rss_runs < 1 or args.size_mib < 0:
+        parser.error("--runs, --reads and --rss-runs must be positive, --size-mib not negative")
     size = args.size_mib << 20
     identity = X25519Identity.generate()
     work = scratch_dir(args.dir)
@@ -185,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{max(1, -(-size // CHUNK))} chunks of {CHUNK + TAG} bytes) in {work}, "
               f"built in {seconds(took)}")
         print(f"samples: {args.runs} runs x {args.reads} reads of {READ} bytes")
-        found = measure(locked, size, identity, args.runs, args.reads, args.seed)
+        found = measure(locked, size, identity, args.runs, args.reads, args.seed,
+                        args.rss_runs)
         table = rows(found, size)
         print_table("vault_app.open: random access", table)
         if args.json:

@@ -63,6 +63,11 @@ class _HeaderLines:
         self._pos = start
         self._buf = b""
 
+    @property
+    def consumed_to(self) -> int:
+        """Offset just past the last line handed out: the payload starts here."""
+        return self._pos - len(self._buf)
+
     def readline(self, size: int = -1, /) -> bytes:
         while b"\n" not in self._buf and (size < 0 or len(self._buf) < size):
             block = bytearray(4096)
@@ -149,14 +154,15 @@ class AgeReader(io.RawIOBase):
         if _is_armored(src, base):
             src, base = _dearmor(src, base), 0
         self._src = src
-        header = read_header(_HeaderLines(src, base))
+        lines = _HeaderLines(src, base)
+        header = read_header(lines)
         if file_key is None:
             assert identities is not None
             file_key = unwrap_file_key(header, identities)
         else:
             header.verify_mac(file_key)
         self.header: Header = header
-        nonce_at = base + len(header.encode())
+        nonce_at = lines.consumed_to
         end = src.seek(0, io.SEEK_END)
         nonce = bytearray(NONCE_SIZE)
         if _read_at(src, nonce_at, memoryview(nonce)) != NONCE_SIZE:
