@@ -67,6 +67,7 @@ def press_button(box: QMessageBox, text: str) -> None:
 
 def test_lists_files_with_details_loaded_lazily(qtbot, vault_env: VaultEnv) -> None:
     locked = lock_into(vault_env, "patients.csv", b"id,name\n1,a\n")
+    vault_env.vault.share(locked, "bob")
     plain(vault_env.vault.path, "notes.txt", b"plain text")
     w = MainWindow(vault_env.vault)
     qtbot.addWidget(w)
@@ -87,7 +88,10 @@ def test_lists_files_with_details_loaded_lazily(qtbot, vault_env: VaultEnv) -> N
     assert "alice" in w.details.signature.text()
     acl = w.details.acl
     users = [acl.topLevelItem(i).text(0) for i in range(acl.topLevelItemCount())]
-    assert users == ["alice"]
+    assert users == ["alice", "bob"]
+    history = w.details.history
+    lines = [history.topLevelItem(i).text(1) for i in range(history.topLevelItemCount())]
+    assert lines == ["alice shared with bob (reader)", "alice locked"]
     w.close()
 
 

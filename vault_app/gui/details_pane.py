@@ -1,9 +1,10 @@
-"""The details of the selected file: sizes, ACL, author, signature (and history, once the
-audit log exists in the core; until then nothing is shown rather than a fake)."""
+"""The details of the selected file: sizes, ACL, author, signature, and its history as
+recorded in the vault's audit log (``.vault/audit.log``, signed and hash-chained by the
+core; this pane lists it, ``vault audit verify`` checks the chain)."""
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -20,9 +21,21 @@ from vault_app.gui import icons
 from vault_app.gui.file_model import Entry, human_size, human_time
 
 if TYPE_CHECKING:
-    pass
+    from vault_app.core.audit import AuditRecord
 
-HAS_AUDIT = importlib.util.find_spec("vault_app.core.audit") is not None
+_ACTIONS = {"lock": "locked", "update": "replaced the content", "unlock": "unlocked a copy",
+            "share": "shared", "revoke": "revoked", "export": "exported a copy"}
+
+
+def describe(record: AuditRecord) -> str:
+    """One history line in words: "alice shared with bob (reader)"."""
+    verb = _ACTIONS.get(record.action, record.action)
+    d = record.details
+    if record.action == "share":
+        return f"{record.actor} shared with {d.get('user', '?')} ({d.get('role', 'reader')})"
+    if record.action == "revoke":
+        return f"{record.actor} revoked {d.get('user', '?')}"
+    return f"{record.actor} {verb}"
 
 
 def _label(text: str = "") -> QLabel:
@@ -81,7 +94,15 @@ class DetailsPane(QWidget):
         self.acl.setRootIsDecorated(False)
         self.acl.setMaximumHeight(180)
         layout.addWidget(self.acl)
-        layout.addStretch(1)
+        self.history_title = QLabel("History")
+        self.history_title.setStyleSheet("font-weight: bold")
+        layout.addWidget(self.history_title)
+        self.history = QTreeWidget()
+        self.history.setAccessibleName("History of this file")
+        self.history.setHeaderLabels(["When", "What"])
+        self.history.setRootIsDecorated(False)
+        layout.addWidget(self.history, 1)
+        layout.addStretch(0)
         self.show_entry(None)
 
     def show_entry(self, entry: Entry | None) -> None:
@@ -91,6 +112,7 @@ class DetailsPane(QWidget):
         self.acl_title.setVisible(has and entry.locked if entry else False)
         self.acl.setVisible(has and entry.locked if entry else False)
         self.acl.clear()
+        self.show_history(None)
         if entry is None:
             self.title.setText("No file selected")
             return
@@ -125,3 +147,16 @@ class DetailsPane(QWidget):
         for user, role in sorted(roles.items()):
             role_text = getattr(role, "value", role) or "reader (key only)"
             QTreeWidgetItem(self.acl, [user, str(role_text)])
+
+    def show_history(self, records: Sequence[AuditRecord] | None) -> None:
+        """Newest first; None hides the section (no file, or no log)."""
+        self.history.clear()
+        self.history_title.setVisible(records is not None)
+        self.history.setVisible(records is not None)
+        if not records:
+            if records is not None:
+                QTreeWidgetItem(self.history, ["", "No recorded changes yet"])
+            return
+        for r in reversed(records[-200:]):
+            QTreeWidgetItem(self.history, [r.time.replace("T", " ")[:16], describe(r)])
+        self.history.resizeColumnToContents(0)

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vault_app.core.errors import VaultError
 from vault_app.gui import icons
 from vault_app.gui.details_pane import DetailsPane
 from vault_app.gui.dialogs.errors import show_error
@@ -64,6 +65,7 @@ from vault_app.gui.worker import TaskRunner
 if TYPE_CHECKING:
     from PySide6.QtCore import QMimeData, QPoint
 
+    from vault_app.core.audit import AuditRecord
     from vault_app.core.vault import FileInfo, Vault
 
 log = logging.getLogger(__name__)
@@ -372,12 +374,28 @@ class MainWindow(QMainWindow):
         self.act_refresh.setEnabled(has_vault)
         if entries:
             self.model.request_rows(self.model.row_of(e.path) or 0 for e in entries)
-        self.details.show_entry(entries[0] if len(entries) == 1 else None)
+        self._show_details(entries[0] if len(entries) == 1 else None)
 
     def _on_details_loaded(self, path: Path) -> None:
         entries = self.selected_entries()
         if len(entries) == 1 and entries[0].path == path:
-            self.details.show_entry(entries[0])
+            self._show_details(entries[0])
+
+    def _show_details(self, entry: Entry | None) -> None:
+        self.details.show_entry(entry)
+        if entry is not None and entry.locked and self.vault is not None:
+            self.details.show_history(self._history(entry.path))
+
+    def _history(self, path: Path) -> list[AuditRecord] | None:
+        """The file's records in the audit log (None if the log cannot be read)."""
+        from vault_app.core.audit import AuditLog
+
+        assert self.vault is not None
+        try:
+            target = path.relative_to(self.vault.path).as_posix()
+            return AuditLog(self.vault.path).history(target)
+        except (ValueError, OSError, VaultError):
+            return None
 
     def _load_visible(self) -> None:
         """Ask for the headers of the rows on screen (plus a few below)."""
