@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
 import subprocess
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,14 +18,19 @@ from hypothesis import strategies as st
 
 from vault_app.core.age import encrypt_file, unwrap_file_key
 from vault_app.core.errors import (
+    ArmorError,
     FileOperationError,
     HeaderMACError,
+    MalformedError,
     NoIdentityMatchError,
     PayloadError,
     TruncatedError,
 )
 from vault_app.core.header import read_header
+from vault_app.core.keys import parse_identity
 from vault_app.core.reader import AgeReader, open_reader
+from vault_app.core.recipients import Identity
+from vault_app.core.recipients.scrypt import ScryptIdentity
 from vault_app.core.recipients.x25519 import X25519Identity
 from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG
 
@@ -342,3 +349,40 @@ def test_reads_files_written_by_age_and_rage(tmp_path: Path, age_cli: str) -> No
             assert reader.chunks_decrypted == 2
             reader.seek(0)
             assert reader.read() == data
+
+
+VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "testkit" / "age" / "vectors"
+VECTOR_NAMES = sorted(p.name for p in VECTORS.iterdir()) if VECTORS.is_dir() else []
+OUTCOMES = [(ArmorError, "armor failure"), (HeaderMACError, "HMAC failure"),
+            (NoIdentityMatchError, "no match"), (PayloadError, "payload failure"),
+            (MalformedError, "header failure")]
+
+
+def test_vectors_are_there() -> None:
+    assert len(VECTOR_NAMES) == 143
+
+
+@pytest.mark.parametrize("name", VECTOR_NAMES)
+def test_conformance_vectors_through_the_random_access_reader(name: str) -> None:
+    """Every official vector gives the same verdict read at random as streamed."""
+    head, _, body = (VECTORS / name).read_bytes().partition(b"\n\n")
+    meta: dict[str, list[str]] = {}
+    for line in head.decode().splitlines():
+        key, _, value = line.partition(": ")
+        meta.setdefault(key, []).append(value)
+    if meta.get("compressed") == ["zlib"]:
+        body = zlib.decompress(body)
+    identities: list[Identity] = [parse_identity(k) for k in meta.get("identity", [])]
+    identities += [ScryptIdentity(p.encode()) for p in meta.get("passphrase", [])]
+    outcome, data = "success", b""
+    try:
+        with AgeReader(io.BytesIO(body), identities=identities,
+                       armored=meta.get("armored") == ["yes"]) as reader:
+            reader.seek(0, io.SEEK_END)  # the final chunk first, then everything in order
+            reader.seek(0)
+            data = reader.read()
+    except tuple(kind for kind, _ in OUTCOMES) as exc:
+        outcome = next(verdict for kind, verdict in OUTCOMES if isinstance(exc, kind))
+    assert outcome == meta["expect"][0], meta.get("comment")
+    if outcome == "success":
+        assert hashlib.sha256(data).hexdigest() == meta["payload"][0]

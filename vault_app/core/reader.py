@@ -24,7 +24,12 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from vault_app.core import armor as _armor
 from vault_app.core.age import unwrap_file_key
 from vault_app.core.atomic import describe_os_error
-from vault_app.core.errors import FileOperationError, PayloadError, TruncatedError
+from vault_app.core.errors import (
+    FileOperationError,
+    MalformedError,
+    PayloadError,
+    TruncatedError,
+)
 from vault_app.core.header import Header, read_header
 from vault_app.core.recipients import Identity
 from vault_app.core.stream import (
@@ -61,7 +66,7 @@ class _HeaderLines:
     def __init__(self, src: BinaryIO, start: int) -> None:
         self._src = src
         self._pos = start
-        self._buf = b""
+        self._buf = bytearray()
 
     @property
     def consumed_to(self) -> int:
@@ -75,11 +80,12 @@ class _HeaderLines:
             if not n:
                 break
             self._pos += n
-            self._buf += bytes(block[:n])
+            self._buf += memoryview(block)[:n]
         end = self._buf.find(b"\n") + 1 or len(self._buf)
         if size >= 0:
             end = min(end, size)
-        line, self._buf = self._buf[:end], self._buf[end:]
+        line = bytes(self._buf[:end])
+        del self._buf[:end]
         return line
 
 
@@ -111,10 +117,11 @@ class AgeReader(io.RawIOBase):
 
     Give ``identities`` (any that unwrap the file key) or an already-known
     ``file_key``; either way the header MAC is verified before anything is read.
-    Binary age files are read in place with constant memory; an armored file is
-    de-armored into memory first (its ciphertext only; plaintext is still
-    decrypted a chunk at a time). Wrap in :class:`io.BufferedReader` for
-    ``readline`` and small reads (``vault_app.open`` does).
+    Binary age files are read in place with constant memory; an armored file
+    (``armored=None`` detects it) is de-armored into memory first (its ciphertext
+    only; plaintext is still decrypted a chunk at a time). An open file given as
+    ``source`` starts at its current position and is repositioned freely. Wrap in
+    :class:`io.BufferedReader` for ``readline`` and small reads (``vault_app.open`` does).
 
     ``chunks_decrypted`` counts AEAD chunk decryptions, to show a read's cost.
     """
@@ -127,6 +134,7 @@ class AgeReader(io.RawIOBase):
         *,
         identities: Sequence[Identity] | None = None,
         file_key: bytes | None = None,
+        armored: bool | None = None,
     ) -> None:
         super().__init__()
         if (identities is None) == (file_key is None):
@@ -141,17 +149,17 @@ class AgeReader(io.RawIOBase):
             self.name = str(getattr(source, "name", "<age stream>"))
             src = source
         try:
-            self._setup(src, identities, file_key)
+            self._setup(src, identities, file_key, armored)
         except BaseException:
             self._release()
             raise
 
     def _setup(self, src: BinaryIO, identities: Sequence[Identity] | None,
-               file_key: bytes | None) -> None:
+               file_key: bytes | None, armored: bool | None) -> None:
         if not src.seekable():
             raise io.UnsupportedOperation("an age file must be seekable for random access")
         base = src.tell()
-        if _is_armored(src, base):
+        if armored if armored is not None else _is_armored(src, base):
             src, base = _dearmor(src, base), 0
         self._src = src
         lines = _HeaderLines(src, base)
@@ -166,7 +174,7 @@ class AgeReader(io.RawIOBase):
         end = src.seek(0, io.SEEK_END)
         nonce = bytearray(NONCE_SIZE)
         if _read_at(src, nonce_at, memoryview(nonce)) != NONCE_SIZE:
-            raise TruncatedError("the payload nonce is missing or short (truncated file?)")
+            raise MalformedError("the payload nonce is missing or short (truncated file?)")
         self._claimed_size = plaintext_size(end - nonce_at)
         self._aead = ChaCha20Poly1305(payload_key(file_key, bytes(nonce)))
         self._data_at = nonce_at + NONCE_SIZE
