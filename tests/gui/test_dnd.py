@@ -1,0 +1,143 @@
+"""Drag and drop: files and folders dropped from a file manager are locked; a locked file
+dragged out is unlocked (after confirmation) into private staging and offered as a URL."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from gui_support import VaultEnv, answer_later, find_dialog
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from vault_app.gui.dnd import expand, file_urls_mime
+from vault_app.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, vault_env: VaultEnv) -> MainWindow:
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.shutdown()
+    w.model.wait_idle()
+
+
+def drop(target, paths: list[Path]) -> QDropEvent:
+    """What a file manager's drop looks like to Qt: enter, then drop, with file URLs."""
+    mime = file_urls_mime(paths)
+    pos = QPointF(target.width() / 2, target.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, event)
+    return event
+
+
+def make(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    out = []
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        out.append(path)
+    return out
+
+
+def test_drop_files_on_empty_vault_locks_them(qtbot, window, vault_env) -> None:
+    assert window.stack.currentWidget() is window.empty
+    files = make(vault_env.root / "desk", {"a.csv": b"1,2\n", "b.parquet": b"PAR1" * 100})
+    progress: list[tuple[int, int]] = []
+    window.runner.queue_changed.connect(lambda d, t: progress.append((d, t)))
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        event = drop(window.empty, files)
+    assert event.isAccepted()
+    assert progress[-1] == (2, 2)   # one queue, overall progress over both files
+    for f in files:
+        assert not f.exists()
+        assert (vault_env.vault.path / (f.name + ".age")).is_file()
+    assert window.stack.currentWidget() is window.view
+    assert window.model.rowCount() == 2
+
+
+def test_drop_folder_on_file_list_locks_its_files(qtbot, window, vault_env) -> None:
+    make(vault_env.root / "desk", {"seed.csv": b"s"})
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        drop(window.empty, [vault_env.root / "desk" / "seed.csv"])
+    folder = vault_env.root / "export"
+    make(folder, {"x.csv": b"x", "sub/y.csv": b"y", ".hidden": b"h"})
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        drop(window.view.viewport(), [folder])
+    names = sorted(p.name for p in vault_env.vault.path.glob("*.age"))
+    assert names == ["seed.csv.age", "x.csv.age", "y.csv.age"]
+    assert (folder / ".hidden").exists()   # hidden files are left alone
+    assert not (folder / "x.csv").exists() and not (folder / "sub" / "y.csv").exists()
+
+
+def test_dropped_locked_files_are_not_locked_twice(qtbot, window, vault_env) -> None:
+    locked = vault_env.vault.lock(make(vault_env.root / "in", {"a.csv": b"a"})[0]).path
+    copy = vault_env.root / "elsewhere" / "a.csv.age"
+    copy.parent.mkdir()
+    copy.write_bytes(locked.read_bytes())
+    drop(window.empty if window.stack.currentWidget() is window.empty
+         else window.view.viewport(), [copy])
+    assert not window.runner.busy()
+    assert "already locked" in window.statusBar().currentMessage()
+    assert copy.exists()
+
+
+def test_expand_skips_symlinks_and_hidden(tmp_path) -> None:
+    make(tmp_path / "d", {"a": b"1", ".git/config": b"2", "b/c": b"3"})
+    (tmp_path / "d" / "link").symlink_to(tmp_path / "d" / "a")
+    assert expand([tmp_path / "d"]) == [tmp_path / "d" / "a", tmp_path / "d" / "b" / "c"]
+
+
+def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) -> None:
+    src = make(vault_env.root / "in", {"table.csv": b"h1,h2\n" + b"1,2\n" * 100})[0]
+    locked = vault_env.vault.lock(src).path
+    window.refresh()
+    assert window.select_path(locked)
+    staged: list[tuple[Path, bytes, int]] = []
+
+    def capture(mime) -> None:
+        path = Path(mime.urls()[0].toLocalFile())
+        mode = stat.S_IMODE(path.parent.parent.stat().st_mode)
+        staged.append((path, path.read_bytes(), mode))
+
+    window.view.drag_prepared.connect(capture)
+    texts: list[str] = []
+
+    def accept(box: QMessageBox) -> None:
+        texts.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Unlock copy").click()
+
+    answer_later(QMessageBox, accept, name="confirm")
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert texts and "plain copy" in texts[0]
+    path, data, mode = staged[0]
+    assert path.name == "table.csv"
+    assert data == b"h1,h2\n" + b"1,2\n" * 100
+    assert mode == 0o700
+    assert locked.exists()
+    window.staging.clear()
+    assert not path.exists()
+
+
+def test_drag_out_cancelled_writes_nothing(qtbot, window, vault_env) -> None:
+    locked = vault_env.vault.lock(make(vault_env.root / "in", {"t.csv": b"t"})[0]).path
+    window.refresh()
+    assert window.select_path(locked)
+    prepared: list[object] = []
+    window.view.drag_prepared.connect(prepared.append)
+    answer_later(QMessageBox, lambda box: box.reject(), name="confirm")
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert prepared == []
+    assert window.staging._dir is None   # no staging folder was even made
+    assert find_dialog(QMessageBox, "confirm") is None
