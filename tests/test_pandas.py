@@ -116,6 +116,10 @@ def test_identity_file_plain_and_passphrase_protected(sealed_tmp: Path) -> None:
         vault_app.open(locked, identity_file=protected, passphrase="wrong")
     with vault_app.open(locked, identities=str(IDENTITY)) as f:
         assert f.readline() == b"id,name,score\n"
+    with vault_app.open(locked, identities=IDENTITY) as f:
+        assert f.read(3) == b"id,"
+    with vault_app.open(locked, identities=[str(X25519Identity.generate()), str(IDENTITY)]) as f:
+        assert f.read(3) == b"id,"
 
 
 def test_wrong_identity_is_refused(sealed_tmp: Path) -> None:
