@@ -214,3 +214,66 @@ def test_concurrent_appends_lose_nothing(vault_dir: Path) -> None:
     assert len({r.target for r in records}) == 4 * per_process
     keys = {s.name + str(n): s.public for n, s in enumerate(signers)}
     assert log.verify(keys) == []
+
+
+# -- through the vault and the CLI ------------------------------------------------------------
+
+def _team_history(tmp_path: Path) -> tuple[Path, AuditLog]:
+    from vault_support import team
+
+    from vault_app.core.vault import Role
+
+    root = tmp_path / "vault"
+    vaults = team(root, "alice", "bob", "carol")
+    alice, bob = vaults["alice"], vaults["bob"]
+    src = root / "patients.csv"
+    src.write_bytes(b"id,diagnosis\n" * 1000)
+    locked = alice.lock(src).path
+    alice.share(locked, "bob", Role.READER)
+    bob.unlock(locked, tmp_path / "out")
+    alice.revoke(locked, "bob")
+    alice.remove_member("carol")
+    return root, AuditLog(root, vault_id=alice.config["vault_id"])
+
+
+def test_vault_operations_are_audited(tmp_path: Path) -> None:
+    _root, log = _team_history(tmp_path)
+    records = log.records()
+    assert [(r.actor, r.action, r.target) for r in records] == [
+        ("alice", "init", ""),
+        ("alice", "member-add", "member:bob"),
+        ("alice", "member-add", "member:carol"),
+        ("alice", "lock", "patients.csv.age"),
+        ("alice", "share", "patients.csv.age"),
+        ("bob", "unlock", "patients.csv.age"),
+        ("alice", "revoke", "patients.csv.age"),
+        ("alice", "member-remove", "member:carol"),
+    ]
+    assert records[4].details == {"user": "bob", "role": "reader"}
+    assert [r.action for r in log.history("patients.csv.age")] == [
+        "lock", "share", "unlock", "revoke"]
+
+
+def test_audit_cli_verifies_and_detects_tampering(tmp_path: Path) -> None:
+    from conftest import run_vault
+
+    root, log = _team_history(tmp_path)
+    result = run_vault("audit", "--verify", "--json", "--vault", str(root))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["problems"] == []
+    assert len(data["records"]) == 8
+
+    result = run_vault("audit", "--vault", str(root), str(root / "patients.csv.age"))
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[3] for line in result.stdout.decode().splitlines()] == [
+        "lock", "share", "unlock", "revoke"]
+
+    # bob's unlock is edited out of the history: the chain breaks
+    kept = [line for line in lines(log) if b'"action":"unlock"' not in line]
+    write_lines(log, kept)
+    result = run_vault("audit", "--verify", "--vault", str(root))
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert "error: the audit log failed verification" in stderr
+    assert "record 7" in stderr and "hint:" in stderr
