@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from vault_app.cli._common import UsageError, ask_passphrase
 from vault_app.core import age
 from vault_app.core.atomic import atomic_output
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import BadPassphraseError, FileOperationError, NoIdentityMatchError
 from vault_app.core.keys import (
     generate_identity,
     parse_identities,
@@ -139,13 +139,26 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
         identities.extend(load_identity_file(path))
     if not identities:
         identities.append(PromptingScryptIdentity(ask_passphrase))
+    try:
+        _decrypt(args, identities)
+    except NoIdentityMatchError as exc:
+        if args.identity or isinstance(exc, BadPassphraseError):
+            raise
+        raise NoIdentityMatchError(
+            "the file is encrypted to keys, not to a passphrase",
+            hint="pass your identity file with -i FILE",
+        ) from None
+    return 0
+
+
+def _decrypt(args: argparse.Namespace, identities: list[Identity]) -> None:
     if args.output and args.output != "-":
         if args.input == "-":
             with atomic_output(args.output) as out:
                 age.decrypt(sys.stdin.buffer, out, identities)
         else:
             age.decrypt_file(args.input, args.output, identities)
-        return 0
+        return
     src = _open_in(args.input)
     try:
         age.decrypt(src, sys.stdout.buffer, identities)
@@ -153,4 +166,3 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     finally:
         if src is not sys.stdin.buffer:
             src.close()
-    return 0
