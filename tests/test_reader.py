@@ -32,7 +32,7 @@ from vault_app.core.reader import AgeReader, open_reader
 from vault_app.core.recipients import Identity
 from vault_app.core.recipients.scrypt import ScryptIdentity
 from vault_app.core.recipients.x25519 import X25519Identity
-from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG
+from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG, encrypt_payload
 
 IDENTITY = X25519Identity.generate()
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]
@@ -302,6 +302,28 @@ def test_known_file_key_still_checks_the_header_mac(tmp_path: Path) -> None:
         AgeReader(locked, file_key=bytes(16))
     with pytest.raises(ValueError, match="exactly one"):
         AgeReader(locked, identities=[IDENTITY], file_key=key)
+
+
+def test_expected_payload_digest(tmp_path: Path) -> None:
+    """A signed digest catches a payload re-encrypted by another holder of the file key."""
+    data = os.urandom(3 * CHUNK)
+    locked = lock(tmp_path, data)
+    start = payload_start(locked) - 16
+    digest = hashlib.sha256(locked.read_bytes()[start:]).hexdigest()
+    with AgeReader(locked, identities=[IDENTITY], payload_sha256=digest) as reader:
+        assert reader.chunks_decrypted == 0  # hashing decrypts nothing
+        assert reader.read() == data
+    with locked.open("rb") as f:
+        header = read_header(f)
+    key = unwrap_file_key(header, [IDENTITY])
+    forged = io.BytesIO()
+    forged.write(header.encode())
+    encrypt_payload(key, io.BytesIO(b"poisoned" * 100), forged)
+    locked.write_bytes(forged.getvalue())
+    with AgeReader(locked, identities=[IDENTITY]) as reader:  # chunk tags alone accept it
+        assert reader.read(8) == b"poisoned"
+    with pytest.raises(PayloadError, match="not the content that was signed"):
+        AgeReader(locked, identities=[IDENTITY], payload_sha256=digest)
 
 
 def test_open_file_object_and_armored_input(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ before the end of the file is reported, and memory stays a few fixed buffers.
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import io
 import os
 import threading
@@ -120,7 +122,9 @@ class AgeReader(io.RawIOBase):
     Binary age files are read in place with constant memory; an armored file
     (``armored=None`` detects it) is de-armored into memory first (its ciphertext
     only; plaintext is still decrypted a chunk at a time). An open file given as
-    ``source`` starts at its current position and is repositioned freely. Wrap in
+    ``source`` starts at its current position and is repositioned freely. With
+    ``payload_sha256`` (a signed digest of the payload ciphertext, nonce included)
+    the whole payload is hashed once on opening and must match. Wrap in
     :class:`io.BufferedReader` for ``readline`` and small reads (``vault_app.open`` does).
 
     ``chunks_decrypted`` counts AEAD chunk decryptions, to show a read's cost.
@@ -135,6 +139,7 @@ class AgeReader(io.RawIOBase):
         identities: Sequence[Identity] | None = None,
         file_key: bytes | None = None,
         armored: bool | None = None,
+        payload_sha256: str | None = None,
     ) -> None:
         super().__init__()
         if (identities is None) == (file_key is None):
@@ -150,6 +155,8 @@ class AgeReader(io.RawIOBase):
             src = source
         try:
             self._setup(src, identities, file_key, armored)
+            if payload_sha256 is not None:
+                self._check_digest(payload_sha256)
         except BaseException:
             self._release()
             raise
@@ -186,6 +193,25 @@ class AgeReader(io.RawIOBase):
         self._spare: list[memoryview] = [memoryview(bytearray(CHUNK))
                                          for _ in range(CACHE_CHUNKS)]
         self.chunks_decrypted = 0
+
+    def _check_digest(self, expected: str) -> None:
+        """Hash the payload ciphertext (nonce included) through this very handle.
+
+        Chunk tags prove only that someone holding the file key wrote a chunk; a
+        signed digest (as a vault records) proves whose content it is. Costs one
+        sequential read of the file, no decryption.
+        """
+        digest = hashlib.sha256()
+        pos, end = self._data_at - NONCE_SIZE, self._src.seek(0, io.SEEK_END)
+        while pos < end:
+            view = self._ct[: min(len(self._ct), end - pos)]
+            n = _read_at(self._src, pos, view)
+            if not n:
+                break
+            digest.update(view[:n])
+            pos += n
+        if not hmac.compare_digest(digest.hexdigest(), expected.lower()):
+            raise PayloadError("the content is not the content that was signed (replaced?)")
 
     # -- file object protocol -------------------------------------------------
 
