@@ -311,6 +311,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     vault = _open(args)
     if bool(args.recipient) != bool(args.signing_key):
         raise UsageError("give both --recipient and --signing-key, or neither")
+    vault.require_admin()  # before creating any keys
     if args.recipient:
         recipient, signing = args.recipient, args.signing_key
     else:

@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backends.fail
-import keyring.errors
 import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -180,13 +177,19 @@ class Keystore:
     @property
     def backend(self) -> Any:
         if self._backend is None:
+            import keyring  # imported on first use: it costs ~0.1 s of start-up
+
             self._backend = keyring.get_keyring()
         return self._backend
 
     def keyring_available(self) -> bool:
+        import keyring.backends.fail
+
         return not isinstance(self.backend, keyring.backends.fail.Keyring)
 
     def _keyring_call(self, what: str, call: Callable[[], Any]) -> Any:
+        import keyring.errors
+
         if not self.keyring_available():
             raise KeyringUnavailableError("no usable OS keyring was found")
         try:
@@ -310,6 +313,8 @@ class Keystore:
         return where
 
     def delete(self, name: str) -> None:
+        import keyring.errors
+
         self._cache.pop(name, None)
         removed = False
         if self.keyring_available():

@@ -901,7 +901,8 @@ class Vault:
     def members(self) -> list[Member]:
         return sorted(self.registry.active_members(), key=lambda m: m.name)
 
-    def _admin(self) -> UserKeys:
+    def require_admin(self) -> UserKeys:
+        """The acting user's keys, if they are an admin of this vault."""
         keys = self.keys()
         if not self.registry.member(self.user).admin:
             raise AccessDeniedError(f"{self.user} is not an admin of this vault",
@@ -911,7 +912,7 @@ class Vault:
     def add_member(self, name: str, recipient: str, signing_key: str, *,
                    admin: bool = False) -> Member:
         """Sign and register a member's public keys (replacing a removed entry's keys)."""
-        me = self._admin()
+        me = self.require_admin()
         _check_policy(self.post_quantum, recipient, name)
         entry = new_member(name, recipient, signing_key, admin=admin, added_by=me.name,
                            now=self._clock() if self._clock else None)
@@ -929,7 +930,7 @@ class Vault:
 
     def remove_member(self, name: str) -> None:
         """Mark a member removed (kept, so their old signatures still verify)."""
-        me = self._admin()
+        me = self.require_admin()
         if name == self.config["root_admin"]:
             raise AccessDeniedError("the vault's first admin cannot be removed")
         with self._locked("registry"):
