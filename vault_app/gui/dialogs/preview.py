@@ -1,0 +1,157 @@
+"""PreviewDialog: the first rows of a locked file in a table, decrypted in memory only.
+
+Decryption runs on the dialog's own TaskRunner, so a preview never waits behind a long
+lock in the main queue and never blocks the UI thread; it reads only the first chunks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vault_app.core.preview import DEFAULT_LIMIT, Preview, preview_rows
+from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.vault import Vault
+from vault_app.gui.dialogs.errors import error_text
+from vault_app.gui.worker import TaskRunner
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class PreviewModel(QAbstractTableModel):
+    """Read-only rows of strings under column names."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._columns: list[str] = []
+        self._rows: list[list[str]] = []
+
+    def set_preview(self, preview: Preview) -> None:
+        self.beginResetModel()
+        self._columns, self._rows = list(preview.columns), [list(r) for r in preview.rows]
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            value = self._rows[index.row()][index.column()]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return value.replace("\n", " ⏎ ")
+            return value if len(value) > 40 or "\n" in value else None
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._columns[section] if section < len(self._columns) else None
+        return str(section + 1)
+
+
+class PreviewDialog(QDialog):
+    """Shows the first ``limit`` rows of ``locked_path``; ``loaded``/``failed`` report the end."""
+
+    loaded = Signal(object)   # Preview
+    failed = Signal(object)   # exception
+
+    def __init__(self, vault: Vault, locked_path: Path, parent: QWidget | None = None, *,
+                 limit: int = DEFAULT_LIMIT) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewDialog")
+        self._vault = vault
+        self._path = Path(locked_path)
+        self._limit = limit
+        self.name = vault.display_name(self._path)
+        self.preview: Preview | None = None
+        self.setWindowTitle(f"{self.name} — first {limit} rows")
+        self.resize(820, 520)
+
+        self.notice = QLabel(f"Decrypting the first rows of {self.name} in memory…", self)
+        self.notice.setObjectName("previewNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.model = PreviewModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("previewTable")
+        self.table.setAccessibleName(f"First rows of {self.name}")
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.safety = QLabel("Decrypted in memory only: nothing is written to disk.", self)
+        self.safety.setObjectName("previewSafety")
+        self.safety.setEnabled(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        self.close_button = buttons.button(QDialogButtonBox.StandardButton.Close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.safety)
+        layout.addWidget(buttons)
+
+        self.runner = TaskRunner(self)
+        self.runner.run(self._load, label=f"Previewing {self.name}",
+                        on_success=self._show, on_failure=self._fail)
+
+    def _load(self, progress: ProgressFn, cancel: CancelToken) -> Preview:  # worker thread
+        with self._vault.open_reader(self._path) as reader:
+            cancel.check()
+            return preview_rows(reader, self.name, self._limit)
+
+    def _show(self, preview: Preview) -> None:
+        self.preview = preview
+        self.model.set_preview(preview)
+        if preview.available:
+            shown = min(len(preview.rows), self._limit)
+            self.setWindowTitle(f"{self.name} — first {shown} rows" if not preview.complete
+                                else f"{self.name} — all {shown} rows")
+            self.table.resizeColumnsToContents()
+            header = self.table.horizontalHeader()
+            for col in range(self.model.columnCount()):
+                header.resizeSection(col, min(header.sectionSize(col), 320))
+        else:
+            self.setWindowTitle(f"{self.name} — no preview")
+            self.table.hide()
+        self.notice.setText(preview.note)
+        self.loaded.emit(preview)
+
+    def _fail(self, exc: BaseException) -> None:
+        title, text, hint = error_text(exc, f"preview {self.name}")
+        self.setWindowTitle(f"{self.name} — {title}")
+        self.notice.setText(f"{title}. {text} {hint}".strip())
+        self.table.hide()
+        self.failed.emit(exc)
+
+    def done(self, result: int) -> None:
+        self.runner.shutdown(5000)
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.shutdown(5000)
+        super().closeEvent(event)
