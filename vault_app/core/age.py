@@ -80,11 +80,19 @@ def encrypt(
     """Encrypt ``src`` to ``dst`` for ``recipients``; extra stanzas ride in the header."""
     file_key = new_file_key() if file_key is None else file_key
     header = build_header(file_key, [*wrap_stanzas(file_key, recipients), *extra_stanzas])
-    out: BinaryIO = _armor.ArmoredWriter(dst) if armor else dst  # type: ignore[assignment]
-    out.write(header.encode())
-    encrypt_payload(file_key, src, out, progress=progress, cancel=cancel)
-    if armor:
-        out.close()
+    if not armor:
+        dst.write(header.encode())
+        encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel)
+        return header
+    armored = _armor.ArmoredWriter(dst)
+    try:
+        armored.write(header.encode())
+        encrypt_payload(file_key, src, armored,  # type: ignore[arg-type]
+                        progress=progress, cancel=cancel)
+    except BaseException:
+        armored.abandon()
+        raise
+    armored.close()
     return header
 
 

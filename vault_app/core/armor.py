@@ -134,6 +134,15 @@ class ArmoredWriter(io.RawIOBase):
             self._dst.write(b"\n".join(lines) + b"\n")
         return len(data)
 
+    def abandon(self) -> None:
+        """Close without writing the tail: a failed file must not look complete.
+
+        Also keeps garbage collection (which calls ``close``) from writing into a
+        destination that is already closed or removed.
+        """
+        self._pending.clear()
+        super().close()
+
     def close(self) -> None:
         if not self.closed:
             if self._pending:
