@@ -18,8 +18,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from vault_app.core.keystore import Keystore
+    from vault_app.core.vault import Vault
+    from vault_app.gui.main_window import MainWindow
 
 APP_DIR = "dataset-vault"
 DEFAULT_VAULT = "Vault"
@@ -72,11 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     return int(app.exec())
 
 
-def handoff(window: object, target: Path | None) -> None:
+def handoff(window: MainWindow, target: Path | None) -> None:
     """A second launch asked for ``target`` (or just to come to the front)."""
-    from vault_app.gui.main_window import MainWindow
-
-    assert isinstance(window, MainWindow)
     window.showNormal()
     window.raise_()
     window.activateWindow()
@@ -84,8 +87,10 @@ def handoff(window: object, target: Path | None) -> None:
         window.open_target(target)
 
 
-def start_window(target: Path | None):  # type: ignore[no-untyped-def]
-    """Open the right vault for ``target`` and show the window (None: the user gave up)."""
+def start_window(target: Path | None, keystore: Keystore | None = None
+                 ) -> MainWindow | None:
+    """Open the right vault for ``target`` and show the window (None: the user gave up).
+    ``keystore``: where the users' keys are (default: the OS keyring)."""
     from vault_app.core.vault import Vault
     from vault_app.gui.main_window import MainWindow
 
@@ -97,10 +102,10 @@ def start_window(target: Path | None):  # type: ignore[no-untyped-def]
     if root is None and (target is None or not target.is_dir()):
         root = default_vault_path() if Vault.find(default_vault_path()) else None
         if root is None:
-            vault = first_run()
+            vault = first_run(keystore)
             if vault is None:
                 return None
-    window = MainWindow(None)
+    window = MainWindow(None, keystore=keystore)
     window.show()
     if vault is not None:
         window.set_vault(vault)
@@ -113,7 +118,7 @@ def start_window(target: Path | None):  # type: ignore[no-untyped-def]
     return window
 
 
-def first_run():  # type: ignore[no-untyped-def]
+def first_run(keystore: Keystore | None = None) -> Vault | None:
     """GUI-B's first-run flow: create keys + the default vault; None if cancelled."""
     from vault_app.gui.dialogs.first_run import FirstRunDialog
 

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QMimeData, QPoint
 
     from vault_app.core.audit import AuditRecord
+    from vault_app.core.keystore import Keystore
     from vault_app.core.vault import FileInfo, Vault
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
     vault_changed = Signal(object)
 
     def __init__(self, vault: Vault | None = None, runner: TaskRunner | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, keystore: Keystore | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Dataset Vault")
         self.setWindowIcon(icons.icon("app"))
@@ -138,6 +139,8 @@ class MainWindow(QMainWindow):
         #: with a richer "show item" call).
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
+        #: Keys opened once stay cached in it for every vault this window opens.
+        self.keystore = keystore or (vault.keystore if vault is not None else None)
 
         self.model = FileTableModel(self)
         self.proxy = FileFilterProxy(self)
@@ -305,6 +308,8 @@ class MainWindow(QMainWindow):
     # -- vault ------------------------------------------------------------------------------
     def set_vault(self, vault: Vault | None) -> None:
         self.vault = vault
+        if vault is not None:
+            self.keystore = vault.keystore
         self.model.set_vault(vault)
         self.empty.set_vault(vault)
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
@@ -317,7 +322,7 @@ class MainWindow(QMainWindow):
 
         try:
             root = Vault.find(folder) or folder
-            vault = Vault.open(root)
+            vault = Vault.open(root, keystore=self.keystore)
         except Exception as exc:
             show_error(self, exc, action=f"open the vault {folder}")
             return False

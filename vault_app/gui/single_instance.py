@@ -51,7 +51,6 @@ class InstanceServer(QObject):
         self._server = QLocalServer(self)
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_connection)
-        self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
         if self._server.listen(self.name):
@@ -66,26 +65,24 @@ class InstanceServer(QObject):
     def _on_connection(self) -> None:
         while self._server.hasPendingConnections():
             sock = self._server.nextPendingConnection()
-            self._buffers[sock] = b""
-            sock.readyRead.connect(lambda s=sock: self._on_ready(s))
-            sock.disconnected.connect(lambda s=sock: self._forget(s))
+            sock.readyRead.connect(self._on_ready)
+            sock.disconnected.connect(sock.deleteLater)
 
-    def _on_ready(self, sock: QLocalSocket) -> None:
-        data = self._buffers.get(sock, b"") + sock.readAll().data()
-        if b"\n" not in data:
-            self._buffers[sock] = data[:65536]
+    def _on_ready(self) -> None:
+        sock = self.sender()
+        if not isinstance(sock, QLocalSocket):
             return
-        line = data.split(b"\n", 1)[0]
-        self._buffers[sock] = b""
+        if not sock.canReadLine():
+            if sock.bytesAvailable() > 65536:   # not one of ours: drop it
+                sock.abort()
+            return
+        line = sock.readLine(65536).data()
         try:
             message = json.loads(line.decode("utf-8"))
             target = message.get("open") if isinstance(message, dict) else None
         except (UnicodeDecodeError, ValueError):
+            sock.abort()
             return
         sock.write(b"k")
         sock.flush()
         self.open_requested.emit(Path(target) if isinstance(target, str) else None)
-
-    def _forget(self, sock: QLocalSocket) -> None:
-        self._buffers.pop(sock, None)
-        sock.deleteLater()

@@ -1,0 +1,102 @@
+"""Single instance: a second `vault-app` hands its file to the running window and exits."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from gui_support import VaultEnv, find_dialog
+from PySide6.QtCore import QDir
+from PySide6.QtWidgets import QMessageBox
+
+from vault_app.gui import main as gui_main
+from vault_app.gui.main_window import MainWindow
+from vault_app.gui.single_instance import InstanceServer, send_to_running, server_name
+
+
+def launch(*args: str) -> subprocess.Popen[bytes]:
+    """The real entry point in another process (what a file manager double-click runs)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.Popen([sys.executable, "-m", "vault_app.gui.main", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen[bytes]) -> int:
+    _out, err = proc.communicate(timeout=30)
+    assert b"Traceback" not in err, err.decode(errors="replace")
+    return proc.returncode
+
+
+def test_second_launch_hands_its_file_to_the_first(qtbot, tmp_path: Path) -> None:
+    server = InstanceServer(server_name(gui_main.data_home()))
+    assert server.listen()
+    target = tmp_path / "results.parquet.age"
+    target.write_bytes(b"")
+    try:
+        with qtbot.waitSignal(server.open_requested, timeout=20000) as got:
+            proc = launch(str(target))
+        assert got.args == [target]
+        assert finish(proc) == 0
+    finally:
+        server.close()
+
+
+def test_no_running_instance_means_no_handoff(qapp, tmp_path: Path) -> None:
+    assert not send_to_running(server_name(tmp_path / "nobody-home"), tmp_path / "x")
+
+
+def test_stale_socket_from_a_crash_is_replaced(qapp, tmp_path: Path) -> None:
+    name = server_name(tmp_path / "crashed")
+    path = Path(QDir.tempPath()) / name
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()   # the socket file stays, nobody listens: what a kill -9 leaves
+    assert path.exists()
+    server = InstanceServer(name)
+    try:
+        assert server.listen()
+        assert not send_to_running(name + "-other", None)
+    finally:
+        server.close()
+
+
+def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: VaultEnv,
+                                                            monkeypatch) -> None:
+    locked = vault_env.vault.lock(_file(vault_env.root / "in", "a.csv", b"a")).path
+    monkeypatch.setenv("VAULT_USER", "alice")   # the acting user, as `--user alice` sets it
+    window = _start(qtbot, vault_env, locked)
+    box = find_dialog(QMessageBox, "offerUnlock")
+    assert box is not None and "a.csv is locked" in box.text()
+    box.reject()
+    server = InstanceServer(server_name(gui_main.data_home()), window)
+    assert server.listen()
+    server.open_requested.connect(lambda p: gui_main.handoff(window, p))
+    plain = _file(vault_env.root / "downloads", "new.csv", b"n,m\n")
+    proc = launch(str(plain))
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None, timeout=20000)
+    assert finish(proc) == 0
+    box = find_dialog(QMessageBox, "confirm")
+    assert box.text() == "Lock new.csv into the vault vault?"
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        next(b for b in box.buttons() if b.text() == "Lock").click()
+    assert (vault_env.vault.path / "new.csv.age").is_file() and not plain.exists()
+    server.close()
+    window.close()
+
+
+def _file(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder / name
+
+
+def _start(qtbot, env: VaultEnv, target: Path) -> MainWindow:
+    """`vault-app FILE.age` in this process: the window opens on the file's vault."""
+    window = gui_main.start_window(target, keystore=env.keystore)
+    assert window is not None
+    qtbot.addWidget(window)
+    assert window.vault is not None and window.vault.path == env.vault.path
+    return window
