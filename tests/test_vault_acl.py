@@ -1,0 +1,224 @@
+"""ACL enforcement and tamper detection beyond the main scenario."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from vault_support import make_keystore, team
+
+from vault_app.core import age
+from vault_app.core.acl import split_header
+from vault_app.core.errors import (
+    AccessDeniedError,
+    Cancelled,
+    KeyFormatError,
+    MalformedError,
+    SignatureError,
+    VaultFormatError,
+)
+from vault_app.core.header import read_header
+from vault_app.core.keys import generate_identity, parse_recipient
+from vault_app.core.keystore import UserKeys
+from vault_app.core.members import b64, canonical
+from vault_app.core.progress import CancelToken
+from vault_app.core.stream import encrypt_payload
+from vault_app.core.vault import Role, Vault
+
+
+def _lock(vault: Vault, tmp_path: Path, data: bytes, name: str = "d.csv") -> Path:
+    src = tmp_path / name
+    src.write_bytes(data)
+    return vault.lock(src).path
+
+
+def _split(path: Path) -> tuple[bytes, bytes]:
+    raw = path.read_bytes()
+    with path.open("rb") as handle:
+        header = read_header(handle)
+    cut = len(header.encode())
+    return raw[:cut], raw[cut:]
+
+
+def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
+    """Bob knows the file key, so he can forge payload and MAC, but not alice's signature."""
+    v = team(tmp_path / "v", "alice", "bob", "carol")
+    locked = _lock(v["alice"], tmp_path, b"true,data\n" * 1000)
+    v["alice"].share(locked, "bob")
+    v["alice"].share(locked, "carol")
+    with locked.open("rb") as handle:
+        header = read_header(handle)
+    file_key = age.unwrap_file_key(header, [v["bob"].keys().identity])
+    forged = io.BytesIO()
+    forged.write(header.encode())
+    encrypt_payload(file_key, io.BytesIO(b"poisoned,data\n" * 1000), forged)
+    locked.write_bytes(forged.getvalue())
+
+    for who in ("alice", "carol"):
+        with pytest.raises(SignatureError, match="not the signed content"):
+            v[who].unlock(locked, tmp_path / who)
+        assert not (tmp_path / who / "d.csv").exists(), "no unauthenticated plaintext"
+    results = v["carol"].verify()
+    assert [(r[1], r[2]) for r in results] == [("invalid",
+                                                "the content is not the signed content")]
+
+
+def test_share_rewrites_only_the_header(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice", "bob")
+    locked = _lock(v["alice"], tmp_path, os.urandom(300_000))
+    head_before, payload_before = _split(locked)
+    v["alice"].share(locked, "bob", Role.EDITOR)
+    head_after, payload_after = _split(locked)
+    assert payload_after == payload_before
+    assert head_after != head_before
+    assert v["bob"].info(locked).acl == {"alice": Role.OWNER, "bob": Role.EDITOR}
+    # role change only: no new stanza, still one per reader + recovery
+    v["alice"].share(locked, "bob", Role.READER)
+    with locked.open("rb") as handle:
+        stanzas, history = split_header(read_header(handle).stanzas)
+    assert len(stanzas) == 3 and history is not None
+    assert [r.change for r in history] == ["lock", "share", "share"]
+
+
+def test_roles(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice", "bob", "carol")
+    locked = _lock(v["alice"], tmp_path, b"v1\n")
+    v["alice"].share(locked, "bob", Role.EDITOR)
+    v["alice"].share(locked, "carol", Role.READER)
+    # an editor may write a new version; it keeps the ACL and names him author
+    (tmp_path / "d.csv").write_bytes(b"v2\n")
+    info = v["bob"].lock(tmp_path / "d.csv", dest=locked)
+    assert info.author == "bob" and info.owner == "alice" and info.signature == "valid"
+    assert v["carol"].unlock(locked, tmp_path / "c").read_bytes() == b"v2\n"
+    # an editor may not share; a reader may not write
+    with pytest.raises(AccessDeniedError):
+        v["bob"].share(locked, "carol", Role.OWNER)
+    (tmp_path / "d.csv").write_bytes(b"v3\n")
+    with pytest.raises(AccessDeniedError):
+        v["carol"].lock(tmp_path / "d.csv", dest=locked)
+    assert (tmp_path / "d.csv").exists(), "a refused lock keeps the plaintext"
+    # the last owner cannot be removed
+    with pytest.raises(AccessDeniedError):
+        v["alice"].share(locked, "alice", Role.READER)
+    with pytest.raises(AccessDeniedError):
+        v["alice"].revoke(locked, "alice")
+    # a second owner may revoke the first
+    v["alice"].share(locked, "carol", Role.OWNER)
+    info = v["carol"].revoke(locked, "alice")
+    assert info.acl == {"bob": Role.EDITOR, "carol": Role.OWNER}
+    assert info.signature == "valid"
+
+
+def test_plain_age_file_is_unsigned_and_refused(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice")
+    plain = tmp_path / "v" / "outside.csv.age"
+    with plain.open("wb") as out:
+        age.encrypt(io.BytesIO(b"x"), out, [parse_recipient(v["alice"].keys().recipient)])
+    info = v["alice"].info(plain)
+    assert info.signature == "unsigned" and info.acl == {}
+    with pytest.raises(SignatureError):
+        v["alice"].unlock(plain, tmp_path / "o")
+    garbage = tmp_path / "v" / "junk.age"
+    garbage.write_bytes(b"not age at all")
+    assert v["alice"].info(garbage).signature == "unreadable"
+    assert {f.name: f.signature for f in v["alice"].files()} == {
+        "junk": "unreadable", "outside.csv": "unsigned"}
+
+
+def test_header_bit_flip_is_detected(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice")
+    locked = _lock(v["alice"], tmp_path, b"abc")
+    head, payload = _split(locked)
+    marker = head.index(b"dataset-vault.org/acl\n") + 40
+    flipped = bytearray(head)
+    flipped[marker] = ord("A") if flipped[marker] != ord("A") else ord("B")
+    locked.write_bytes(bytes(flipped) + payload)
+    status = v["alice"].info(locked).signature
+    assert status in ("invalid", "unreadable")
+    with pytest.raises((SignatureError, MalformedError)):
+        v["alice"].unlock(locked, tmp_path / "o")
+
+
+def test_swapped_recovery_recipient_is_refused(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice")
+    config_path = tmp_path / "v" / ".vault" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["recovery_recipient"] = str(generate_identity().recipient())
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(VaultFormatError, match="signature"):
+        Vault.open(tmp_path / "v", user="alice", keystore=v["alice"].keystore)
+
+
+def test_replaced_vault_metadata_is_refused_by_pin(tmp_path: Path) -> None:
+    """An attacker re-creates .vault/ (same id, own root key, own recovery): clients notice."""
+    keystore = make_keystore()
+    root = tmp_path / "v"
+    alice, _ = Vault.init(root, user="alice", keystore=keystore)
+    mallory = UserKeys.generate("mallory")
+    evil_config = dict(alice.config)
+    evil_config["root_admin"] = "mallory"
+    evil_config["root_signing_key"] = mallory.signing_public
+    evil_config["recovery_recipient"] = str(generate_identity().recipient())
+    body = {k: val for k, val in evil_config.items() if k != "signature"}
+    evil_config["signature"] = b64(mallory.sign(b"dataset-vault.org/v1/config\n" +
+                                                canonical(body)))
+    (root / ".vault" / "config.json").write_text(json.dumps(evil_config))
+    with pytest.raises(VaultFormatError, match="changed since you last used it"):
+        Vault.open(root, user="alice", keystore=keystore)
+
+
+def test_cancelled_lock_leaves_nothing(tmp_path: Path) -> None:
+    v = team(tmp_path / "v", "alice")
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(6 << 20))
+    token = CancelToken()
+
+    def progress(done: int) -> None:
+        if done >= 2 << 20:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        v["alice"].lock(src, progress=progress, cancel=token)
+    assert src.exists() and src.stat().st_size == 6 << 20
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [".vault"]
+
+
+def test_post_quantum_vault(tmp_path: Path) -> None:
+    keystore = make_keystore()
+    alice, recovery = Vault.init(tmp_path / "v", user="alice", keystore=keystore,
+                                 post_quantum=True)
+    assert recovery.startswith("AGE-SECRET-KEY-PQ-1")
+    bob_keys = keystore.create("bob", post_quantum=True)
+    alice.add_member("bob", bob_keys.recipient, bob_keys.signing_public)
+    classic = keystore.create("carol")
+    with pytest.raises(KeyFormatError):
+        alice.add_member("carol", classic.recipient, classic.signing_public)
+    locked = _lock(alice, tmp_path, b"quantum,safe\n")
+    alice.share(locked, "bob")
+    with locked.open("rb") as handle:
+        types = [s.type for s in read_header(handle).stanzas]
+    assert types == ["mlkem768x25519"] * 3 + ["dataset-vault.org/acl"]
+    bob = Vault.open(tmp_path / "v", user="bob", keystore=keystore)
+    assert bob.unlock(locked, tmp_path / "b").read_bytes() == b"quantum,safe\n"
+
+
+def test_scan_is_fast_and_header_free(tmp_path: Path) -> None:
+    """10,000 files listed well under a second (scan reads no headers)."""
+    import time
+
+    v = team(tmp_path / "v", "alice")
+    for i in range(100):
+        folder = tmp_path / "v" / f"d{i:02d}"
+        folder.mkdir()
+        for j in range(100):
+            (folder / f"f{j:03d}.csv.age").write_bytes(b"")
+    (tmp_path / "v" / "d00" / ".hidden.age").write_bytes(b"")
+    (tmp_path / "v" / "d00" / "notes.txt").write_bytes(b"")
+    start = time.perf_counter()
+    found = v["alice"].scan()
+    elapsed = time.perf_counter() - start
+    assert len(found) == 10_000
+    assert elapsed < 0.5, f"scan took {elapsed:.2f} s"
