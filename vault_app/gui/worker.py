@@ -232,8 +232,8 @@ class TaskRunner(QObject):
         try:
             if job.on_success is not None:
                 job.on_success(result)
-            self.task_finished.emit(result)
         finally:
+            self.task_finished.emit(result)
             self._start_next()
 
     @Slot(int, object)
@@ -246,9 +246,11 @@ class TaskRunner(QObject):
                 self.task_cancelled.emit(job.label)
                 return
             log.debug("task %r failed: %s", job.label, type(exc).__name__)
-            if job.on_failure is not None:
-                job.on_failure(exc)
-            self.task_failed.emit(exc)
+            try:
+                if job.on_failure is not None:
+                    job.on_failure(exc)
+            finally:
+                self.task_failed.emit(exc)
         finally:
             self._start_next()
 
