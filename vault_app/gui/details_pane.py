@@ -92,7 +92,7 @@ class DetailsPane(QWidget):
         self.acl.setAccessibleName("Who can read this file")
         self.acl.setHeaderLabels(["User", "Role"])
         self.acl.setRootIsDecorated(False)
-        self.acl.setMaximumHeight(180)
+        self.acl.setMaximumHeight(130)
         layout.addWidget(self.acl)
         self.history_title = QLabel("History")
         self.history_title.setStyleSheet("font-weight: bold")

@@ -223,10 +223,10 @@ class FileTableModel(QAbstractTableModel):
                       st.st_mtime, info=info, requested=info is not None)
         row = self._rows.get(path)
         if row is None:
-            row = len(self._entries)
+            row = self._insertion_row(entry)
             self.beginInsertRows(QModelIndex(), row, row)
-            self._entries.append(entry)
-            self._rows[path] = row
+            self._entries.insert(row, entry)
+            self._reindex()
             self.endInsertRows()
         else:
             self._entries[row] = entry
@@ -235,6 +235,16 @@ class FileTableModel(QAbstractTableModel):
             self.details_loaded.emit(path)
         else:
             self.request_rows([row])
+
+    def _insertion_row(self, entry: Entry) -> int:
+        """Where ``entry`` goes in the current sort order (a new file lands in place)."""
+        col, descending = Column(self._sort[0]), self._sort[1] == Qt.SortOrder.DescendingOrder
+        key = self._sort_key(entry, col)
+        for i, other in enumerate(self._entries):
+            other_key = self._sort_key(other, col)
+            if (other_key < key) if descending else (key < other_key):
+                return i
+        return len(self._entries)
 
     def remove(self, path: Path) -> None:
         row = self._rows.get(path)
@@ -360,11 +370,11 @@ class FileTableModel(QAbstractTableModel):
     def _state(self, e: Entry) -> str:
         if not e.locked:
             return "Not locked"
-        if e.error is not None:
-            return "Locked (damaged?)"
+        if e.error is not None or (e.info is not None and e.info.signature == "unreadable"):
+            return "Damaged"
         user = self._vault.user if self._vault is not None else None
         if e.info is not None and user is not None and user not in e.info.readers:
-            return "Locked (no access)"
+            return "No access"
         return "Locked"
 
     def _sort_key(self, e: Entry, col: Column) -> Any:
@@ -394,8 +404,11 @@ class FileTableModel(QAbstractTableModel):
             return e.info.signature_detail
         if e.error is not None:
             return e.error
-        if col == Column.STATE and not e.locked:
-            return "This file is stored in plain text. Lock it to protect it."
+        if col == Column.STATE:
+            return {"Not locked": "Stored in plain text. Lock it to protect it.",
+                    "No access": "Locked, and not shared with you.",
+                    "Damaged": "Locked, but its header cannot be read.",
+                    }.get(self._state(e), "Locked: encrypted, and you can unlock it.")
         return str(e.path)
 
 

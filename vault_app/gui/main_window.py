@@ -195,9 +195,11 @@ class MainWindow(QMainWindow):
         view.verticalHeader().setDefaultSectionSize(26)
         header = view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in ((Column.NAME, 260), (Column.SIZE, 90), (Column.MODIFIED, 130),
-                           (Column.STATE, 120), (Column.OWNER, 90), (Column.READERS, 150)):
+        header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(60)
+        for col, width in ((Column.SIZE, 80), (Column.MODIFIED, 128), (Column.STATE, 110),
+                           (Column.OWNER, 72), (Column.READERS, 120), (Column.SIGNATURE, 96)):
             view.setColumnWidth(col, width)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
@@ -227,6 +229,7 @@ class MainWindow(QMainWindow):
                           "Encrypt files into the vault")
         self.act_unlock = a("Unlock to…", "unlock", self.unlock_action, "Ctrl+U",
                             "Decrypt a copy of the selected files into a folder you choose")
+        self.act_unlock.setIconText("Unlock")
         self.act_preview = a("Preview", "preview", self.preview_action, "Ctrl+P",
                              "Show the first rows, decrypted in memory only")
         self.act_share = a("Share…", "share", self.share_action, "Ctrl+Shift+S",
