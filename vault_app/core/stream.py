@@ -1,16 +1,27 @@
 """The age STREAM payload: 64 KiB ChaCha20-Poly1305 chunks with a last-chunk flag.
 
-One implementation, built for speed and flat memory: large reads into preallocated
-buffers, ``encrypt_into``/``decrypt_into`` (no per-chunk allocation of payload bytes),
-the cipher split over two threads (the AEAD releases the GIL), and writes overlapped
-on a writer thread. Memory is a few fixed buffers, whatever the file size.
+One implementation, built for speed and flat memory. The work is a three-stage
+pipeline over a few fixed 2 MiB buffers, so memory is flat whatever the file size:
+
+* the calling thread reads a block straight into a preallocated buffer (``readinto``)
+  and ciphers it with ``encrypt_into``/``decrypt_into`` (no per-chunk allocation of
+  payload bytes; the AEAD releases the GIL), handing one half of the block to a
+  helper thread so both cores cipher at once;
+* a writer thread writes finished blocks in order while the next ones are read and
+  ciphered, through a small ring of output buffers that absorbs jitter.
+
+Progress is reported and cancellation checked on the calling thread, between blocks.
+Only ``threading`` and ``queue`` are used (not ``concurrent.futures``) to keep the
+command line's start-up lean.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import struct
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import BinaryIO
 
@@ -25,7 +36,10 @@ CHUNK = 64 * 1024
 TAG = 16
 ENC_CHUNK = CHUNK + TAG
 NONCE_SIZE = 16
-BLOCK_CHUNKS = 32  # 2 MiB of plaintext per block
+BLOCK_CHUNKS = 32  # 2 MiB of plaintext per block: big reads, yet cache-sized
+RING = 3  # output buffers: one being written, one queued, one being filled
+_SPLIT_MIN = 4  # blocks with fewer chunks are not worth a thread hand-off
+_COUNTER = struct.Struct(">Q")  # the low 64 bits of the 88-bit counter, big-endian
 
 
 def payload_key(file_key: bytes, nonce: bytes) -> bytes:
@@ -70,17 +84,58 @@ def _read_full(src: BinaryIO, view: memoryview) -> int:
     return done
 
 
-class _Pipeline:
-    """Runs the cipher on two threads and the writes on a third, overlapping the I/O.
+def _advise_sequential(src: BinaryIO) -> None:
+    """Tell the kernel we read ``src`` once, front to back (more read-ahead on disks)."""
+    advise = getattr(os, "posix_fadvise", None)
+    try:
+        fd = src.fileno()
+        if advise is not None:
+            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    except (AttributeError, OSError, ValueError):  # not a real file: nothing to advise
+        pass
 
-    Output buffers alternate, so one can be written while the next is filled.
+
+class _Nonces:
+    """A reusable 12-byte nonce buffer, updated in place: no bytes object per chunk.
+
+    Each thread has its own. Counters beyond 64 bits fall back to :func:`chunk_nonce`
+    (which enforces the 88-bit limit); no real file gets there.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray(12)
+
+    def get(self, counter: int, final: bool) -> bytearray | bytes:
+        if counter >> 64:
+            return chunk_nonce(counter, final)
+        _COUNTER.pack_into(self._buf, 3, counter)
+        self._buf[11] = final
+        return self._buf
+
+
+#: ``work(lo, hi)`` ciphers chunks ``lo..hi`` of a block; it returns ``hi`` on
+#: success or the index of the first chunk that failed authentication.
+Work = Callable[[_Nonces, int, int], int]
+
+
+class _Pipeline:
+    """A cipher helper thread and a writer thread around the calling thread.
+
+    ``dst.write`` runs only on the writer thread, in block order; its errors are
+    raised on the calling thread at the next :meth:`write` or :meth:`flush`.
     """
 
     def __init__(self, dst: BinaryIO) -> None:
         self._dst = dst
-        self._cipher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-cipher")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-writer")
-        self._pending: Future[object] | None = None
+        self._nonces = _Nonces()
+        self._jobs: queue.SimpleQueue[tuple[Work, int, int] | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self._free = threading.Semaphore(RING - 1)  # writes queued ahead of the writer
+        self._error: BaseException | None = None
+        self._helper: threading.Thread | None = None  # started by the first large block
+        self._writer = threading.Thread(target=self._write, name="vault-writer", daemon=True)
+        self._writer.start()
 
     def __enter__(self) -> _Pipeline:
         return self
@@ -90,58 +145,101 @@ class _Pipeline:
             if exc[0] is None:
                 self.flush()
         finally:
-            self._cipher.shutdown(wait=True)
-            self._writer.shutdown(wait=True)
+            self._writes.put(None)
+            self._writer.join()
+            if self._helper is not None:
+                self._jobs.put(None)
+                self._helper.join()
 
-    def split(self, count: int, work: Callable[[int, int], int]) -> int:
-        """Run ``work(lo, hi)`` over two halves of ``range(count)`` at once.
+    # The helper and writer threads.
 
-        ``work`` returns ``hi`` on success or the index of the first failed chunk;
-        so does this.
-        """
-        if count < 4:
-            return work(0, count)
+    def _help(self) -> None:
+        nonces = _Nonces()
+        while (job := self._jobs.get()) is not None:
+            work, lo, hi = job
+            try:
+                self._done.put(work(nonces, lo, hi))
+            except BaseException as exc:  # handed to the calling thread
+                self._done.put(exc)
+
+    def _write(self) -> None:
+        while (view := self._writes.get()) is not None:
+            if self._error is None:
+                try:
+                    self._dst.write(view)
+                except BaseException as exc:  # raised on the calling thread
+                    self._error = exc
+            self._free.release()
+
+    # The calling thread's side.
+
+    def split(self, count: int, work: Work) -> int:
+        """Run ``work`` over the two halves of ``range(count)`` at once; see :data:`Work`."""
+        if count < _SPLIT_MIN:
+            return work(self._nonces, 0, count)
+        if self._helper is None:
+            self._helper = threading.Thread(target=self._help, name="vault-cipher", daemon=True)
+            self._helper.start()
         mid = count // 2
-        other = self._cipher.submit(work, mid, count)
+        self._jobs.put((work, mid, count))
         try:
-            first = work(0, mid)
+            first = work(self._nonces, 0, mid)
         finally:
-            second = other.result()
+            second = self._done.get()
+        if isinstance(second, BaseException):
+            raise second
         return first if first < mid else second
 
     def write(self, view: memoryview) -> None:
-        """Queue a write after the previous one (whose buffer is then free again)."""
-        self.flush()
-        self._pending = self._writer.submit(self._dst.write, view)
+        """Queue ``view`` for writing; blocks while ``RING - 1`` writes are pending.
+
+        The buffer behind ``view`` is reused ``RING`` blocks later, by which time its
+        write has finished (the semaphore guarantees it).
+        """
+        self._raise_write_error()
+        self._free.acquire()
+        self._writes.put(view)
 
     def flush(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        """Wait until every queued write is done; raise the writer's error, if any."""
+        for _ in range(RING - 1):
+            self._free.acquire()
+        for _ in range(RING - 1):
+            self._free.release()
+        self._raise_write_error()
+
+    def _raise_write_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _seal_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
-                end: int, final_index: int, lo: int, hi: int) -> int:
+                end: int, final_index: int, nonces: _Nonces, lo: int, hi: int) -> int:
     """Encrypt chunks ``lo..hi`` of ``src[:end]``; chunk ``final_index`` gets the last flag."""
+    seal = aead.encrypt_into
+    nonce = nonces.get
     for i in range(lo, hi):
         start = i * CHUNK
         stop = min(start + CHUNK, end)
         out = i * ENC_CHUNK
-        aead.encrypt_into(chunk_nonce(first_counter + i, i == final_index), src[start:stop],
-                          None, dst[out : out + stop - start + TAG])
+        seal(nonce(first_counter + i, i == final_index), src[start:stop], None,
+             dst[out : out + stop - start + TAG])
     return hi
 
 
 def _open_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
-                end: int, final_index: int, lo: int, hi: int) -> int:
+                end: int, final_index: int, nonces: _Nonces, lo: int, hi: int) -> int:
     """Decrypt chunks ``lo..hi``; return ``hi``, or the index of the first bad chunk."""
+    open_ = aead.decrypt_into
+    nonce = nonces.get
     for i in range(lo, hi):
         start = i * ENC_CHUNK
         stop = min(start + ENC_CHUNK, end)
         out = i * CHUNK
         try:
-            aead.decrypt_into(chunk_nonce(first_counter + i, i == final_index), src[start:stop],
-                              None, dst[out : out + stop - start - TAG])
+            open_(nonce(first_counter + i, i == final_index), src[start:stop], None,
+                  dst[out : out + stop - start - TAG])
         except InvalidTag:
             return i
     return hi
@@ -181,8 +279,9 @@ def encrypt_payload(
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
     dst.write(nonce)
+    _advise_sequential(src)
     inview = memoryview(bytearray(BLOCK_CHUNKS * CHUNK))
-    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK)) for _ in range(2)]
+    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK)) for _ in range(RING)]
     counter = carry = total = turn = 0
     with _Pipeline(dst) as pipe:
         while True:
@@ -192,7 +291,7 @@ def encrypt_payload(
             eof = n < len(inview)
             count = max(1, -(-n // CHUNK)) if eof else BLOCK_CHUNKS - 1
             size = n if eof else count * CHUNK
-            out = outbufs[turn % 2]
+            out = outbufs[turn % RING]
             final_index = count - 1 if eof else -1
             pipe.split(count, partial(_seal_range, aead, inview, out, counter, n, final_index))
             pipe.write(out[: size + count * TAG])
@@ -206,6 +305,23 @@ def encrypt_payload(
                 return total
             inview[:CHUNK] = inview[size : size + CHUNK]
             carry = CHUNK
+
+
+def _plan_last_block(n: int, counter: int) -> tuple[int, int, PayloadError | None]:
+    """For the block that ends the input (``n`` bytes): chunk count, final index, error.
+
+    The error, if any, is raised after the authentic chunks before it are released.
+    """
+    full, rem = divmod(n, ENC_CHUNK)
+    if rem == 0:
+        if full == 0:
+            return 0, -1, TruncatedError("the payload has no chunks (truncated file?)")
+        return full, full - 1, None
+    if rem < TAG:
+        return full, -1, TruncatedError("the last chunk is cut short (truncated file?)")
+    if rem == TAG and counter + full > 0:
+        return full, -1, PayloadError("the last chunk is empty, which age forbids")
+    return full + 1, full, None
 
 
 def decrypt_payload(
@@ -225,8 +341,9 @@ def decrypt_payload(
     if len(nonce) != NONCE_SIZE:
         raise MalformedError("the payload nonce is missing or short (truncated file?)")
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
+    _advise_sequential(src)
     inview = memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK))
-    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * CHUNK)) for _ in range(2)]
+    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * CHUNK)) for _ in range(RING)]
     counter = carry = total = turn = 0
     with _Pipeline(dst) as pipe:
         while True:
@@ -235,23 +352,11 @@ def decrypt_payload(
             n = carry + _read_full(src, inview[carry:])
             eof = n < len(inview)
             deferred: PayloadError | None = None
-            if not eof:
-                count, final_index = BLOCK_CHUNKS - 1, -1
+            if eof:
+                count, final_index, deferred = _plan_last_block(n, counter)
             else:
-                full, rem = divmod(n, ENC_CHUNK)
-                if rem == 0:
-                    count, final_index = full, full - 1
-                    if full == 0:
-                        deferred = TruncatedError("the payload has no chunks (truncated file?)")
-                elif rem < TAG:
-                    count, final_index = full, -1
-                    deferred = TruncatedError("the last chunk is cut short (truncated file?)")
-                elif rem == TAG and counter + full > 0:
-                    count, final_index = full, -1
-                    deferred = PayloadError("the last chunk is empty, which age forbids")
-                else:
-                    count, final_index = full + 1, full
-            out = outbufs[turn % 2]
+                count, final_index = BLOCK_CHUNKS - 1, -1
+            out = outbufs[turn % RING]
             good = pipe.split(count, partial(_open_range, aead, inview, out, counter, n,
                                              final_index))
             if good < count:
