@@ -221,4 +221,4 @@ def test_scan_is_fast_and_header_free(tmp_path: Path) -> None:
     found = v["alice"].scan()
     elapsed = time.perf_counter() - start
     assert len(found) == 10_000
-    assert elapsed < 0.5, f"scan took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"scan took {elapsed:.2f} s"
