@@ -1,0 +1,171 @@
+"""Identities and recipients: generation, parsing, cross-checks with rage, and errors
+that never repeat a secret."""
+
+from __future__ import annotations
+
+import io
+
+import pyrage
+import pytest
+
+from vault_app.core import age
+from vault_app.core.encoding import bech32_decode, bech32_encode
+from vault_app.core.errors import KeyFormatError, MalformedError
+from vault_app.core.header import Stanza
+from vault_app.core.keys import (
+    generate_identity,
+    parse_identities,
+    parse_identity,
+    parse_recipient,
+    parse_recipients,
+)
+from vault_app.core.recipients.hybrid import HybridIdentity, HybridRecipient
+from vault_app.core.recipients.x25519 import X25519Identity, X25519Recipient
+
+
+def test_x25519_round_trip_and_rage_agrees() -> None:
+    for _ in range(5):
+        identity = generate_identity()
+        assert isinstance(identity, X25519Identity)
+        secret = str(identity)
+        assert secret.startswith("AGE-SECRET-KEY-1") and secret == secret.upper()
+        recipient = str(identity.recipient())
+        assert recipient.startswith("age1") and len(recipient) == 62
+        assert str(parse_identity(secret)) == secret
+        assert parse_recipient(recipient) == identity.recipient()
+        # rage derives the same public key from our secret, and the other way round.
+        assert str(pyrage.x25519.Identity.from_str(secret).to_public()) == recipient
+        theirs = pyrage.x25519.Identity.generate()
+        assert str(parse_identity(str(theirs)).recipient()) == str(theirs.to_public())
+
+
+def test_post_quantum_round_trip() -> None:
+    identity = generate_identity(post_quantum=True)
+    assert isinstance(identity, HybridIdentity)
+    secret = str(identity)
+    assert secret.startswith("AGE-SECRET-KEY-PQ-1")
+    recipient = identity.recipient()
+    text = str(recipient)
+    assert text.startswith("age1pq1") and len(bech32_decode(text)[1]) == 1216
+    assert parse_recipient(text) == recipient
+    again = parse_identity(secret)
+    assert isinstance(again, HybridIdentity) and again.recipient() == recipient
+    sealed = io.BytesIO()
+    age.encrypt(io.BytesIO(b"pq data"), sealed, [recipient])
+    out = io.BytesIO()
+    age.decrypt(io.BytesIO(sealed.getvalue()), out, [again])
+    assert out.getvalue() == b"pq data"
+
+
+def test_hybrid_stanza_for_someone_else_is_skipped() -> None:
+    mine, theirs = HybridIdentity.generate(), HybridIdentity.generate()
+    stanzas = theirs.recipient().wrap(bytes(16))
+    assert mine.unwrap(stanzas) is None
+    assert theirs.unwrap(stanzas) == bytes(16)
+
+
+def test_hybrid_stanza_with_bad_lengths_is_malformed() -> None:
+    identity = HybridIdentity.generate()
+    good = identity.recipient().wrap(bytes(16))[0]
+    for stanza in (Stanza(good.type, (*good.args, "x"), good.body),
+                   Stanza(good.type, ("AAAA",), good.body),
+                   Stanza(good.type, good.args, good.body[:-1])):
+        with pytest.raises(MalformedError):
+            identity.unwrap([stanza])
+
+
+def test_x25519_stanza_with_bad_lengths_is_malformed() -> None:
+    identity = X25519Identity.generate()
+    good = identity.recipient().wrap(bytes(16))[0]
+    for stanza in (Stanza(good.type, (*good.args, "x"), good.body),
+                   Stanza(good.type, ("AAAA",), good.body),
+                   Stanza(good.type, good.args, good.body + b"x")):
+        with pytest.raises(MalformedError):
+            identity.unwrap([stanza])
+    assert identity.unwrap([good]) == bytes(16)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "unknown recipient type"),
+    ("age2qqqq", "unknown recipient type"),
+    ("AGE1" + "Q" * 58, "unknown recipient type"),  # uppercase: age refuses it too
+    ("age1" + "q" * 58, "checksum"),
+    (bech32_encode("age", bytes(31)), "32 bytes"),
+    (bech32_encode("age", bytes(33)), "32 bytes"),
+    (bech32_encode("age1pq", bytes(100)), "1216 bytes"),
+    ("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqsAbcdef", "mixes upper and lower"),
+])
+def test_bad_recipients(text: str, message: str) -> None:
+    with pytest.raises(KeyFormatError) as info:
+        parse_recipient(text)
+    assert message in str(info.value)
+    assert info.value.hint
+
+
+def test_uppercase_recipient_of_a_real_key_is_refused() -> None:
+    """As in age: recipients are lowercase Bech32, identities uppercase."""
+    identity = generate_identity()
+    with pytest.raises(KeyFormatError):
+        parse_recipient(str(identity.recipient()).upper())
+    with pytest.raises(KeyFormatError):
+        parse_identity(str(identity).lower())
+
+
+def test_secret_key_as_recipient_is_refused_without_echo() -> None:
+    secret = str(generate_identity())
+    with pytest.raises(KeyFormatError) as info:
+        parse_recipient(secret)
+    assert "secret key" in str(info.value)
+    assert secret[16:] not in str(info.value) and secret[16:] not in (info.value.hint or "")
+
+
+def test_identity_file_parsing() -> None:
+    one, two = generate_identity(), generate_identity(post_quantum=True)
+    text = (f"# created: today\r\n# public key: {one.recipient()}\r\n{one}\r\n\n"
+            f"   {two}   \n# trailing comment\n")
+    parsed = parse_identities(text)
+    assert [str(i) for i in parsed] == [str(one), str(two)]
+
+
+def test_identity_file_errors_name_the_line_not_the_secret() -> None:
+    secret = str(generate_identity())
+    typo = secret[:-1] + ("Q" if secret[-1] != "Q" else "P")
+    with pytest.raises(KeyFormatError) as info:
+        parse_identities(f"# comment\n{secret}\n{typo}\n")
+    assert "line 3" in str(info.value)
+    assert typo[16:] not in str(info.value)
+    with pytest.raises(KeyFormatError, match="no identities"):
+        parse_identities("# only comments\n\n")
+    with pytest.raises(KeyFormatError, match="line 1"):
+        parse_identities(str(generate_identity().recipient()))  # a public key, not a secret
+
+
+def test_recipients_file_parsing() -> None:
+    a, b = generate_identity().recipient(), generate_identity(post_quantum=True).recipient()
+    assert parse_recipients(f"# team\n{a}\n\n{b}\n") == [a, b]
+    with pytest.raises(KeyFormatError, match="line 2"):
+        parse_recipients(f"{a}\nnot-a-key\n")
+    with pytest.raises(KeyFormatError, match="no recipients"):
+        parse_recipients("")
+
+
+def test_reprs_never_show_secrets() -> None:
+    for identity in (generate_identity(), generate_identity(post_quantum=True)):
+        secret = str(identity)
+        assert secret not in repr(identity)
+        assert bech32_decode(secret)[1].hex() not in repr(identity)
+
+
+def test_low_order_x25519_recipient_is_refused_on_wrap() -> None:
+    """Encrypting to an all-zero public key would give a predictable shared secret."""
+    with pytest.raises(MalformedError):
+        X25519Recipient(bytes(32)).wrap(bytes(16))
+
+
+def test_wrong_lengths() -> None:
+    with pytest.raises(KeyFormatError):
+        X25519Identity(bytes(31))
+    with pytest.raises(KeyFormatError):
+        HybridIdentity(bytes(33))
+    with pytest.raises(KeyFormatError):
+        HybridRecipient(bytes(1215))
