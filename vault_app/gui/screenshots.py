@@ -150,18 +150,19 @@ def render(out: Path) -> list[Path]:
             block = os.urandom(1 << 20)
             for _ in range(384):
                 f.write(block)
-        shots: list[QPixmap] = []
+        shots: list[tuple[bool, QPixmap]] = []
 
         def maybe_grab(done: int, total: int, speed: float) -> None:
-            if not shots and 0.25 * total < done < 0.8 * total and speed > 0:
-                shots.append(window.grab())
+            # keep the latest mid-way frame until one past a quarter of the way
+            if 0 < done < total and speed > 0 and not (shots and shots[-1][0]):
+                shots[:] = [(done > total // 4, window.grab())]
 
         window.runner.progress.connect(maybe_grab)
         window.lock_files([big])
         wait_for(app, lambda: not window.runner.busy(), 120_000)
         window.runner.progress.disconnect(maybe_grab)
         if shots:
-            written.append(write(shots[0], out / "04-progress.png"))
+            written.append(write(shots[0][1], out / "04-progress.png"))
         else:
             print("the lock finished before a mid-way frame was painted", file=sys.stderr)
 
