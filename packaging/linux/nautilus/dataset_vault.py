@@ -1,0 +1,62 @@
+"""GNOME Files (Nautilus) context-menu items "Lock/Unlock with Dataset Vault".
+
+Nautilus has no declarative, system-wide action files; its extension point is
+python3-nautilus, which loads modules from /usr/share/nautilus-python/extensions.
+This module only adds a menu item that starts the installed ``vault-app`` on the
+selected local files ("Unlock" when all are locked *.age files, else "Lock"); it
+never touches file contents itself. Works with the
+Nautilus 4.0 API (GNOME 43+) and the older 3.0 API.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import gi
+
+try:
+    gi.require_version("Nautilus", "4.0")
+except ValueError:  # GNOME 42 and older
+    gi.require_version("Nautilus", "3.0")
+from gi.repository import GObject, Nautilus  # noqa: E402
+
+AGE_MIME = "application/x-age-encrypted"
+
+
+def _local_paths(files: list) -> list[str]:
+    paths = []
+    for item in files:
+        location = item.get_location()
+        path = location.get_path() if location is not None else None
+        if path is None or item.is_directory():
+            return []  # remote files or folders: offer nothing rather than half an action
+        paths.append(path)
+    return paths
+
+
+def _launch(paths: list[str]) -> None:
+    """One ``vault-app FILE`` per file: the first opens the window, later launches hand
+    their file to it (single instance). The app offers Unlock for a locked file and
+    Lock for any other file, so both menu items start the same command."""
+    exe = shutil.which("vault-app") or "/usr/bin/vault-app"
+    for path in paths:
+        subprocess.Popen([exe, path], start_new_session=True)  # noqa: S603
+
+
+class DatasetVaultMenu(GObject.GObject, Nautilus.MenuProvider):
+    def get_file_items(self, *args: object) -> list:
+        files = list(args[-1])  # 4.0: (files,), 3.0: (window, files)
+        paths = _local_paths(files)
+        if not paths:
+            return []
+        if all(item.get_mime_type() == AGE_MIME or item.get_name().endswith(".age")
+               for item in files):
+            item = Nautilus.MenuItem(name="DatasetVault::unlock",
+                                     label="Unlock with Dataset Vault", icon="dataset-vault")
+            item.connect("activate", lambda *_: _launch(paths))
+        else:
+            item = Nautilus.MenuItem(name="DatasetVault::lock",
+                                     label="Lock with Dataset Vault", icon="dataset-vault")
+            item.connect("activate", lambda *_: _launch(paths))
+        return [item]
