@@ -49,6 +49,8 @@ def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
     locked = _lock(v["alice"], tmp_path, b"true,data\n" * 1000)
     v["alice"].share(locked, "bob")
     v["alice"].share(locked, "carol")
+    with v["carol"].open_reader(locked) as reader:
+        assert reader.read(9) == b"true,data"
     with locked.open("rb") as handle:
         header = read_header(handle)
     file_key = age.unwrap_file_key(header, [v["bob"].keys().identity])
@@ -61,6 +63,10 @@ def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
         with pytest.raises(SignatureError, match="not the signed content"):
             v[who].unlock(locked, tmp_path / who)
         assert not (tmp_path / who / "d.csv").exists(), "no unauthenticated plaintext"
+    with pytest.raises(SignatureError):
+        v["carol"].open_reader(locked)
+    with v["carol"].open_reader(locked, verify_content=False) as quick:
+        assert quick.read(8) == b"poisoned"  # a preview: chunks authentic, author not
     results = v["carol"].verify()
     assert [(r[1], r[2]) for r in results] == [("invalid",
                                                 "the content is not the signed content")]
