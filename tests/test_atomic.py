@@ -1,0 +1,148 @@
+"""Atomic output: temp file 0600 beside the destination, rename on success only;
+after any failure the destination is untouched and no temp file is left."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vault_app.core.atomic import TEMP_SUFFIX, atomic_output, describe_os_error
+from vault_app.core.errors import FileOperationError
+from vault_app.core.keys import generate_identity
+
+
+def temp_files(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_success_writes_private_file(tmp_path: Path) -> None:
+    dest = tmp_path / "out.csv"
+    old = os.umask(0)  # even a permissive umask must not widen the mode
+    try:
+        with atomic_output(dest) as handle:
+            names = temp_files(tmp_path)
+            assert len(names) == 1 and names[0].startswith(".out.csv.")
+            assert os.fstat(handle.fileno()).st_mode & 0o777 == 0o600
+            assert not dest.exists()  # nothing under the real name while writing
+            handle.write(b"data")
+    finally:
+        os.umask(old)
+    assert dest.read_bytes() == b"data"
+    assert dest.stat().st_mode & 0o777 == 0o600
+    assert temp_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("error", [ValueError("boom"), KeyboardInterrupt()])
+def test_failure_leaves_nothing(tmp_path: Path, error: BaseException) -> None:
+    dest = tmp_path / "out.csv"
+    with pytest.raises(type(error)), atomic_output(dest) as handle:
+        handle.write(b"partial")
+        raise error
+    assert os.listdir(tmp_path) == []
+
+
+def test_existing_destination_is_refused_and_untouched(tmp_path: Path) -> None:
+    dest = tmp_path / "out.csv"
+    dest.write_bytes(b"precious")
+    with pytest.raises(FileOperationError, match="already exists"), atomic_output(dest):
+        pytest.fail("must not get here")
+    assert dest.read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_overwrite_replaces(tmp_path: Path) -> None:
+    dest = tmp_path / "out.csv"
+    dest.write_bytes(b"old")
+    with atomic_output(dest, overwrite=True) as handle:
+        handle.write(b"new")
+    assert dest.read_bytes() == b"new"
+    assert dest.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(RuntimeError), atomic_output(dest, overwrite=True) as handle:
+        handle.write(b"half")
+        raise RuntimeError
+    assert dest.read_bytes() == b"new"
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_destination_appearing_meanwhile_is_not_clobbered(tmp_path: Path) -> None:
+    dest = tmp_path / "out.csv"
+    with pytest.raises(FileOperationError, match="already exists"), \
+            atomic_output(dest) as handle:
+        handle.write(b"ours")
+        dest.write_bytes(b"someone else's")
+    assert dest.read_bytes() == b"someone else's"
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_dangling_symlink_is_not_followed(tmp_path: Path) -> None:
+    dest = tmp_path / "link"
+    dest.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileOperationError), atomic_output(dest):
+        pytest.fail("must not get here")
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_folder_problems(tmp_path: Path) -> None:
+    with pytest.raises(FileOperationError, match="no such file or folder"), \
+            atomic_output(tmp_path / "missing" / "out"):
+        pytest.fail("must not get here")
+    with pytest.raises(FileOperationError), atomic_output(tmp_path, overwrite=True):
+        pytest.fail("must not get here")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("code", "words", "has_hint"), [
+    (errno.ENOENT, "no such file or folder", False),
+    (errno.EISDIR, "is a folder", False),
+    (errno.EACCES, "permission denied", True),
+    (errno.EPERM, "permission denied", True),
+    (errno.EROFS, "read-only", False),
+    (errno.ENOSPC, "not enough disk space", True),
+    (errno.EDQUOT, "not enough disk space", True),
+    (errno.EFBIG, "not enough disk space", True),
+    (errno.EIO, "Input/output error", False),
+])
+def test_describe_os_error(code: int, words: str, has_hint: bool) -> None:
+    exc = describe_os_error(OSError(code, os.strerror(code)), "/data/x.csv")
+    assert isinstance(exc, FileOperationError)
+    assert str(exc).startswith("/data/x.csv: ") and words in str(exc)
+    assert bool(exc.hint) == has_hint
+
+
+def limit_file_size() -> None:  # runs in the child: files may not grow past 256 KiB
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+
+
+@pytest.mark.parametrize("verb", ["encrypt", "decrypt"])
+def test_disk_full_leaves_nothing(tmp_path: Path, verb: str) -> None:
+    """A real write failure (file-size limit: EFBIG, as a full disk) in the real CLI."""
+    identity = generate_identity()
+    key = tmp_path / "key.txt"
+    key.write_text(f"{identity}\n")
+    plain = tmp_path / "big.bin"
+    plain.write_bytes(os.urandom(200 << 10) * 4)  # 800 KiB
+    enc = tmp_path / "big.bin.age"
+    work = tmp_path / "out"
+    work.mkdir()
+    if verb == "encrypt":
+        args = ["encrypt", "-r", str(identity.recipient()), "-o", str(work / "x.age"),
+                str(plain)]
+    else:
+        done = subprocess.run([sys.executable, "-m", "vault_app.cli", "encrypt", "-r",
+                               str(identity.recipient()), "-o", str(enc), str(plain)],
+                              capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        args = ["decrypt", "-i", str(key), "-o", str(work / "x.bin"), str(enc)]
+    proc = subprocess.run([sys.executable, "-m", "vault_app.cli", *args], capture_output=True,
+                          preexec_fn=limit_file_size, timeout=120, check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert err.startswith("error: ") and "not enough disk space" in err, err
+    assert "hint: free some space" in err
+    assert os.listdir(work) == []
