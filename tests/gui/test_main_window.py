@@ -383,3 +383,44 @@ def test_menus_hold_every_action(window) -> None:
     texts = {a.text() for m in menus.values() for a in m.actions()}
     assert {"Lock…", "Unlock to…", "Preview", "Share…", "Revoke…", "Verify",
             "Reveal in File Manager", "Open Vault…", "Members…", "Settings…"} <= texts
+
+
+def test_preview_with_shortcut_shows_first_rows(qtbot, window, vault_env) -> None:
+    from vault_app.gui.dialogs.preview import PreviewDialog
+
+    rows = "".join(f"{i},name{i}\n" for i in range(500))
+    locked = lock_into(vault_env, "people.csv", ("id,name\n" + rows).encode())
+    window.refresh()
+    select(qtbot, window, locked)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: find_dialog(PreviewDialog) is not None)
+    dialog = find_dialog(PreviewDialog)
+    if dialog.preview is None:
+        with qtbot.waitSignal(dialog.loaded, timeout=10000):
+            pass
+    assert dialog.preview.columns[:2] == ["id", "name"]
+    assert dialog.model.index(3, 1).data() == "name3"
+    assert not (vault_env.vault.path / "people.csv").exists()   # nothing written
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+
+
+def test_share_from_toolbar_with_share_dialog(qtbot, window, vault_env) -> None:
+    from vault_app.gui.dialogs.share import ShareDialog
+
+    locked = lock_into(vault_env, "cohort.csv", b"a,b\n1,2\n")
+    window.refresh()
+    select(qtbot, window, locked)
+    qtbot.mouseClick(tool_button(window, window.act_share), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(ShareDialog) is not None)
+    dialog = find_dialog(ShareDialog)
+    combo = dialog.combos["bob"]
+    combo.setCurrentIndex(combo.findData("reader"))
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    assert vault_env.vault.info(locked).readers == ["alice", "bob"]
+    row = window.model.row_of(locked)
+    assert window.model.index(row, Column.READERS).data() == "alice, bob"
+    out = vault_env.root / "bob-out"
+    out.mkdir()
+    assert vault_env.as_user("bob").unlock(locked, out).read_bytes() == b"a,b\n1,2\n"

@@ -595,9 +595,13 @@ class MainWindow(QMainWindow):
         entry = self._one_locked()
         if entry is None or self.vault is None:
             return
-        dlg = ShareDialog(self.vault, entry.path, self.runner, self)
+        try:
+            dlg = ShareDialog(self.vault, entry.path, self.runner, self)
+        except Exception as exc:
+            show_error(self, exc, action=f"share {entry.name}")
+            return
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.finished.connect(lambda _r: self._reload(entry.path))
+        dlg.applied.connect(lambda info: self._reload(entry.path, info))
         dlg.open()
 
     def revoke_action(self) -> None:
