@@ -48,6 +48,8 @@ def make_keystore(config_dir: Path, real: bool) -> tuple[Keystore, Callable[[], 
 
 def build_vault(root: Path, *, real: bool) -> tuple[VaultEnv, Callable[[], None]]:
     ks, cleanup = make_keystore(root / "config", real)
+    if real:  # never fall back silently: CI must exercise the Secret Service keyring
+        assert ks.keyring_available(), f"no usable keyring: {ks.backend!r}"
     vault, recovery = Vault.init(root / "vault", user="alice", keystore=ks)
     bob = ks.create("bob")
     vault.add_member("bob", bob.recipient, bob.signing_public)

@@ -424,3 +424,19 @@ def test_share_from_toolbar_with_share_dialog(qtbot, window, vault_env) -> None:
     out = vault_env.root / "bob-out"
     out.mkdir()
     assert vault_env.as_user("bob").unlock(locked, out).read_bytes() == b"a,b\n1,2\n"
+
+
+def test_closing_while_locking_asks_and_stopping_leaves_nothing_half_written(
+        qtbot, window, vault_env) -> None:
+    src = plain(vault_env.root / "big", "huge.bin", b"\0" * (96 << 20))
+    window.lock_files([src])
+    assert window.runner.busy()
+    window.close()
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
+    box = find_dialog(QMessageBox, "confirm")
+    assert box.windowTitle() == "Stop and quit?" and "Locking huge.bin" in box.text()
+    with qtbot.waitSignal(window.runner.idle, timeout=30000):
+        press_button(box, "Stop and Quit")
+    assert not window.isVisible()
+    assert src.is_file() and src.stat().st_size == 96 << 20
+    assert [p.name for p in vault_env.vault.path.iterdir()] == [".vault"]

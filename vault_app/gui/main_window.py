@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         #: with a richer "show item" call).
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
+        self._closing = False
         #: Keys opened once stay cached in it for every vault this window opens.
         self.keystore = keystore or (vault.keystore if vault is not None else None)
 
@@ -822,6 +823,10 @@ class MainWindow(QMainWindow):
         self.view.after_drag = lambda: self.staging.discard_later(slot)
         return file_urls_mime(outputs)
 
+    def _close_now(self) -> None:
+        self._closing = True
+        self.close()
+
     # -- drops on the window (empty state, details pane) ----------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.vault is not None and local_paths(event.mimeData()):
@@ -840,6 +845,14 @@ class MainWindow(QMainWindow):
         self.lock_files(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.runner.busy() and not self._closing:
+            event.ignore()
+            self._confirm("Stop and quit?",
+                          f"{self.runner.current_label() or 'An operation'} is still running.",
+                          "Stop and Quit", self._close_now,
+                          info="Stopping leaves nothing half-written: files not yet "
+                               "finished stay as they were.", icon=QMessageBox.Icon.Warning)
+            return
         if self.runner.busy():
             self.runner.shutdown()
         self.model.wait_idle(3000)
