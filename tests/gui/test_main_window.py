@@ -440,3 +440,43 @@ def test_closing_while_locking_asks_and_stopping_leaves_nothing_half_written(
     assert not window.isVisible()
     assert src.is_file() and src.stat().st_size == 96 << 20
     assert [p.name for p in vault_env.vault.path.iterdir()] == [".vault"]
+
+
+def test_first_launch_runs_first_run_then_opens_the_new_default_vault(
+        qtbot, vault_env, monkeypatch) -> None:
+    from gui_support import answer_later
+    from PySide6.QtWidgets import QDialog
+
+    from vault_app.gui import main as gui_main
+
+    monkeypatch.setenv("VAULT_USER", "carol")
+    ks = vault_env.keystore   # the test's keyring (real in CI)
+    steps: list[str] = []
+
+    def fill_in(dialog: QDialog) -> None:
+        dialog.name_edit.setText("carol")
+        steps.append("create")
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+        answer_later(QDialog, finish, name="firstRunDialog")
+
+    def finish(dialog: QDialog) -> None:
+        if dialog.stack.currentIndex() != 1:   # the key is still being made
+            answer_later(QDialog, finish, name="firstRunDialog")
+            return
+        assert dialog.recovery_view.toPlainText().startswith("AGE-SECRET-KEY-")
+        steps.append("finish")
+        dialog.stored_check.setChecked(True)
+        qtbot.mouseClick(dialog.finish_button, Qt.MouseButton.LeftButton)
+
+    answer_later(QDialog, fill_in, name="firstRunDialog")
+    assert not gui_main.default_vault_path().exists()
+    window = gui_main.start_window(None, keystore=ks)
+    assert window is not None
+    qtbot.addWidget(window)
+    assert steps == ["create", "finish"]
+    assert window.vault is not None and window.vault.user == "carol"
+    assert window.vault.path == gui_main.default_vault_path()
+    assert window.stack.currentWidget() is window.empty
+    assert ks.exists("carol")
+    ks.delete("carol")
+    window.close()

@@ -122,7 +122,7 @@ def first_run(keystore: Keystore | None = None) -> Vault | None:
     """GUI-B's first-run flow: create keys + the default vault; None if cancelled."""
     from vault_app.gui.dialogs.first_run import FirstRunDialog
 
-    dialog = FirstRunDialog(default_vault_path())
+    dialog = FirstRunDialog(default_vault_path(), keystore=keystore)
     if dialog.exec() != FirstRunDialog.DialogCode.Accepted:
         return None
     return dialog.vault
