@@ -100,3 +100,14 @@ def _start(qtbot, env: VaultEnv, target: Path) -> MainWindow:
     qtbot.addWidget(window)
     assert window.vault is not None and window.vault.path == env.vault.path
     return window
+
+
+def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
+    """The installer's smoke test: no default vault here, so a temporary one is used."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "vault_app.gui.main", "--self-test"],
+                          capture_output=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    line = proc.stdout.decode().strip().splitlines()[-1]
+    assert line.startswith("self-test ok: platform=offscreen vault=temporary files=1 ")
+    assert not gui_main.default_vault_path().exists()   # nothing left behind
