@@ -70,7 +70,7 @@ class DetailsPane(QWidget):
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
         self.state = _label()
-        self.size = _label()
+        self.size_label = _label()
         self.modified = _label()
         self.author = _label()
         self.signature = _label()
@@ -78,7 +78,7 @@ class DetailsPane(QWidget):
         self.sig_icon = QLabel()
         self.location = _label()
         form.addRow("State:", self.state)
-        form.addRow("Size:", self.size)
+        form.addRow("Size:", self.size_label)
         form.addRow("Modified:", self.modified)
         form.addRow("Author:", self.author)
         form.addRow(self.sig_icon, self.signature)
@@ -121,14 +121,14 @@ class DetailsPane(QWidget):
         self.modified.setText(human_time(entry.modified))
         if not entry.locked:
             self.state.setText("Not locked: stored in plain text. Lock it to protect it.")
-            self.size.setText(human_size(entry.disk_size))
+            self.size_label.setText(human_size(entry.disk_size))
             self.author.setText("—")
             self.signature.setText("Plain files carry no signature.")
             self.sig_icon.clear()
             return
         info = entry.info
         size = human_size(entry.size) if info else "…"
-        self.size.setText(f"{size} (locked file: {human_size(entry.disk_size)})")
+        self.size_label.setText(f"{size} (locked file: {human_size(entry.disk_size)})")
         if info is None:
             self.state.setText("Locked" if entry.error is None else "Locked, header unreadable")
             self.author.setText("…" if entry.error is None else "—")

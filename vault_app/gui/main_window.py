@@ -496,7 +496,9 @@ class MainWindow(QMainWindow):
         return box
 
     def _fail(self, action: str) -> Callable[[BaseException], None]:
-        return lambda exc: show_error(self, exc, action=action)
+        def failed(exc: BaseException) -> None:
+            show_error(self, exc, action=action)
+        return failed
 
     def _need_vault(self) -> Vault | None:
         if self.vault is None:
@@ -692,14 +694,18 @@ class MainWindow(QMainWindow):
 
     def open_vault_action(self) -> None:
         start = self.vault.path.parent if self.vault else None
-        self._ask_folder("Open a vault folder", self.open_vault_at, start)
+        self._ask_folder("Open a vault folder", self._open_chosen, start)
+
+    def _open_chosen(self, folder: Path) -> None:
+        self.open_vault_at(folder)
 
     def members_action(self) -> None:
         from vault_app.gui.dialogs.members import MembersDialog
 
-        if self._need_vault() is None:
+        vault = self._need_vault()
+        if vault is None:
             return
-        dlg = MembersDialog(self.vault, self)
+        dlg = MembersDialog(vault, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
 

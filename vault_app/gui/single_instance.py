@@ -76,7 +76,7 @@ class InstanceServer(QObject):
             if sock.bytesAvailable() > 65536:   # not one of ours: drop it
                 sock.abort()
             return
-        line = sock.readLine(65536).data()
+        line = bytes(sock.readLine(65536).data())
         try:
             message = json.loads(line.decode("utf-8"))
             target = message.get("open") if isinstance(message, dict) else None
