@@ -24,9 +24,15 @@ _MAX_READ = 1 << 16  # decode at most this much per readinto call: flat memory
 
 
 def is_armored(src: io.BufferedReader) -> bool:
-    """Peek (without consuming) whether ``src`` starts with a PEM begin line."""
+    """Peek (without consuming) whether ``src`` starts like a PEM begin line.
+
+    The first non-whitespace byte decides (a binary age file starts with ``a``,
+    never with whitespace): a pipe may deliver only a few bytes at first, and
+    ``peek`` does not wait for more.
+    """
     head = src.peek(len(BEGIN) + 64)[: len(BEGIN) + 64]
-    return head.lstrip(_WHITESPACE).startswith(b"-----")
+    rest = head.lstrip(_WHITESPACE)
+    return rest[:1] == b"-" or (bool(head) and not rest)
 
 
 class ArmoredReader(io.RawIOBase):
