@@ -152,3 +152,34 @@ def test_armored_file_decrypts_from_any_leading_whitespace() -> None:
     out = io.BytesIO()
     age.decrypt(io.BytesIO(b"\r\n\t " + sealed.getvalue()), out, [identity])
     assert out.getvalue() == b"hello"
+
+
+class SlowStart(io.RawIOBase):
+    """Delivers its first read in a tiny piece, like a pipe from a slow producer."""
+
+    def __init__(self, data: bytes, first: int) -> None:
+        super().__init__()
+        self._data = data
+        self._first = first
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self._first or len(self._data), len(self._data))
+        self._first = 0
+        buffer[:n] = self._data[:n]
+        self._data = self._data[n:]
+        return n
+
+
+@pytest.mark.parametrize("first", [1, 3, 20])
+def test_armor_detected_when_input_arrives_in_pieces(first: int) -> None:
+    """Regression: detection looked for all of ``-----`` in whatever one read gave."""
+    identity = generate_identity()
+    sealed = io.BytesIO()
+    age.encrypt(io.BytesIO(b"piecemeal"), sealed, [identity.recipient()], armor=True)
+    out = io.BytesIO()
+    age.decrypt(SlowStart(b"\n" + sealed.getvalue(), first), out,  # type: ignore[arg-type]
+                [identity])
+    assert out.getvalue() == b"piecemeal"
