@@ -8,8 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_vault
-from vault_support import REAL_KEYRING, TEST_PASSPHRASE
+from vault_support import REAL_KEYRING, TEST_PASSPHRASE, run_vault
 
 from vault_app.core import age
 from vault_app.core.recipients.scrypt import ScryptIdentity

@@ -7,8 +7,10 @@ cheap scrypt work factor so the tests stay fast.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 from vault_app.core.keystore import Keystore
 from vault_app.core.vault import Vault
@@ -36,3 +38,16 @@ def team(root: Path, *names: str, keystore: Keystore | None = None) -> dict[str,
         admin.add_member(name, keys.recipient, keys.signing_public)
     return {name: (admin if name == names[0] else Vault.open(root, user=name, keystore=keystore))
             for name in names}
+
+
+def _root_conftest() -> ModuleType:
+    """tests/conftest.py by path: `from conftest import` may resolve to tests/gui/conftest.py."""
+    spec = importlib.util.spec_from_file_location("_vault_root_conftest",
+                                                  Path(__file__).with_name("conftest.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run_vault = _root_conftest().run_vault
