@@ -1,0 +1,366 @@
+"""MembersDialog: the vault's members (signed registry); admins add and remove them.
+
+A member is added from their *public* keys (age recipient + signing key), pasted or read
+from the file `vault user show --json` writes; nothing secret is ever asked for here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vault_app.core.errors import KeyFormatError
+from vault_app.core.keys import parse_recipient
+from vault_app.core.keystore import check_name, parse_signing_public
+from vault_app.core.vault import Member, Vault
+from vault_app.gui.dialogs.errors import show_error
+
+MAX_KEY_FILE = 64 * 1024
+_FIELD = re.compile(r"^\s*(name|recipient|public key|signing key|signing public key)\s*:\s*(\S+)",
+                    re.IGNORECASE | re.MULTILINE)
+
+
+def parse_public_keys(text: str) -> dict[str, str]:
+    """Name, recipient and signing key from pasted text: JSON, or ``field: value`` lines."""
+    text = text.strip()
+    found: dict[str, str] = {}
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise KeyFormatError("the pasted text is not valid JSON") from exc
+        if isinstance(data, dict):
+            for key in ("name", "recipient", "signing_key"):
+                if isinstance(data.get(key), str):
+                    found[key] = data[key]
+    else:
+        for field, value in _FIELD.findall(text):
+            key = {"public key": "recipient", "signing public key": "signing_key",
+                   "signing key": "signing_key"}.get(field.lower(), field.lower())
+            found.setdefault(key, value)
+        for word in text.split():  # bare keys, in any order
+            if word.startswith("age1"):
+                found.setdefault("recipient", word)
+            elif word.startswith("vaultsig1"):
+                found.setdefault("signing_key", word)
+    if "AGE-SECRET-KEY" in text.upper():
+        raise KeyFormatError("that text contains a secret key; paste only public keys",
+                             hint="use `vault user show` to print the public keys")
+    if not found:
+        raise KeyFormatError("no public keys found in the pasted text",
+                             hint="paste the output of `vault user show` (or --json)")
+    return found
+
+
+class AddMemberDialog(QDialog):
+    """Public keys in, checked; ``submitted`` carries (name, recipient, signing_key, admin)."""
+
+    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("addMemberDialog")
+        self.setWindowTitle("Add a member")
+        self._vault = vault
+        self.member: Member | None = None
+        intro = QLabel("Paste the new member's public keys (what `vault user show` prints), "
+                       "or import them from a file. Public keys only: never a secret key.",
+                       self)
+        intro.setWordWrap(True)
+        self.paste = QPlainTextEdit(self)
+        self.paste.setObjectName("memberPaste")
+        self.paste.setAccessibleName("Pasted public keys")
+        self.paste.setPlaceholderText("name: bob\nrecipient: age1…\nsigning key: vaultsig1…")
+        self.paste.setMaximumHeight(90)
+        self.paste.textChanged.connect(self._from_paste)
+        self.import_button = QPushButton("Import from file…", self)
+        self.import_button.setObjectName("memberImport")
+        self.import_button.clicked.connect(self._ask_import)
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setObjectName("memberName")
+        self.name_edit.setAccessibleName("Member name")
+        self.recipient_edit = QLineEdit(self)
+        self.recipient_edit.setObjectName("memberRecipient")
+        self.recipient_edit.setAccessibleName("Public age recipient")
+        self.signing_edit = QLineEdit(self)
+        self.signing_edit.setObjectName("memberSigningKey")
+        self.signing_edit.setAccessibleName("Public signing key")
+        self.admin_check = QCheckBox("Vault admin (may add and remove members)", self)
+        self.admin_check.setObjectName("memberAdmin")
+        self.problem = QLabel(self)
+        self.problem.setObjectName("memberProblem")
+        self.problem.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        form.addRow("Recipient:", self.recipient_edit)
+        form.addRow("Signing key:", self.signing_edit)
+        form.addRow("", self.admin_check)
+        self.buttons = QDialogButtonBox(self)
+        self.add_button = self.buttons.addButton("Add member",
+                                                 QDialogButtonBox.ButtonRole.AcceptRole)
+        self.add_button.setObjectName("memberAdd")
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        for edit in (self.name_edit, self.recipient_edit, self.signing_edit):
+            edit.textChanged.connect(self._check)
+        top = QHBoxLayout()
+        top.addWidget(self.paste, 1)
+        top.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(top)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.import_dialog: QFileDialog | None = None
+        self._check()
+
+    def _from_paste(self) -> None:
+        text = self.paste.toPlainText()
+        if not text.strip():
+            return
+        try:
+            found = parse_public_keys(text)
+        except KeyFormatError as exc:
+            self.problem.setText(str(exc)[0].upper() + str(exc)[1:] + ".")
+            return
+        for key, edit in (("name", self.name_edit), ("recipient", self.recipient_edit),
+                          ("signing_key", self.signing_edit)):
+            if key in found:
+                edit.setText(found[key])
+
+    def _ask_import(self) -> None:
+        dialog = QFileDialog(self, "Import public keys", str(Path.home()),
+                             "Public keys (*.json *.txt *.pub);;All files (*)")
+        dialog.setObjectName("memberImportDialog")
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda name: self.import_file(Path(name)))
+        self.import_dialog = dialog
+        dialog.open()
+
+    def import_file(self, path: Path) -> None:
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_KEY_FILE + 1)
+        except OSError as exc:
+            show_error(self, exc, action=f"read {path.name}")
+            return
+        if len(data) > MAX_KEY_FILE:
+            self.problem.setText(f"{path.name} is too large to be a public key file.")
+            return
+        self.paste.setPlainText(data.decode("utf-8", "replace"))
+
+    def _problem(self) -> str:
+        name = self.name_edit.text().strip()
+        try:
+            check_name(name)
+        except Exception:
+            return "Enter a name: letters, digits and . _ @ -."
+        if any(m.name == name for m in self._vault.members()):
+            return f"{name} is already a member."
+        try:
+            parse_recipient(self.recipient_edit.text())
+        except Exception:
+            return "The recipient must be a public age key (age1…)."
+        try:
+            parse_signing_public(self.signing_edit.text().strip())
+        except Exception:
+            return "The signing key must be a public signing key (vaultsig1…)."
+        return ""
+
+    def _check(self) -> None:
+        problem = self._problem()
+        self.problem.setText(problem)
+        self.add_button.setEnabled(not problem)
+
+    def accept(self) -> None:
+        if self._problem():
+            return
+        try:
+            self.member = self._vault.add_member(
+                self.name_edit.text().strip(), self.recipient_edit.text().strip(),
+                self.signing_edit.text().strip(), admin=self.admin_check.isChecked())
+        except Exception as exc:
+            show_error(self, exc, action=f"add {self.name_edit.text().strip()}")
+            return
+        super().accept()
+
+
+class MembersDialog(QDialog):
+    """Lists members with role and key fingerprint; admins add or remove them."""
+
+    changed = Signal()
+
+    COLUMNS = ("Name", "Role", "Added by", "Added", "Key fingerprint")
+
+    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("membersDialog")
+        self.setWindowTitle(f"Members of {vault.path.name}")
+        self.resize(720, 420)
+        self._vault = vault
+        self.table = QTableWidget(0, len(self.COLUMNS), self)
+        self.table.setObjectName("membersTable")
+        self.table.setAccessibleName("Vault members")
+        self.table.setHorizontalHeaderLabels(list(self.COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.problems = QLabel(self)
+        self.problems.setObjectName("membersProblems")
+        self.problems.setWordWrap(True)
+        self.note = QLabel(self)
+        self.note.setObjectName("membersNote")
+        self.note.setWordWrap(True)
+        self.add_button = QPushButton("Add member…", self)
+        self.add_button.setObjectName("membersAdd")
+        self.remove_button = QPushButton("Remove member", self)
+        self.remove_button.setObjectName("membersRemove")
+        self.copy_button = QPushButton("Copy my public keys", self)
+        self.copy_button.setObjectName("membersCopyMine")
+        self.copy_button.setToolTip("To send to an admin of another vault")
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
+        self.add_button.clicked.connect(self._ask_add)
+        self.remove_button.clicked.connect(self._ask_remove)
+        self.copy_button.clicked.connect(self.copy_my_keys)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        row.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.note)
+        layout.addLayout(row)
+        layout.addWidget(close)
+        self.add_dialog: AddMemberDialog | None = None
+        self.confirm_box: QMessageBox | None = None
+        self.refresh()
+
+    def _is_admin(self) -> bool:
+        member = self._vault.registry.lookup(self._vault.user)
+        return bool(member and member.active and member.admin)
+
+    def refresh(self) -> None:
+        members = self._vault.members()
+        self.table.setRowCount(len(members))
+        for row, m in enumerate(members):
+            cells = [m.name + (" (you)" if m.name == self._vault.user else ""),
+                     "Admin" if m.admin else "Member", m.added_by, m.added[:10],
+                     m.fingerprint()]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, m.name)
+                if col == 4:
+                    item.setToolTip(f"recipient {m.recipient}\nsigning key {m.signing_key}")
+                self.table.setItem(row, col, item)
+        problems = self._vault.registry.problems
+        if problems:
+            self.problems.setText("Refused entries (their keys are not trusted): " + "; ".join(
+                f"{n}: {p}" for n, p in sorted(problems.items())))
+        self.problems.setVisible(bool(problems))
+        admin = self._is_admin()
+        self.add_button.setEnabled(admin)
+        self.note.setText("" if admin else
+                          "Only vault admins can add or remove members.")
+        self.note.setVisible(not admin)
+        self._selection_changed()
+
+    def selected_name(self) -> str | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) != 1:
+            return None
+        item = self.table.item(rows.pop(), 0)
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item else None
+
+    def _selection_changed(self) -> None:
+        name = self.selected_name()
+        self.remove_button.setEnabled(
+            self._is_admin() and name is not None and name != self._vault.user
+            and name != self._vault.config.get("root_admin"))
+
+    def _ask_add(self) -> None:
+        dialog = AddMemberDialog(self._vault, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(self._added)
+        self.add_dialog = dialog
+        dialog.open()
+
+    def _added(self) -> None:
+        self.refresh()
+        self.changed.emit()
+
+    def _ask_remove(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        if self.confirm_box is not None:  # not WA_DeleteOnClose: that crashed PySide 6.12
+            self.confirm_box.deleteLater()
+        box = QMessageBox(QMessageBox.Icon.Question, f"Remove {name}?",
+                          f"{name} will no longer be a member of this vault: new files will "
+                          "not be shared with them, and they cannot be given access again "
+                          "until re-added.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("confirmRemoveMember")
+        box.setInformativeText(
+            "Files already shared with them stay readable to them until you remove their "
+            "access on each file (Share…, which re-encrypts it). Copies they already made "
+            "are out of reach of any tool.")
+        box.addButton("Remove member", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(
+            lambda b: self.remove(name)
+            if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole else None)
+        self.confirm_box = box
+        box.open()
+
+    def remove(self, name: str) -> None:
+        try:
+            self._vault.remove_member(name)
+        except Exception as exc:
+            show_error(self, exc, action=f"remove {name}")
+            return
+        self.refresh()
+        self.changed.emit()
+
+    def copy_my_keys(self) -> str:
+        """Put the acting user's public keys on the clipboard (JSON, as `vault user show`)."""
+        try:
+            member = self._vault.registry.member(self._vault.user)
+        except Exception as exc:
+            show_error(self, exc, action="copy your public keys")
+            return ""
+        text = json.dumps({"name": member.name, "recipient": member.recipient,
+                           "signing_key": member.signing_key}, indent=2)
+        QGuiApplication.clipboard().setText(text)
+        return text
