@@ -480,3 +480,39 @@ def test_first_launch_runs_first_run_then_opens_the_new_default_vault(
     assert ks.exists("carol")
     ks.delete("carol")
     window.close()
+
+
+@pytest.mark.skipif(not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
+                    reason="needs a D-Bus session bus (CI runs in one)")
+def test_reveal_asks_the_file_manager_over_dbus_to_select_the_file(qtbot, window,
+                                                                   vault_env) -> None:
+    """A stand-in file manager on the session bus receives the freedesktop ShowItems call."""
+    from PySide6.QtCore import ClassInfo, QObject, Signal, Slot
+    from PySide6.QtDBus import QDBusConnection
+
+    @ClassInfo({"D-Bus Interface": "org.freedesktop.FileManager1"})
+    class FileManager(QObject):
+        shown = Signal(list)
+
+        @Slot("QStringList", str)
+        def ShowItems(self, uris: list[str], _startup: str) -> None:  # noqa: N802
+            self.shown.emit(list(uris))
+
+    bus = QDBusConnection.sessionBus()
+    fm = FileManager()
+    assert bus.registerObject("/org/freedesktop/FileManager1", fm,
+                              QDBusConnection.RegisterOption.ExportAllSlots)
+    assert bus.registerService("org.freedesktop.FileManager1")
+    try:
+        locked = lock_into(vault_env, "a.csv", b"a")
+        window.refresh()
+        opened: list[QUrl] = []
+        window.url_opener = opened.append
+        select(qtbot, window, locked)
+        with qtbot.waitSignal(fm.shown, timeout=5000) as got:
+            window.act_reveal.trigger()
+        assert got.args == [[QUrl.fromLocalFile(str(locked)).toString()]]
+        assert opened == []
+    finally:
+        bus.unregisterService("org.freedesktop.FileManager1")
+        bus.unregisterObject("/org/freedesktop/FileManager1")

@@ -60,6 +60,7 @@ from vault_app.gui.file_model import (
     FileTableModel,
     human_size,
 )
+from vault_app.gui.reveal import reveal
 from vault_app.gui.worker import TaskRunner
 
 if TYPE_CHECKING:
@@ -135,8 +136,8 @@ class MainWindow(QMainWindow):
         self.resize(1100, 680)
         self.runner = runner or TaskRunner(self)
         self.staging = Staging()
-        #: How "Reveal in file manager" opens a folder (replaceable, e.g. on platforms
-        #: with a richer "show item" call).
+        #: How "Reveal in File Manager" opens the folder when no file manager can be
+        #: asked over D-Bus to select the file (see reveal.py).
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
         self._closing = False
@@ -690,7 +691,7 @@ class MainWindow(QMainWindow):
     def reveal_action(self) -> None:
         entries = self.selected_entries()
         if entries:
-            self.url_opener(QUrl.fromLocalFile(str(entries[0].path.parent)))
+            reveal(entries[0].path, self.url_opener)
 
     def open_vault_action(self) -> None:
         start = self.vault.path.parent if self.vault else None
