@@ -495,7 +495,7 @@ def test_reveal_asks_the_file_manager_over_dbus_to_select_the_file(qtbot, window
         shown = Signal(list)
 
         @Slot("QStringList", str)
-        def ShowItems(self, uris: list[str], _startup: str) -> None:  # noqa: N802
+        def ShowItems(self, uris: list[str], _startup: str) -> None:
             self.shown.emit(list(uris))
 
     bus = QDBusConnection.sessionBus()
