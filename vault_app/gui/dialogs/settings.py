@@ -1,0 +1,191 @@
+"""Settings (QSettings) and the SettingsDialog: default unlock folder, keep the original
+after locking, theme (follow the system, light, dark).
+
+``Settings`` is what the window reads (``Settings().keep_plaintext`` before a lock,
+``Settings().unlock_folder`` for the Unlock-to dialog); ``apply_theme`` is called at
+start and when the choice changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vault_app.core.vault import Vault
+
+ORG = "Dataset Vault"
+APP = "Dataset Vault"
+THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+_KEY_FOLDER = "unlock/folder"
+_KEY_KEEP = "lock/keep_plaintext"
+_KEY_THEME = "appearance/theme"
+
+
+def _default_unlock_folder() -> Path:
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.home()
+
+
+class Settings:
+    """Typed access to the few settings; ``store`` defaults to the user's QSettings."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings(ORG, APP)
+
+    @property
+    def unlock_folder(self) -> Path:
+        value = self.store.value(_KEY_FOLDER, "")
+        return Path(str(value)) if value else _default_unlock_folder()
+
+    @unlock_folder.setter
+    def unlock_folder(self, folder: Path) -> None:
+        self.store.setValue(_KEY_FOLDER, str(folder))
+
+    @property
+    def keep_plaintext(self) -> bool:
+        value = self.store.value(_KEY_KEEP, False)
+        return value in (True, "true", "1", 1)
+
+    @keep_plaintext.setter
+    def keep_plaintext(self, keep: bool) -> None:
+        self.store.setValue(_KEY_KEEP, bool(keep))
+
+    @property
+    def theme(self) -> str:
+        value = str(self.store.value(_KEY_THEME, "system"))
+        return value if value in dict(THEMES) else "system"
+
+    @theme.setter
+    def theme(self, theme: str) -> None:
+        if theme not in dict(THEMES):
+            raise ValueError(f"unknown theme {theme!r}")
+        self.store.setValue(_KEY_THEME, theme)
+
+    def sync(self) -> None:
+        self.store.sync()
+
+
+def apply_theme(theme: str, app: QApplication | None = None) -> None:
+    """Light or dark palette as chosen; "system" hands the choice back to the platform."""
+    from vault_app.gui.app import apply_palette, dark_palette
+
+    instance = app or QApplication.instance()
+    if not isinstance(instance, QApplication):
+        return
+    hints = QGuiApplication.styleHints()
+    if theme == "system":
+        hints.unsetColorScheme()
+        apply_palette(instance)
+        return
+    hints.setColorScheme(Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light)
+    instance.setStyle("Fusion")
+    instance.setPalette(dark_palette() if theme == "dark"
+                        else instance.style().standardPalette())
+
+
+class SettingsDialog(QDialog):
+    """Edits ``Settings``; OK saves them and applies the theme at once."""
+
+    saved = Signal()
+
+    def __init__(self, vault: Vault | None = None, parent: QWidget | None = None, *,
+                 settings: Settings | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.settings = settings or Settings()
+        self.folder_edit = QLineEdit(str(self.settings.unlock_folder), self)
+        self.folder_edit.setObjectName("settingsUnlockFolder")
+        self.folder_edit.setAccessibleName("Default folder to unlock files to")
+        self.folder_edit.textChanged.connect(self._check)
+        self.browse_button = QPushButton("Choose…", self)
+        self.browse_button.setObjectName("settingsChooseFolder")
+        self.browse_button.setAccessibleName("Choose the default unlock folder")
+        self.browse_button.clicked.connect(self._ask_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(self.browse_button)
+        self.keep_check = QCheckBox("Keep the original file after locking it", self)
+        self.keep_check.setObjectName("settingsKeepPlaintext")
+        self.keep_check.setChecked(self.settings.keep_plaintext)
+        keep_note = QLabel("When off, the original is removed only after the locked copy is "
+                           "written, verified and safely on disk.", self)
+        keep_note.setWordWrap(True)
+        keep_note.setEnabled(False)
+        self.theme_combo = QComboBox(self)
+        self.theme_combo.setObjectName("settingsTheme")
+        self.theme_combo.setAccessibleName("Theme")
+        for value, text in THEMES:
+            self.theme_combo.addItem(text, value)
+        self.theme_combo.setCurrentIndex(self.theme_combo.findData(self.settings.theme))
+        form = QFormLayout()
+        form.addRow("Unlock files to:", folder_row)
+        form.addRow("", self.keep_check)
+        form.addRow("", keep_note)
+        form.addRow("Theme:", self.theme_combo)
+        if vault is not None:
+            about = QLabel(f"{vault.path}\nYou act as {vault.user}.", self)
+            about.setObjectName("settingsVault")
+            about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow("Vault:", about)
+        self.problem = QLabel(self)
+        self.problem.setObjectName("settingsProblem")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.folder_dialog: QFileDialog | None = None
+        self.resize(560, self.sizeHint().height())
+        self._check()
+
+    def _check(self) -> None:
+        text = self.folder_edit.text().strip()
+        ok = bool(text) and Path(text).expanduser().is_dir()
+        self.problem.setText("" if ok else "Choose an existing folder.")
+        self.ok_button.setEnabled(ok)
+
+    def _ask_folder(self) -> None:
+        dialog = QFileDialog(self, "Default unlock folder", self.folder_edit.text())
+        dialog.setObjectName("settingsFolderDialog")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.fileSelected.connect(self.folder_edit.setText)
+        self.folder_dialog = dialog
+        dialog.open()
+
+    def accept(self) -> None:
+        if not self.ok_button.isEnabled():
+            return
+        self.settings.unlock_folder = Path(self.folder_edit.text().strip()).expanduser()
+        self.settings.keep_plaintext = self.keep_check.isChecked()
+        theme = str(self.theme_combo.currentData())
+        changed = theme != self.settings.theme
+        self.settings.theme = theme
+        self.settings.sync()
+        if changed:
+            apply_theme(theme)
+        self.saved.emit()
+        super().accept()
