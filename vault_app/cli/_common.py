@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from vault_app.core.errors import Cancelled, VaultError
@@ -17,6 +21,38 @@ log = logging.getLogger("vault_app.cli")
 
 class UsageError(VaultError):
     """The command line was well-formed but asks for something impossible."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so temp files are removed.
+
+    Without this, the default action kills the process on the spot and leaves the
+    temp file (already holding decrypted data) beside the destination.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _unwind_on_termination() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # Only signals left at their default: `nohup` (SIG_IGN) and callers' own handlers win.
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None))
+              if s is not None and signal.getsignal(s) == signal.SIG_DFL]
+    previous = {s: signal.signal(s, _raise_terminated) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def error(message: str, hint: str | None = None) -> None:
@@ -30,8 +66,12 @@ def run_command(args: argparse.Namespace) -> int:
     if os.environ.get("VAULT_DEBUG"):
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
-        result = args.handler(args)
+        with _unwind_on_termination():
+            result = args.handler(args)
         return int(result or 0)
+    except Terminated as exc:
+        error("terminated")
+        return 128 + exc.signum
     except Cancelled:
         error("cancelled")
         return 130
