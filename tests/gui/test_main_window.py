@@ -516,3 +516,33 @@ def test_reveal_asks_the_file_manager_over_dbus_to_select_the_file(qtbot, window
     finally:
         bus.unregisterService("org.freedesktop.FileManager1")
         bus.unregisterObject("/org/freedesktop/FileManager1")
+
+
+def test_settings_keep_plaintext_and_theme_apply_to_the_window(qtbot, window,
+                                                               vault_env) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QDialog
+
+    from vault_app.gui import icons
+    from vault_app.gui.dialogs.settings import apply_theme
+
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: find_dialog(QDialog, "settingsDialog") is not None)
+    dialog = find_dialog(QDialog, "settingsDialog")
+    dialog.keep_check.setChecked(True)
+    dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
+    before = window.act_lock.icon().pixmap(24, 24).toImage()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    try:
+        qtbot.waitUntil(
+            lambda: window.palette().color(QPalette.ColorRole.Window).lightness() < 128)
+        qtbot.waitUntil(   # the outline icons were redrawn in the light ink
+            lambda: window.act_lock.icon().pixmap(24, 24).toImage() != before)
+        assert "#e6edf3" in icons.svg_text("lock", dark=True)
+        src = plain(vault_env.vault.path, "kept.csv", b"k\n")
+        with qtbot.waitSignal(window.runner.idle, timeout=20000):
+            window.lock_files([src])
+        assert src.exists() and (vault_env.vault.path / "kept.csv.age").is_file()
+        assert window.model.row_of(src) is not None   # still listed, as "Not locked"
+    finally:
+        apply_theme("system")

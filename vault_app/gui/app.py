@@ -56,7 +56,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setDesktopFileName("dataset-vault")
-    apply_palette(app)
+    from vault_app.gui.dialogs.settings import Settings, apply_theme
+
+    apply_theme(Settings().theme, app)   # "system" (the default) follows the desktop
     app.setWindowIcon(icons.icon("app"))
-    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: apply_palette(app))
+    QGuiApplication.styleHints().colorSchemeChanged.connect(
+        lambda _s: apply_palette(app) if Settings().theme == "system" else None)
     return app

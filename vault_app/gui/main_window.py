@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEventLoop, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QEventLoop,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -44,6 +53,7 @@ from vault_app.core.errors import VaultError
 from vault_app.gui import icons
 from vault_app.gui.details_pane import DetailsPane
 from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.dnd import (
     DRAG_OUT_LIMIT,
     FileTableView,
@@ -83,7 +93,7 @@ class EmptyState(QWidget):
         layout = QVBoxLayout(self)
         layout.addStretch(2)
         art = QLabel()
-        art.setPixmap(icons.icon("lock").pixmap(64, 64))
+        self.art = art
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(art)
         self.headline = QLabel("Drop files here to lock them")
@@ -107,6 +117,12 @@ class EmptyState(QWidget):
             buttons.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(row)
         layout.addStretch(3)
+        self.refresh_icons()
+
+    def refresh_icons(self) -> None:
+        self.art.setPixmap(icons.icon("lock").pixmap(64, 64))
+        self.lock_button.setIcon(icons.icon("lock"))
+        self.open_button.setIcon(icons.icon("folder"))
 
     def set_vault(self, vault: Vault | None) -> None:
         if vault is None:
@@ -210,12 +226,25 @@ class MainWindow(QMainWindow):
         view.drag_provider = self._prepare_drag_out
         return view
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Light/dark switched: redraw the outline icons in the new ink."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_icon_names"):
+            for act, name in self._icon_names.items():
+                act.setIcon(icons.icon(name))
+            self.empty.refresh_icons()
+            if self.model.rowCount():
+                self.model.dataChanged.emit(self.model.index(0, 0), self.model.index(
+                    self.model.rowCount() - 1, self.model.columnCount() - 1),
+                    [Qt.ItemDataRole.DecorationRole])
+
     def _action(self, text: str, icon_name: str | None, slot: Callable[[], Any],
                 shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 tip: str = "") -> QAction:
         act = QAction(text, self)
         if icon_name:
             act.setIcon(icons.icon(icon_name))
+            self._icon_names[act] = icon_name
         if shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
         act.setStatusTip(tip)
@@ -226,6 +255,7 @@ class MainWindow(QMainWindow):
         return act
 
     def _make_actions(self) -> None:
+        self._icon_names: dict[QAction, str] = {}
         a = self._action
         self.act_lock = a("Lock…", "lock", self.lock_action, "Ctrl+L",
                           "Encrypt files into the vault")
@@ -247,7 +277,7 @@ class MainWindow(QMainWindow):
         self.act_members = a("Members…", "members", self.members_action, "Ctrl+M",
                              "The vault's members and their keys")
         self.act_settings = a("Settings…", "settings", self.settings_action,
-                              QKeySequence.StandardKey.Preferences, "Preferences")
+                              "Ctrl+,", "Default unlock folder, keep originals, theme")
         self.act_refresh = a("Refresh", "refresh", self.refresh, QKeySequence.StandardKey.Refresh,
                              "Scan the vault folder again")
         self.act_quit = a("Quit", None, self.close, QKeySequence.StandardKey.Quit)
@@ -534,13 +564,17 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 show_error(self, exc, action=f"lock {src.name}")
                 continue
-            self.runner.run(functools.partial(vault.lock, src), label=f"Locking {src.name}",
-                            total_bytes=size,
+            keep = Settings().keep_plaintext
+            self.runner.run(functools.partial(vault.lock, src, keep=keep),
+                            label=f"Locking {src.name}", total_bytes=size,
                             on_success=functools.partial(self._locked, src),
                             on_failure=self._fail(f"lock {src.name}"))
 
     def _locked(self, src: Path, info: FileInfo) -> None:
-        self.model.remove(src)
+        if src.exists():   # kept, as the settings ask
+            self.model.upsert(src)
+        else:
+            self.model.remove(src)
         self.model.upsert(info.path, info)
         self.statusBar().showMessage(f"Locked {src.name}.", 5000)
 
@@ -548,7 +582,8 @@ class MainWindow(QMainWindow):
         locked = [e for e in self.selected_entries() if e.locked]
         if locked and self._need_vault():
             self._ask_folder("Unlock a copy into which folder?",
-                             lambda folder: self.unlock_to(locked, folder))
+                             lambda folder: self.unlock_to(locked, folder),
+                             Settings().unlock_folder)
 
     def unlock_to(self, entries: list[Entry], folder: Path) -> None:
         clash = [e for e in entries if (folder / e.path.name[: -len(LOCKED_SUFFIX)]).exists()]
@@ -713,10 +748,7 @@ class MainWindow(QMainWindow):
     def settings_action(self) -> None:
         from vault_app.gui.dialogs.settings import SettingsDialog
 
-        try:
-            dlg = SettingsDialog(self.vault, self)  # type: ignore[call-arg]
-        except TypeError:
-            dlg = SettingsDialog(self)  # type: ignore[call-arg]
+        dlg = SettingsDialog(self.vault, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
 
