@@ -119,13 +119,15 @@ def show_error(parent: QWidget | None, exc: BaseException, *, action: str) -> QM
         return None
     title, text, hint = error_text(exc, action)
     generic = title == GENERIC_TITLE
+    # The headline repeats the title: some platforms show no window titles on dialogs.
     box = QMessageBox(QMessageBox.Icon.Critical if generic else QMessageBox.Icon.Warning,
-                      title, text, QMessageBox.StandardButton.Ok, parent)
+                      title, title, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("errorBox")
     box.setAccessibleName(title)
-    if hint:
-        box.setInformativeText(hint)
     box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setInformativeText(f"{text}\n\n{hint}" if hint else text)
+    box.setStyleSheet("QLabel#qt_msgbox_label { font-weight: bold; }"
+                      "QLabel#qt_msgbox_informativelabel { min-width: 380px; }")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if parent is not None:
         box.setWindowModality(Qt.WindowModality.WindowModal)

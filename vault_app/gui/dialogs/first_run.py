@@ -70,7 +70,7 @@ class FirstRunDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("firstRunDialog")
         self.setWindowTitle("Welcome to Dataset Vault")
-        self.resize(600, 480)
+        self.resize(600, 400)
         self.vault_path = Path(vault_path).absolute()
         self.vault: Vault | None = None
         self._recovery: str | None = None

@@ -66,8 +66,10 @@ class ProgressPanel(QWidget):
         self.cancel_button.setToolTip("Stop now; nothing half-written is left behind")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(12)
         for widget in (self.label, self.bar, self.speed, self.count, self.cancel_button):
             layout.addWidget(widget)
+        layout.addStretch(1)
         self.cancel_button.clicked.connect(self._cancel)
         runner.task_started.connect(self._on_started)
         runner.progress.connect(self._on_progress)

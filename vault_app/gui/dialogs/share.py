@@ -70,9 +70,8 @@ def describe(changes: list[Change], name: str) -> str:
     if revokes:
         who = ", ".join(c.user for c in revokes)
         lines.append(f"{who} will lose access: the file is re-encrypted with a fresh key "
-                     f"that {'they do' if len(revokes) > 1 else 'this person does'} not get. "
-                     "Copies already made or unlocked stay readable to them; no tool can "
-                     "reach those.")
+                     f"that {who} will not get. Copies {who} already made or unlocked stay "
+                     "readable to them; no tool can reach those.")
     return "\n".join(lines)
 
 
