@@ -40,6 +40,17 @@ def real_vault_env(tmp_path: Path) -> Iterator[VaultEnv]:
 
 
 @pytest.fixture(autouse=True)
+def _private_qsettings() -> Iterator[None]:
+    """QSettings caches its folder per process: point it at this test's config folder."""
+    from PySide6.QtCore import QSettings
+
+    folder = os.environ["XDG_CONFIG_HOME"]
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _stop_answer_timers() -> Iterator[None]:
     yield
     stop_answer_timers()
