@@ -1,0 +1,62 @@
+"""Child process for bench_share/bench_throughput: times Vault.lock, unlock and share.
+
+Run as ``python _vault_ops.py WORKDIR PLAIN RUNS``; prints one JSON object of
+timings (seconds per run) and whether sharing left the payload bytes untouched.
+Keys use the real passphrase-protected key-file keystore, with a low scrypt work
+factor so that unwrapping keys once does not dominate (it is cached afterwards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from vault_app.core.header import read_header
+from vault_app.core.keystore import Keystore
+from vault_app.core.vault import Vault
+
+
+def payload_digest(path: Path) -> str:
+    """SHA-256 of everything after the header: the encrypted payload."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        read_header(handle)
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main(work: Path, plain: Path, runs: int) -> dict[str, object]:
+    keystore = Keystore(config_dir=work / "config", passphrase=lambda _p, _c: b"bench",
+                        use_key_file=True, work_factor=10)
+    vault, _recovery = Vault.init(work / "vault", user="alice", keystore=keystore)
+    bob = keystore.create("bob")
+    vault.add_member("bob", bob.recipient, bob.signing_public)
+    out_dir = work / "out"
+    out_dir.mkdir()
+    times: dict[str, list[float]] = {"lock": [], "unlock": [], "share": []}
+    untouched = True
+    for n in range(runs):
+        dest = vault.path / f"data{n}.bin.age"
+        start = time.perf_counter()
+        vault.lock(plain, keep=True, dest=dest)
+        times["lock"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        opened = vault.unlock(dest, out_dir)
+        times["unlock"].append(time.perf_counter() - start)
+        opened.unlink()
+        before = payload_digest(dest)
+        start = time.perf_counter()
+        vault.share(dest, "bob")
+        times["share"].append(time.perf_counter() - start)
+        untouched = untouched and payload_digest(dest) == before
+        dest.unlink()
+    return {"times": times, "payload_untouched": untouched}
+
+
+if __name__ == "__main__":
+    result = main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
+    json.dump(result, sys.stdout)

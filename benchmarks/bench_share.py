@@ -1,0 +1,108 @@
+"""Sharing a locked file (adding a reader) against a full lock, plus lock/unlock vs age.
+
+Sharing rewrites only the header (the file key is wrapped for one more reader) and
+copies the payload in the kernel, so it should cost a small fraction of a lock; the
+script also proves the payload bytes are unchanged. Vault operations run through
+the Python API (``Vault.lock``/``unlock``/``share``) in one child process, whose
+peak RSS is reported too; ``age`` runs as a command on the same file.
+
+    python benchmarks/bench_share.py [--size-mib 1024] [--runs 5] [--dir /dev/shm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _table import (  # noqa: E402
+    Row,
+    machine,
+    median,
+    mib,
+    print_table,
+    scratch_dir,
+    seconds,
+    timed,
+    write_random,
+)
+
+SHARE_SHARE = 0.05  # a share may cost at most 5% of a full lock of the same file
+AGE_FASTER = 2.0
+
+
+def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
+    age, keygen = shutil.which("age"), shutil.which("age-keygen")
+    if age is None or keygen is None:
+        sys.exit("bench_share: the `age` and `age-keygen` commands are required")
+    work = scratch_dir(base)
+    try:
+        plain = work / "data.bin"
+        write_random(plain, size_mib << 20)
+        child = subprocess.Popen([sys.executable, str(HERE / "_vault_ops.py"), str(work),
+                                  str(plain), str(runs)], stdout=subprocess.PIPE)
+        output = child.stdout.read() if child.stdout else b""
+        _pid, status, usage = os.wait4(child.pid, 0)
+        if os.waitstatus_to_exitcode(status):
+            sys.exit("bench_share: the vault operations failed (see above)")
+        result = json.loads(output)
+        rss = usage.ru_maxrss / 1024
+        key = work / "key.txt"
+        subprocess.run([keygen, "-o", str(key)], check=True, capture_output=True)
+        recipient = subprocess.run([keygen, "-y", str(key)], check=True, capture_output=True,
+                                   text=True).stdout.strip()
+        locked, out = work / "age.age", work / "age.out"
+        age_times: dict[str, list[float]] = {"encrypt": [], "decrypt": []}
+        for _ in range(runs):
+            locked.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+            age_times["encrypt"].append(timed([age, "-r", recipient, "-o", str(locked),
+                                               str(plain)]))
+            age_times["decrypt"].append(timed([age, "-d", "-i", str(key), "-o", str(out),
+                                               str(locked)]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    med = {name: median(values) for name, values in result["times"].items()}
+    age_enc, age_dec = median(age_times["encrypt"]), median(age_times["decrypt"])
+    share_ratio = med["share"] / med["lock"]
+    untouched = bool(result["payload_untouched"])
+    return [
+        Row("age encrypt (command)", seconds(age_enc)),
+        Row("age decrypt (command)", seconds(age_dec)),
+        Row("vault lock (API: encrypt, sign, verify)", seconds(med["lock"]),
+            f"age {seconds(age_enc)}", f"{age_enc / med['lock']:.2f}x faster",
+            f">= {AGE_FASTER:.1f}x faster", age_enc / med["lock"] >= AGE_FASTER),
+        Row("vault unlock (API: decrypt, check digest)", seconds(med["unlock"]),
+            f"age {seconds(age_dec)}", f"{age_dec / med['unlock']:.2f}x faster",
+            f">= {AGE_FASTER:.1f}x faster", age_dec / med["unlock"] >= AGE_FASTER),
+        Row("vault share (add a reader)", seconds(med["share"]), f"lock {seconds(med['lock'])}",
+            f"{share_ratio * 100:.1f}% of lock", f"< {SHARE_SHARE * 100:.0f}% of lock",
+            share_ratio < SHARE_SHARE),
+        Row("share left the payload bytes unchanged", "yes" if untouched else "NO",
+            target="re-encrypts nothing", ok=untouched),
+        Row("peak RSS of the lock/unlock/share process", mib(rss), target="< 64 MiB",
+            ok=rss < 64),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--dir", default=None, help="scratch folder (default /dev/shm)")
+    args = parser.parse_args(argv)
+    rows = run(args.size_mib, args.runs, args.dir)
+    print_table(f"Share vs lock, {args.size_mib} MiB file, median of {args.runs} runs "
+                f"({machine()})", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
