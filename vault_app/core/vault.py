@@ -242,9 +242,10 @@ def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
     """Copy ``count`` bytes from ``src`` at ``offset`` to ``dst``'s position, in the kernel."""
     dst.flush()
     done = 0
+    copy_range = getattr(os, "copy_file_range", None)  # Linux only
     try:
-        while done < count:
-            n = os.copy_file_range(src.fileno(), dst.fileno(), count - done, offset + done)
+        while copy_range is not None and done < count:
+            n = copy_range(src.fileno(), dst.fileno(), count - done, offset + done)
             if n == 0:
                 break
             done += n
@@ -276,10 +277,18 @@ def _read_head(path: Path) -> _Head:
 
 
 class _ParallelDigest:
-    """SHA-256 of ``fd`` from ``offset`` to its end, on its own thread (pread: no seeks)."""
+    """SHA-256 of ``fd`` from ``offset`` to its end, on its own thread (pread: no seeks).
 
-    def __init__(self, fd: int, offset: int) -> None:
+    Where there is no ``os.pread`` (Windows, where an open file cannot be replaced),
+    the path is opened a second time instead (a dup would share the file position).
+    """
+
+    def __init__(self, fd: int, offset: int, path: Path) -> None:
         self._fd, self._offset = fd, offset
+        self._pread = getattr(os, "pread", None)
+        self._own: BinaryIO | None = None
+        if self._pread is None:  # pragma: no cover - not on POSIX
+            self._own = path.open("rb")
         self._stop = threading.Event()
         self._value = ""
         self._error: OSError | None = None
@@ -289,12 +298,19 @@ class _ParallelDigest:
     def _run(self) -> None:
         digest, pos = hashlib.sha256(), self._offset
         try:
-            while not self._stop.is_set():
-                block = os.pread(self._fd, _COPY_BLOCK, pos)
-                if not block:
-                    break
-                digest.update(block)
-                pos += len(block)
+            if self._own is not None:  # pragma: no cover - not on POSIX
+                with self._own:
+                    self._own.seek(pos)
+                    while not self._stop.is_set() and (block := self._own.read(_COPY_BLOCK)):
+                        digest.update(block)
+            else:
+                assert self._pread is not None
+                while not self._stop.is_set():
+                    block = self._pread(self._fd, _COPY_BLOCK, pos)
+                    if not block:
+                        break
+                    digest.update(block)
+                    pos += len(block)
         except OSError as exc:
             self._error = exc
         self._value = digest.hexdigest()
@@ -730,7 +746,7 @@ class Vault:
         """
         assert head.history is not None
         with age.open_input(locked) as handle:
-            digest = _ParallelDigest(handle.fileno(), head.header_len)
+            digest = _ParallelDigest(handle.fileno(), head.header_len, locked)
             try:
                 handle.seek(head.header_len)
                 size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
