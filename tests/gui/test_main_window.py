@@ -546,3 +546,14 @@ def test_settings_keep_plaintext_and_theme_apply_to_the_window(qtbot, window,
         assert window.model.row_of(src) is not None   # still listed, as "Not locked"
     finally:
         apply_theme("system")
+
+
+def test_members_from_toolbar_lists_the_vault_members(qtbot, window) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    qtbot.mouseClick(tool_button(window, window.act_members), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(QDialog, "membersDialog") is not None)
+    dialog = find_dialog(QDialog, "membersDialog")
+    names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert sorted(names) == ["alice (you)", "bob"]
+    dialog.reject()
