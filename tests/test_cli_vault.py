@@ -87,6 +87,10 @@ def test_lock_share_unlock_revoke_verify(vault: Path, tmp_path: Path,
     ok("recover", str(locked), "-i", str(tmp_path / "recovery.txt"), "-o",
        str(tmp_path / "r"), *v, env=env)
     assert (tmp_path / "r" / "results.parquet").read_bytes() == data
+    # and so does the stock age tool with the same recovery key file
+    result = subprocess.run(["age", "-d", "-i", str(tmp_path / "recovery.txt"), str(locked)],
+                            capture_output=True, check=False)
+    assert result.returncode == 0 and result.stdout == data
 
 
 def test_vault_found_from_cwd_and_env(vault: Path, tmp_path: Path, env: dict[str, str]) -> None:
@@ -187,3 +191,27 @@ def test_no_keyring_gives_clear_error(tmp_path: Path) -> None:
     err = result.stderr.decode()
     assert "error: no usable OS keyring" in err and "hint:" in err and "--key-file" in err
     assert not (tmp_path / "v" / ".vault").exists()
+
+
+def test_key_file_when_there_is_no_keyring(tmp_path: Path) -> None:
+    """No keyring: --key-file keeps passphrase-protected keys in the config folder."""
+    secret = tmp_path / "passphrase"
+    secret.write_bytes(TEST_PASSPHRASE + b"\n")
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+           "VAULT_PASSPHRASE_FILE": str(secret), "VAULT_KEY_FILE": ""}
+    root = tmp_path / "v"
+    ok("init", str(root), "--user", "alice", "--key-file", "--recovery-out",
+       str(tmp_path / "r.txt"), env=env)
+    key_file = Path(os.environ["XDG_CONFIG_HOME"]) / "dataset-vault" / "keys" / "alice.age"
+    assert key_file.read_bytes().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    (tmp_path / "a.csv").write_bytes(b"x,y\n")
+    # once the key file exists, it is found without --key-file
+    ok("lock", str(tmp_path / "a.csv"), "--vault", str(root), "--user", "alice", env=env)
+    ok("unlock", str(root / "a.csv.age"), "-o", str(tmp_path / "o"), "--vault", str(root),
+       "--user", "alice", env=env)
+    assert (tmp_path / "o" / "a.csv").read_bytes() == b"x,y\n"
+    wrong = tmp_path / "wrong"
+    wrong.write_bytes(b"not it\n")
+    err = fails("unlock", str(root / "a.csv.age"), "-o", str(tmp_path / "o2"), "--vault",
+                str(root), "--user", "alice", env={**env, "VAULT_PASSPHRASE_FILE": str(wrong)})
+    assert "passphrase" in err
