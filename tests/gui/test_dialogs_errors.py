@@ -43,6 +43,13 @@ def test_each_failure_class_gets_its_own_title(exc: BaseException, title: str) -
     assert "Traceback" not in text + hint
 
 
+def test_file_names_keep_their_case() -> None:
+    _t, text, _h = error_text(E.SignatureError("data.csv.age: the ACL signature fails"))
+    assert text == "data.csv.age: the ACL signature fails."
+    _t, text, _h = error_text(E.SignatureError("the ACL signature fails"))
+    assert text == "The ACL signature fails."
+
+
 def test_vault_error_message_and_hint_are_shown() -> None:
     exc = describe_os_error(OSError(errno.ENOSPC, "x"), "/data/big.csv.age")
     _title, text, hint = error_text(exc)

@@ -27,8 +27,10 @@ def test_preview_shows_the_first_rows(qtbot: Any, vault_env: VaultEnv) -> None:
     before = _files(vault_env.root)
     dialog = PreviewDialog(vault_env.vault, locked)
     qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.loaded, timeout=10000):
+    with qtbot.waitSignals([dialog.loaded, dialog.verified], timeout=10000):
         dialog.show()
+    assert dialog.content_verified is True
+    assert "matches its signature" in dialog.safety.text()
     model = dialog.table.model()
     assert model.columnCount() == 3
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(3)] == [
@@ -63,3 +65,51 @@ def test_unpreviewable_format_gets_a_notice(qtbot: Any, vault_env: VaultEnv) -> 
         dialog.show()
     assert dialog.notice.text().startswith("Preview is not available for .pt files.")
     assert dialog.windowTitle() == "model.pt — no preview"
+
+
+def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
+                                                            vault_env: VaultEnv) -> None:
+    """bob may read the file, so he holds its file key: he can write chunks that
+    authenticate. The signed digest still catches it, and the rows are withdrawn."""
+    import io
+
+    from vault_app.core.age import unwrap_file_key
+    from vault_app.core.header import read_header
+    from vault_app.core.stream import encrypt_payload
+    from vault_app.core.vault import Role
+
+    locked = _lock(vault_env, "labels.csv", b"id,label\n1,cat\n2,dog\n")
+    vault_env.vault.share(locked, vault_env.other, Role.READER)
+    raw = locked.read_bytes()
+    header = read_header(io.BufferedReader(io.BytesIO(raw)))  # type: ignore[arg-type]
+    bob = vault_env.keystore.load(vault_env.other)
+    file_key = unwrap_file_key(header, [bob.identity])
+    forged = io.BytesIO()
+    encrypt_payload(file_key, io.BytesIO(b"id,label\n1,EVIL\n2,dog\n"), forged)
+    locked.write_bytes(raw[: len(header.encode())] + forged.getvalue())
+
+    dialog = PreviewDialog(vault_env.vault, locked)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.failed, timeout=10000):
+        dialog.show()
+    assert dialog.content_verified is False
+    assert dialog.table.model().rowCount() == 0
+    assert not dialog.table.isVisibleTo(dialog)
+    assert dialog.notice.text().startswith("Signature does not hold. Could not preview "
+                                           "labels.csv. labels.csv.age: the content is not")
+
+
+def test_closing_at_once_does_not_wait_for_the_background_check(qtbot: Any,
+                                                                vault_env: VaultEnv) -> None:
+    from vault_app.gui.dialogs import preview as preview_module
+
+    locked = _lock(vault_env, "wide.csv", b"a,b\n" + b"1,2\n" * 500_000)
+    dialog = PreviewDialog(vault_env.vault, locked)
+    qtbot.addWidget(dialog)
+    runner = dialog.runner
+    assert runner.busy()
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        dialog.reject()  # returns at once; the runner finishes on its own
+        assert runner in preview_module._ORPHANS
+    qtbot.waitUntil(lambda: runner not in preview_module._ORPHANS, timeout=5000)
+    assert dialog.preview is None  # nothing was shown into the closed dialog

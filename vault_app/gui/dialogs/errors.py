@@ -68,7 +68,8 @@ def _sentence(text: str) -> str:
     text = text.strip()
     if not text:
         return text
-    text = text[0].upper() + text[1:]
+    if text.split(" ", 1)[0].isalpha():  # never capitalize a file name or a path
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
