@@ -76,7 +76,9 @@ def test_share_rewrites_only_the_header(tmp_path: Path) -> None:
     v = team(tmp_path / "v", "alice", "bob")
     locked = _lock(v["alice"], tmp_path, os.urandom(300_000))
     head_before, payload_before = _split(locked)
+    assert [f.readers for f in v["alice"].files()] == [["alice"]]
     v["alice"].share(locked, "bob", Role.EDITOR)
+    assert [f.readers for f in v["alice"].files()] == [["alice", "bob"]], "listing refreshed"
     head_after, payload_after = _split(locked)
     assert payload_after == payload_before
     assert head_after != head_before

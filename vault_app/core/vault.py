@@ -350,6 +350,7 @@ class Vault:
         self._keys: UserKeys | None = None
         self._registry: Registry | None = None
         self._registry_stamp: tuple[int, int] | None = None
+        self._info_cache: dict[Path, tuple[tuple[Any, ...], FileInfo]] = {}
 
     # -- creation and opening ------------------------------------------------------------------
 
@@ -567,8 +568,30 @@ class Vault:
         return rel[: -len(SUFFIX)] if rel.endswith(SUFFIX) else rel
 
     def info(self, locked: Path | str) -> FileInfo:
-        """Header-only facts and signature status of one locked file."""
-        locked = Path(locked)
+        """Header-only facts and signature status of one locked file (always re-read)."""
+        return self._read_info(Path(locked))
+
+    def _cached_info(self, locked: Path) -> FileInfo:
+        """``info`` remembered per (inode, mtime, ctime, size, registry version), for listings:
+        changes rewrite files through a rename (new inode), so a re-listing re-reads only
+        the files that changed. Operations never use it; they re-read the header.
+        """
+        try:
+            stat = locked.stat()
+        except OSError as exc:
+            return self._unreadable(locked, str(describe_os_error(exc, locked)))
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size,
+               self._registry_stamp)
+        cached = self._info_cache.get(locked)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        info = self._read_info(locked)
+        if len(self._info_cache) > 100_000:
+            self._info_cache.clear()
+        self._info_cache[locked] = (key, info)
+        return info
+
+    def _read_info(self, locked: Path) -> FileInfo:
         try:
             head = _read_head(locked)
         except (AgeError, KeyFormatError) as exc:
@@ -612,7 +635,9 @@ class Vault:
         return verdict
 
     def files(self) -> list[FileInfo]:
-        return [self.info(p) for p in self.scan()]
+        """Every locked file's info; unchanged files come from memory on a re-listing."""
+        self.registry  # noqa: B018 - refreshes the registry stamp the cache key uses
+        return [self._cached_info(p) for p in self.scan()]
 
     def _checked_head(self, locked: Path) -> _Head:
         """Read a header and refuse anything whose signature is not valid."""
