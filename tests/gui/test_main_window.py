@@ -557,3 +557,24 @@ def test_members_from_toolbar_lists_the_vault_members(qtbot, window) -> None:
     names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
     assert sorted(names) == ["alice (you)", "bob"]
     dialog.reject()
+
+
+def test_model_scan_lists_what_vault_scan_lists(vault_env) -> None:
+    """The model walks the folder itself (faster); it must agree with the core's scan."""
+    from vault_app.gui.file_model import scan_entries
+
+    root = vault_env.vault.path
+    for rel in ("a.csv", "sub/b.csv", "sub/deeper/c.csv", ".hidden/d.csv"):
+        lock_into(vault_env, rel.replace("/", "_"), b"x")
+        src = root / (rel + ".age")
+        src.parent.mkdir(parents=True, exist_ok=True)
+        (root / (rel.replace("/", "_") + ".age")).rename(src)
+    (root / "sub" / "link.age").symlink_to(root / "a.csv.age")
+    (root / "elsewhere").symlink_to(root / "sub", target_is_directory=True)
+    plain(root, "loose.txt", b"p")
+    plain(root / "sub", "nested-plain.txt", b"p")
+    entries = scan_entries(vault_env.vault)
+    assert sorted(e.path for e in entries if e.locked) == sorted(vault_env.vault.scan())
+    assert [e.name for e in entries if not e.locked] == ["loose.txt"]
+    names = sorted(e.name for e in entries if e.locked)
+    assert "sub/deeper/c.csv" in names and not any(".hidden" in n for n in names)
