@@ -230,3 +230,24 @@ def test_scan_is_fast_and_header_free(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert len(found) == 10_000
     assert elapsed < 1.0, f"scan took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("body", [
+    b"not json", b"[]", b'{"v":2,"history":[]}', b'{"v":1,"history":[]}',
+    b'{"v":1,"history":[1]}', b'{"v":1,"history":[{"signer":{}}]}',
+])
+def test_hostile_acl_stanza_is_unreadable_not_a_crash(tmp_path: Path, body: bytes) -> None:
+    from vault_app.core.header import Stanza, build_header
+
+    v = team(tmp_path / "v", "alice")
+    key = age.new_file_key()
+    stanzas = age.wrap_stanzas(key, [parse_recipient(v["alice"].keys().recipient)])
+    header = build_header(key, [*stanzas, Stanza("dataset-vault.org/acl", (), body)])
+    payload = io.BytesIO()
+    encrypt_payload(key, io.BytesIO(b"x"), payload)
+    path = tmp_path / "v" / "hostile.age"
+    path.write_bytes(header.encode() + payload.getvalue())
+    assert v["alice"].info(path).signature == "unreadable"
+    with pytest.raises(MalformedError):
+        v["alice"].unlock(path, tmp_path / "o")
+    assert v["alice"].verify([path])[0][1] == "unreadable"

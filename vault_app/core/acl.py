@@ -96,12 +96,17 @@ class Record:
 
     @classmethod
     def from_json(cls, data: Any) -> Record:
-        try:
-            record = cls(**{k: data[k] for k in cls.__dataclass_fields__})
-        except (KeyError, TypeError) as exc:
-            raise MalformedError("the file's access list is malformed") from exc
-        if not all(isinstance(v, str) for v in (*record.acl.values(), *record.readers.values())):
+        """Strictly typed: a hostile header must give MalformedError, never a crash."""
+        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
             raise MalformedError("the file's access list is malformed")
+        for name, value in data.items():
+            if name in ("acl", "readers"):
+                if not isinstance(value, dict) or not all(
+                        isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                    raise MalformedError("the file's access list is malformed")
+            elif not isinstance(value, str):
+                raise MalformedError("the file's access list is malformed")
+        record = cls(**data)
         if any(r not in {x.value for x in Role} for r in record.acl.values()):
             raise MalformedError("the file's access list names an unknown role")
         return record
