@@ -255,7 +255,7 @@ def test_vault_operations_are_audited(tmp_path: Path) -> None:
 
 
 def test_audit_cli_verifies_and_detects_tampering(tmp_path: Path) -> None:
-    from conftest import run_vault
+    from support import run_vault
 
     root, log = _team_history(tmp_path)
     result = run_vault("audit", "--verify", "--json", "--vault", str(root))

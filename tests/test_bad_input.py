@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import run_with_tty
+from support import run_with_tty
 
 from vault_app.core import age
 from vault_app.core.encoding import b64encode

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyrage
 import pytest
-from conftest import run_vault, run_with_tty
+from support import run_vault, run_with_tty
 
 from vault_app.core import age
 from vault_app.core.armor import BEGIN

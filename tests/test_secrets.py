@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_with_tty
+from support import run_with_tty
 
 from vault_app.core.age import unwrap_file_key
 from vault_app.core.atomic import TEMP_SUFFIX

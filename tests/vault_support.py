@@ -7,10 +7,8 @@ cheap scrypt work factor so the tests stay fast.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
-from types import ModuleType
 
 from vault_app.core.keystore import Keystore
 from vault_app.core.vault import Vault
@@ -40,14 +38,4 @@ def team(root: Path, *names: str, keystore: Keystore | None = None) -> dict[str,
             for name in names}
 
 
-def _root_conftest() -> ModuleType:
-    """tests/conftest.py by path: `from conftest import` may resolve to tests/gui/conftest.py."""
-    spec = importlib.util.spec_from_file_location("_vault_root_conftest",
-                                                  Path(__file__).with_name("conftest.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run_vault = _root_conftest().run_vault
+from support import run_vault  # noqa: E402,F401 - re-exported for vault tests
