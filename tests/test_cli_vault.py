@@ -172,7 +172,15 @@ def test_user_list_import_remove(vault: Path, tmp_path: Path, env: dict[str, str
     ok("user", "export", "carol", "-o", str(tmp_path / "c.age"), env=env)
     shown = json.loads(ok("user", "import", str(tmp_path / "c.age"), "--name", "dave",
                           "--json", env=env))
-    ok("user", "remove", "carol", *v, "--user", "alice", env=env)
+    src = tmp_path / "c.csv"
+    src.write_bytes(b"c\n")
+    locked = vault / "c.csv.age"
+    ok("lock", str(src), *v, "--user", "alice", env=env)
+    ok("share", str(locked), "--with", "carol", *v, "--user", "alice", env=env)
+    removed = json.loads(ok("user", "remove", "carol", "--revoke", *v, "--user", "alice",
+                            "--json", env=env))
+    assert removed["revoked"] == [str(locked)] and removed["skipped"] == []
+    fails("unlock", str(locked), "-o", str(tmp_path / "co"), *v, "--user", "carol", env=env)
     ok("user", "add", "dave", "--recipient", shown["recipient"], "--signing-key",
        shown["signing_key"], *v, "--user", "alice", env=env)
     names = [m["name"] for m in json.loads(ok("user", "list", *v, "--user", "alice", "--json",

@@ -112,6 +112,8 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--keys", action="store_true",
                    help="also delete their private keys from this account")
+    p.add_argument("--revoke", action="store_true",
+                   help="also revoke them from every file you own (re-encrypts those)")
     p.set_defaults(handler=cmd_user_remove)
     p = verbs.add_parser("export", parents=[common],
                          help="write your keys to a passphrase-protected age file")
@@ -366,14 +368,28 @@ def cmd_user_show(args: argparse.Namespace) -> int:
 
 def cmd_user_remove(args: argparse.Namespace) -> int:
     vault = _open(args)
+    revoked: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    if args.revoke:  # first, while they are still a member the files can be checked against
+        revoked, skipped = vault.revoke_everywhere(args.name)
     vault.remove_member(args.name)
     if args.keys:
         vault.keystore.delete(args.name)
     if args.json:
-        print_json({"removed": args.name, "keys_deleted": bool(args.keys)})
+        print_json({"removed": args.name, "keys_deleted": bool(args.keys),
+                    "revoked": [str(p) for p in revoked],
+                    "skipped": [{"path": str(p), "reason": why} for p, why in skipped]})
     else:
-        print(f"removed {args.name} (revoke them from files to re-encrypt those)")
-    return 0
+        print(f"removed {args.name}")
+        for path in revoked:
+            print(f"revoked {args.name} from {path}")
+        for path, why in skipped:
+            print(f"not revoked from {path}: {why}", file=sys.stderr)
+        if not args.revoke:
+            print(f"hint: {args.name} can still read the files shared with them until you "
+                  f"revoke them (`vault revoke FILE --from {args.name}`, or --revoke)",
+                  file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def cmd_user_export(args: argparse.Namespace) -> int:

@@ -946,6 +946,22 @@ class Vault:
             self._audit("revoke", locked, user=user)
         return self.info(locked)
 
+    def revoke_everywhere(self, user: str, *, cancel: CancelToken | None = None,
+                          ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Revoke ``user`` from every file that names them: (revoked, [(skipped, why)])."""
+        done: list[Path] = []
+        skipped: list[tuple[Path, str]] = []
+        for info in self.files():
+            if user not in info.acl:
+                continue
+            try:
+                self.revoke(info.path, user, cancel=cancel)
+            except (AccessDeniedError, SignatureError, UnknownUserError) as exc:
+                skipped.append((info.path, str(exc)))
+            else:
+                done.append(info.path)
+        return done, skipped
+
     # -- verify --------------------------------------------------------------------------------
 
     def verify(self, paths: Sequence[Path] | None = None) -> list[tuple[Path, str, str]]:
