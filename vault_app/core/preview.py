@@ -37,6 +37,10 @@ TEXT_EXT = {"txt", "text", "log", "md", "rst", "yaml", "yml", "toml", "ini", "cf
             "go", "rs", "tex", "svg"}
 
 
+#: Any readable binary file object (an AgeReader, a BufferedReader, a BytesIO...).
+Readable = BinaryIO | io.RawIOBase | io.BufferedIOBase
+
+
 @dataclass(frozen=True)
 class Preview:
     """What to show: column names, rows of strings, and a sentence about what this is."""
@@ -56,7 +60,7 @@ class Preview:
 class _Borrowed(io.RawIOBase):
     """A raw view of someone else's file object: closing or collecting it leaves theirs open."""
 
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: Readable) -> None:
         super().__init__()
         self._src = src
 
@@ -296,7 +300,7 @@ def _json(text: io.TextIOWrapper, kind: str, limit: int) -> Preview:
     return Preview([], [], "This file does not start like JSON; no preview.")
 
 
-def _parquet(src: BinaryIO, limit: int) -> Preview:
+def _parquet(src: Readable, limit: int) -> Preview:
     try:
         import pyarrow.lib
         import pyarrow.parquet as pq
@@ -330,7 +334,7 @@ def _looks_like_text(raw: io.BufferedReader) -> bool:
     return True
 
 
-def preview_rows(fileobj: BinaryIO, name: str, limit: int = DEFAULT_LIMIT) -> Preview:
+def preview_rows(fileobj: Readable, name: str, limit: int = DEFAULT_LIMIT) -> Preview:
     """The first ``limit`` rows of ``fileobj`` (a binary file object named ``name``).
 
     Reads only what is shown. ``fileobj`` is left open. Raises the reader's own errors

@@ -69,7 +69,7 @@ class SpeedMeter:
 class _Bridge(QObject):
     """Lives on the UI thread; the worker emits these, Qt queues them across threads."""
 
-    progressed = Signal(int, "qlonglong")   # job id, bytes done
+    progressed = Signal(int, "qlonglong")  # type: ignore[arg-type]  # job id, bytes done
     succeeded = Signal(int, object)         # job id, result
     failed = Signal(int, object)            # job id, exception
 
@@ -110,7 +110,8 @@ class TaskRunner(QObject):
     the runner was last idle).
     """
 
-    progress = Signal("qlonglong", "qlonglong", float)  # bytes_done, bytes_total, bytes/s
+    # 64-bit counts (a Signal(int) is 32-bit in Qt): bytes_done, bytes_total, bytes/s
+    progress = Signal("qlonglong", "qlonglong", float)  # type: ignore[arg-type]
     queue_changed = Signal(int, int)                     # done_tasks, total_tasks
     task_started = Signal(str)                           # label of the task now running
     task_finished = Signal(object)                       # result

@@ -139,7 +139,7 @@ class FirstRunDialog(QDialog):
         self.create_button = QPushButton("Create my key and vault", page)
         self.create_button.setObjectName("firstRunCreate")
         self.create_button.setDefault(True)
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create_keys)
         self.quit_button = QPushButton("Quit", page)
         self.quit_button.setObjectName("firstRunQuit")
         self.quit_button.clicked.connect(self.reject)
@@ -189,7 +189,7 @@ class FirstRunDialog(QDialog):
                          work_factor=self._base.work_factor, service=self._base.service)
         return store, held
 
-    def create(self) -> None:
+    def create_keys(self) -> None:
         if self._form_problem() or self.runner.busy():
             return
         name = self.name_edit.text()
@@ -316,7 +316,7 @@ class FirstRunDialog(QDialog):
             self.saved_note.setText("Sent to the printer. Keep the paper somewhere safe.")
 
         dialog.accepted.connect(print_it)
-        dialog.open()
+        QDialog.open(dialog)
 
     # -- finishing: the key must have been stored ------------------------------------------
     def accept(self) -> None:
