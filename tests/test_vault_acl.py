@@ -251,3 +251,18 @@ def test_hostile_acl_stanza_is_unreadable_not_a_crash(tmp_path: Path, body: byte
     with pytest.raises(MalformedError):
         v["alice"].unlock(path, tmp_path / "o")
     assert v["alice"].verify([path])[0][1] == "unreadable"
+
+
+def test_init_twice_and_unwritable(tmp_path: Path) -> None:
+    from vault_app.core.errors import FileOperationError, NotAVaultError, VaultError
+
+    keystore = make_keystore()
+    Vault.init(tmp_path / "v", user="alice", keystore=keystore)
+    with pytest.raises(VaultError, match="already a vault"):
+        Vault.init(tmp_path / "v", user="alice", keystore=keystore)
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(FileOperationError):
+        Vault.init(tmp_path / "file" / "v", user="alice", keystore=keystore)
+    with pytest.raises(NotAVaultError):
+        Vault.open(tmp_path, user="alice", keystore=keystore)
+    assert Vault.find(tmp_path / "v" / "a" / "b") == (tmp_path / "v").absolute()

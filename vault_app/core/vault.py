@@ -365,7 +365,10 @@ class Vault:
         meta = path / META
         if meta.exists():
             raise VaultError(f"{path} is already a vault")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise describe_os_error(exc, path) from None
         keys = (keystore.load(name) if keystore.exists(name)
                 else keystore.create(name, post_quantum=post_quantum, protect=protect))
         _check_policy(post_quantum, keys.recipient, name)
@@ -386,15 +389,22 @@ class Vault:
                           added_by=name, now=clock() if clock else None)
         registry = Registry(config["vault_id"], name, keys.signing_public,
                             [root.signed(config["vault_id"], keys)])
-        staging = Path(tempfile.mkdtemp(prefix=".vault-init-", dir=path))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".vault-init-", dir=path))
+        except OSError as exc:
+            raise describe_os_error(exc, path) from None
         try:
             (staging / "locks").mkdir()
             for file, data in ((CONFIG, config), (MEMBERS, registry.to_json())):
                 with atomic_output(staging / file) as out:
                     out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
             os.rename(staging, meta)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                if meta.exists():
+                    raise VaultError(f"{path} is already a vault") from None
+                raise describe_os_error(exc, meta) from None
             raise
         fsync_dir(path)
         vault = cls(path, config, user=name, keystore=keystore, clock=clock)
