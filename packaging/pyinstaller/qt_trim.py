@@ -95,8 +95,8 @@ def keep(dest: str) -> bool:
             return False
         wanted = _KEEP_PLUGINS[folder]
         return wanted is None or _plugin_stem(filename) in wanted
-    name = norm.rsplit("/", 1)[-1]
-    return not _UNUSED_QT_LIB.search(name)
+    # Any path component: a Linux/Windows library file or a macOS QtXyz.framework folder.
+    return not any(_UNUSED_QT_LIB.search(part) for part in norm.split("/"))
 
 
 # Where Debian keeps shared libraries: a .deb depends on these packages instead of
