@@ -43,6 +43,19 @@ def test_each_failure_class_gets_its_own_title(exc: BaseException, title: str) -
     assert "Traceback" not in text + hint
 
 
+def test_command_line_hints_are_replaced_by_window_hints() -> None:
+    exc = E.KeyringUnavailableError("no usable OS keyring was found")
+    title, _text, hint = error_text(exc)
+    assert exc.hint is not None and "--key-file" in exc.hint  # the core speaks CLI here
+    assert title == "No keyring available"
+    assert hint == ("Unlock your keyring, or keep your keys in a passphrase-protected key "
+                    "file instead.")
+    _t, _x, hint = error_text(E.NotAVaultError("/tmp/x is not a vault"))
+    assert hint == "Open another folder, or create a vault there."
+    _t, _x, hint = error_text(E.AccessDeniedError("x", hint="only a file's owners may do it"))
+    assert hint == "Only a file's owners may do it."
+
+
 def test_file_names_keep_their_case() -> None:
     _t, text, _h = error_text(E.SignatureError("data.csv.age: the ACL signature fails"))
     assert text == "data.csv.age: the ACL signature fails."

@@ -73,6 +73,17 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
+_CLI_WORDS = re.compile(r"`|(^|[\s(])--[a-z]|VAULT_[A-Z]|\bvault=|\bin a terminal\b")
+
+
+def _hint(exc: E.VaultError, fallback: str) -> str:
+    """The core's hint, unless it speaks command-line (`vault …`, --flags, env vars)."""
+    hint = exc.hint or ""
+    if not hint or _CLI_WORDS.search(hint):
+        return fallback
+    return _sentence(hint)
+
+
 def _file_error(exc: E.FileOperationError) -> str:
     message = str(exc)
     if "disk space" in message:
@@ -98,13 +109,13 @@ def error_text(exc: BaseException, action: str | None = None) -> tuple[str, str,
         if isinstance(exc, cls):
             if isinstance(exc, E.VaultError):
                 detail = _sentence(str(exc))
-                hint = _sentence(exc.hint) if exc.hint else fallback
+                hint = _hint(exc, fallback)
             else:  # a keyring library error: its message is not ours, keep it out
                 detail = "The operating system's keyring could not be used."
                 hint = fallback
             return title, redact(lead + detail), redact(hint)
     if isinstance(exc, E.VaultError):
-        hint = _sentence(exc.hint) if exc.hint else ""
+        hint = _hint(exc, "")
         return "Operation failed", redact(lead + _sentence(str(exc))), redact(hint)
     log.debug("unexpected %s%s; at:\n%s", type(exc).__name__,
               f" while trying to {action}" if action else "",
