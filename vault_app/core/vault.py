@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import getpass
 import hashlib
 import json
 import os
-import queue
 import shutil
 import tempfile
 import threading
@@ -74,6 +72,15 @@ from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import Identity
 from vault_app.core.recipients.hybrid import HybridIdentity, HybridRecipient
 from vault_app.core.stream import decrypt_payload, encrypt_payload, plaintext_size
+from vault_app.core.vault_io import (
+    HashingWriter,
+    ParallelDigest,
+    Pipe,
+    Sink,
+    atomic_rw,
+    copy_range,
+    payload_digest,
+)
 
 if TYPE_CHECKING:
     from vault_app.core.reader import AgeReader
@@ -87,7 +94,6 @@ CONFIG_FORMAT = "dataset-vault.org/v1"
 SUFFIX = ".age"
 LOCK_TIMEOUT = 120.0
 _CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
-_COPY_BLOCK = 8 << 20
 _PINS = "known-vaults.json"
 
 Clock = Callable[[], dt.datetime]
@@ -132,139 +138,6 @@ class _Head:
     mtime: float
 
 
-# -- streaming helpers -------------------------------------------------------------------------
-
-
-class _HashingWriter:
-    """Passes writes through, hashing them (runs on the stream's writer thread)."""
-
-    def __init__(self, dst: BinaryIO) -> None:
-        self._dst = dst
-        self.hash = hashlib.sha256()
-
-    def write(self, data: bytes | memoryview) -> int:
-        self.hash.update(data)
-        return self._dst.write(data)
-
-
-class _Sink:
-    """Discards plaintext (verifying a file by decrypting it)."""
-
-    def write(self, data: bytes | memoryview) -> int:
-        return len(data)
-
-
-class _Pipe:
-    """A bounded in-memory pipe between a decrypting thread and an encrypting reader."""
-
-    _EOF = b""
-
-    def __init__(self, depth: int = 4) -> None:
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
-        self._buf = memoryview(b"")
-        self._closed = threading.Event()
-
-    # writer side (thread)
-    def write(self, data: bytes | memoryview) -> int:
-        self._put(bytes(data))
-        return len(data)
-
-    def finish(self, error: BaseException | None = None) -> None:
-        self._put(error if error is not None else self._EOF)
-
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-        raise BrokenPipeError("the reading side stopped")
-
-    # reader side
-    def close(self) -> None:
-        self._closed.set()
-
-    def readinto(self, view: memoryview) -> int:
-        while not self._buf:
-            item = self._queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            if not item:
-                return 0
-            self._buf = memoryview(item)
-        n = min(len(view), len(self._buf))
-        view[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        out = bytearray(size if size >= 0 else 1 << 20)
-        n = self.readinto(memoryview(out))
-        return bytes(out[:n])
-
-
-@contextlib.contextmanager
-def _atomic_rw(dest: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
-    """Like atomic_output, but the temp file is readable so it can be verified first."""
-    if not overwrite and (dest.exists() or dest.is_symlink()):
-        raise FileOperationError(f"{dest}: already exists",
-                                 hint="choose another name, or remove the existing file")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".vault-tmp",
-                                    dir=dest.parent)
-    except OSError as exc:
-        raise describe_os_error(exc, dest.parent) from None
-    tmp = Path(name)
-    try:
-        try:
-            with os.fdopen(fd, "w+b") as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-            if overwrite:
-                os.replace(tmp, dest)
-            else:
-                os.link(tmp, dest)
-                tmp.unlink()
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise FileOperationError(f"{dest}: already exists") from None
-            raise describe_os_error(exc, dest) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_dir(dest.parent)
-
-
-def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
-    """Copy ``count`` bytes from ``src`` at ``offset`` to ``dst``'s position, in the kernel."""
-    dst.flush()
-    done = 0
-    copy_range = getattr(os, "copy_file_range", None)  # Linux only
-    try:
-        while copy_range is not None and done < count:
-            n = copy_range(src.fileno(), dst.fileno(), count - done, offset + done)
-            if n == 0:
-                break
-            done += n
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-    if done < count:
-        src.seek(offset + done)
-        dst.seek(0, os.SEEK_END)
-        remaining = count - done
-        while remaining:
-            block = src.read(min(_COPY_BLOCK, remaining))
-            if not block:
-                raise FileOperationError("the file shrank while it was being copied")
-            dst.write(block)
-            remaining -= len(block)
-    dst.seek(0, os.SEEK_END)
-
-
 def _read_head(path: Path) -> _Head:
     try:
         with path.open("rb") as handle:
@@ -275,63 +148,6 @@ def _read_head(path: Path) -> _Head:
     recipients, history = split_header(header.stanzas)
     return _Head(header, recipients, history, len(header.encode()), stat.st_size, stat.st_mtime)
 
-
-class _ParallelDigest:
-    """SHA-256 of ``fd`` from ``offset`` to its end, on its own thread (pread: no seeks).
-
-    Where there is no ``os.pread`` (Windows, where an open file cannot be replaced),
-    the path is opened a second time instead (a dup would share the file position).
-    """
-
-    def __init__(self, fd: int, offset: int, path: Path) -> None:
-        self._fd, self._offset = fd, offset
-        self._pread = getattr(os, "pread", None)
-        self._own: BinaryIO | None = None
-        if self._pread is None:  # pragma: no cover - not on POSIX
-            self._own = path.open("rb")
-        self._stop = threading.Event()
-        self._value = ""
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="vault-digest", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        digest, pos = hashlib.sha256(), self._offset
-        try:
-            if self._own is not None:  # pragma: no cover - not on POSIX
-                with self._own:
-                    self._own.seek(pos)
-                    while not self._stop.is_set() and (block := self._own.read(_COPY_BLOCK)):
-                        digest.update(block)
-            else:
-                assert self._pread is not None
-                while not self._stop.is_set():
-                    block = self._pread(self._fd, _COPY_BLOCK, pos)
-                    if not block:
-                        break
-                    digest.update(block)
-                    pos += len(block)
-        except OSError as exc:
-            self._error = exc
-        self._value = digest.hexdigest()
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise FileOperationError(f"reading the file failed: {self._error.strerror}")
-        return self._value
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-def _payload_digest(path: Path, offset: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while block := handle.read(_COPY_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- the vault ---------------------------------------------------------------------------------
@@ -365,13 +181,13 @@ class Vault:
         meta = path / META
         if meta.exists():
             raise VaultError(f"{path} is already a vault")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise describe_os_error(exc, path) from None
         keys = (keystore.load(name) if keystore.exists(name)
                 else keystore.create(name, post_quantum=post_quantum, protect=protect))
         _check_policy(post_quantum, keys.recipient, name)
+        try:  # only once the keys exist: a failed init leaves nothing behind
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise describe_os_error(exc, path) from None
         recovery = generate_identity(post_quantum=post_quantum)
         when = now_iso(clock() if clock else None)
         config: dict[str, Any] = {
@@ -737,9 +553,9 @@ class Vault:
                         payload_sha256="", signer=me.name, signed=self._now(), change=change,
                         prev=prev[-1].digest() if prev else "")
         draft = build_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
-        with _atomic_rw(dest, overwrite=overwrite) as out:
+        with atomic_rw(dest, overwrite=overwrite) as out:
             out.write(draft.encode())
-            hashing = _HashingWriter(out)
+            hashing = HashingWriter(out)
             size = encrypt_payload(file_key, plain, hashing,  # type: ignore[arg-type]
                                    progress=progress, cancel=cancel)
             if expect_size is not None and size != expect_size:
@@ -764,7 +580,7 @@ class Vault:
         handle.seek(0)
         header = read_header(handle)
         file_key = age.unwrap_file_key(header, [me.identity])
-        got = decrypt_payload(file_key, handle, _Sink(), cancel=cancel)  # type: ignore[arg-type]
+        got = decrypt_payload(file_key, handle, Sink(), cancel=cancel)  # type: ignore[arg-type]
         if got != size:
             raise VaultError("verification of the written file failed; nothing was changed",
                              hint="check the disk (bad sectors, full, or failing?)")
@@ -781,7 +597,7 @@ class Vault:
         """
         assert head.history is not None
         with age.open_input(locked) as handle:
-            digest = _ParallelDigest(handle.fileno(), head.header_len, locked)
+            digest = ParallelDigest(handle.fileno(), head.header_len, locked)
             try:
                 handle.seek(head.header_len)
                 size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
@@ -842,7 +658,7 @@ class Vault:
     def _pipe(self, locked: Path, head: _Head, file_key: bytes, cancel: CancelToken | None,
               consume: Callable[[Any], object]) -> None:
         """Decrypt on a thread into a bounded pipe that ``consume`` reads (no plaintext file)."""
-        pipe = _Pipe()
+        pipe = Pipe()
 
         def produce() -> None:
             try:
@@ -928,9 +744,9 @@ class Vault:
                         stanzas: list[Stanza], history: list[Record]) -> None:
         header = build_header(file_key, [*stanzas, encode_stanza(history)])
         payload = head.file_size - head.header_len
-        with age.open_input(locked) as src, _atomic_rw(locked, overwrite=True) as out:
+        with age.open_input(locked) as src, atomic_rw(locked, overwrite=True) as out:
             out.write(header.encode())
-            _copy_range(src, out, head.header_len, payload)
+            copy_range(src, out, head.header_len, payload)
             if out.tell() != len(header.encode()) + payload:
                 raise FileOperationError(f"{locked}: the payload copy is incomplete")
 
@@ -994,7 +810,7 @@ class Vault:
         if not verdict.ok or head.history is None:
             return verdict.status.value, verdict.detail
         current = head.history[-1]
-        if _payload_digest(path, head.header_len) != current.payload_sha256:
+        if payload_digest(path, head.header_len) != current.payload_sha256:
             return Status.INVALID.value, "the content is not the signed content"
         for name, recipient in current.readers.items():
             member = self.registry.lookup(name)

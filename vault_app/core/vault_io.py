@@ -1,0 +1,211 @@
+"""Streaming plumbing for vault operations: hashing, pipes, atomic read-back, copies.
+
+Kept apart from ``vault.py`` so the operations there read as the recipe they are. Every
+helper works on already-open files and holds a few fixed-size buffers at most.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from vault_app.core.atomic import describe_os_error, fsync_dir
+from vault_app.core.errors import FileOperationError
+
+COPY_BLOCK = 8 << 20
+
+
+class HashingWriter:
+    """Passes writes through, hashing them (runs on the stream's writer thread)."""
+
+    def __init__(self, dst: BinaryIO) -> None:
+        self._dst = dst
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.hash.update(data)
+        return self._dst.write(data)
+
+
+class Sink:
+    """Discards plaintext (verifying a file by decrypting it)."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        return len(data)
+
+
+class Pipe:
+    """A bounded in-memory pipe between a decrypting thread and an encrypting reader."""
+
+    _EOF = b""
+
+    def __init__(self, depth: int = 4) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._buf = memoryview(b"")
+        self._closed = threading.Event()
+
+    # writer side (thread)
+    def write(self, data: bytes | memoryview) -> int:
+        self._put(bytes(data))
+        return len(data)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        self._put(error if error is not None else self._EOF)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the reading side stopped")
+
+    # reader side
+    def close(self) -> None:
+        self._closed.set()
+
+    def readinto(self, view: memoryview) -> int:
+        while not self._buf:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return 0
+            self._buf = memoryview(item)
+        n = min(len(view), len(self._buf))
+        view[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray(size if size >= 0 else 1 << 20)
+        n = self.readinto(memoryview(out))
+        return bytes(out[:n])
+
+
+@contextlib.contextmanager
+def atomic_rw(dest: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
+    """Like atomic_output, but the temp file is readable so it can be verified first."""
+    if not overwrite and (dest.exists() or dest.is_symlink()):
+        raise FileOperationError(f"{dest}: already exists",
+                                 hint="choose another name, or remove the existing file")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".vault-tmp",
+                                    dir=dest.parent)
+    except OSError as exc:
+        raise describe_os_error(exc, dest.parent) from None
+    tmp = Path(name)
+    try:
+        try:
+            with os.fdopen(fd, "w+b") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            if overwrite:
+                os.replace(tmp, dest)
+            else:
+                os.link(tmp, dest)
+                tmp.unlink()
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                raise FileOperationError(f"{dest}: already exists") from None
+            raise describe_os_error(exc, dest) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(dest.parent)
+
+
+def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
+    """Copy ``count`` bytes from ``src`` at ``offset`` to ``dst``'s position, in the kernel."""
+    dst.flush()
+    done = 0
+    copy_range = getattr(os, "copy_file_range", None)  # Linux only
+    try:
+        while copy_range is not None and done < count:
+            n = copy_range(src.fileno(), dst.fileno(), count - done, offset + done)
+            if n == 0:
+                break
+            done += n
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    if done < count:
+        src.seek(offset + done)
+        dst.seek(0, os.SEEK_END)
+        remaining = count - done
+        while remaining:
+            block = src.read(min(COPY_BLOCK, remaining))
+            if not block:
+                raise FileOperationError("the file shrank while it was being copied")
+            dst.write(block)
+            remaining -= len(block)
+    dst.seek(0, os.SEEK_END)
+
+
+class ParallelDigest:
+    """SHA-256 of ``fd`` from ``offset`` to its end, on its own thread (pread: no seeks).
+
+    Where there is no ``os.pread`` (Windows, where an open file cannot be replaced),
+    the path is opened a second time instead (a dup would share the file position).
+    """
+
+    def __init__(self, fd: int, offset: int, path: Path) -> None:
+        self._fd, self._offset = fd, offset
+        self._pread = getattr(os, "pread", None)
+        self._own: BinaryIO | None = None
+        if self._pread is None:  # pragma: no cover - not on POSIX
+            self._own = path.open("rb")
+        self._stop = threading.Event()
+        self._value = ""
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="vault-digest", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        digest, pos = hashlib.sha256(), self._offset
+        try:
+            if self._own is not None:  # pragma: no cover - not on POSIX
+                with self._own:
+                    self._own.seek(pos)
+                    while not self._stop.is_set() and (block := self._own.read(COPY_BLOCK)):
+                        digest.update(block)
+            else:
+                assert self._pread is not None
+                while not self._stop.is_set():
+                    block = self._pread(self._fd, COPY_BLOCK, pos)
+                    if not block:
+                        break
+                    digest.update(block)
+                    pos += len(block)
+        except OSError as exc:
+            self._error = exc
+        self._value = digest.hexdigest()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise FileOperationError(f"reading the file failed: {self._error.strerror}")
+        return self._value
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def payload_digest(path: Path, offset: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while block := handle.read(COPY_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
