@@ -48,10 +48,14 @@ def mib(value: float) -> str:
     return f"{value:.1f} MiB"
 
 
-def print_table(title: str, rows: Sequence[Row], out=None) -> None:  # type: ignore[no-untyped-def]
-    """Print a Markdown table (readable in a terminal, pasteable into docs)."""
+def print_table(title: str, rows: Sequence[Row], out=None,  # type: ignore[no-untyped-def]
+                value: str = "median") -> None:
+    """Print a Markdown table (readable in a terminal, pasteable into docs).
+
+    ``value`` names the second column: the median, unless a script says otherwise.
+    """
     out = out or sys.stdout
-    table = [HEADERS, *(r.cells() for r in rows)]
+    table = [(HEADERS[0], value, *HEADERS[2:]), *(r.cells() for r in rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
     print(f"\n### {title}\n", file=out)
     for n, line in enumerate(table):

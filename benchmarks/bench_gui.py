@@ -150,14 +150,16 @@ def run(files: int, size_mib: int, runs: int, base: str | None) -> list[Row]:
                 if figures.get(key) is not None:
                     results[key].append(float(figures[key]))  # type: ignore[arg-type]
         labels = {"dialog": "preview dialog, first 100 rows",
-                  "core_verified": "  core: open_reader (payload digest checked) + preview_rows",
-                  "core_quick": "  core: open_reader(verify_content=False) + preview_rows"}
+                  "core_quick": "  core: open_reader(verify_content=False) + preview_rows",
+                  "core_verified": "  core: open_reader (payload digest checked) + preview_rows"}
         for key, label in labels.items():
             if results[key]:
                 value = median(results[key])
+                gate = key != "core_verified"  # a whole-file digest: informational only
                 rows.append(Row(f"{label} ({size_mib} MiB CSV)", seconds(value),
-                                f"{got_rows} rows", "", f"< {PREVIEW_LIMIT:.1f} s",
-                                value < PREVIEW_LIMIT))
+                                f"{got_rows} rows", "",
+                                f"< {PREVIEW_LIMIT:.1f} s" if gate else "(for reference)",
+                                value < PREVIEW_LIMIT if gate else None))
             else:
                 rows.append(Row(label, "MISSING (the probe failed)", ok=False))
     finally:

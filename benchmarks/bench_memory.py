@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes_mib.split(",") if s]
     rows = run(sizes, args.runs)
     print_table(f"Peak RSS, worst of {args.runs} runs, streamed through pipes ({machine()})",
-                rows)
+                rows, value=f"worst of {args.runs}")
     return 0
 
 
