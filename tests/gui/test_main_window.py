@@ -358,6 +358,12 @@ def test_ten_thousand_files_open_without_reading_every_header(qtbot, vault_env) 
     qtbot.wait(50)  # let queued results land; nothing more may be requested
     visible_guess = w.view.viewport().height() // w.view.verticalHeader().defaultSectionSize()
     assert 0 < w.model.info_requests <= visible_guess + 20, w.model.info_requests
+    first = w.model.info_requests
+    w.view.scrollToBottom()   # scrolling reads the headers of the rows that come into view
+    qtbot.waitUntil(lambda: w.model.info_requests > first)
+    last = w.model.entry(w.proxy.mapToSource(w.proxy.index(w.proxy.rowCount() - 1, 0)).row())
+    assert last.requested
+    assert w.model.info_requests <= 2 * (visible_guess + 20)
     w.view.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
     qtbot.keyClicks(w.filter_edit, "part-0999")
     assert w.proxy.rowCount() == 10

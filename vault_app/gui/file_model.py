@@ -139,6 +139,7 @@ def scan_entries(vault: Vault) -> list[Entry]:
 
 class _Bridge(QObject):
     loaded = Signal(int, object, object, object)  # generation, path, info, error text
+    finished = Signal(object)                     # the _InfoJob that ended
 
 
 class _InfoJob(QRunnable):
@@ -147,16 +148,22 @@ class _InfoJob(QRunnable):
     def __init__(self, loader: Callable[[Path], FileInfo], paths: Sequence[Path],
                  bridge: _Bridge, generation: int) -> None:
         super().__init__()
+        # Python owns the job: a pool-deleted Python QRunnable corrupts refcounts in PySide
+        self.setAutoDelete(False)
         self._loader, self._paths, self._bridge, self._gen = loader, paths, bridge, generation
 
     def run(self) -> None:
-        for path in self._paths:
-            try:
-                info = self._loader(path)
-            except Exception as exc:  # shown in the row; core errors never carry secrets
-                self._bridge.loaded.emit(self._gen, path, None, str(exc) or type(exc).__name__)
-            else:
-                self._bridge.loaded.emit(self._gen, path, info, None)
+        try:
+            for path in self._paths:
+                try:
+                    info = self._loader(path)
+                except Exception as exc:  # shown in the row; core errors carry no secrets
+                    self._bridge.loaded.emit(self._gen, path, None,
+                                             str(exc) or type(exc).__name__)
+                else:
+                    self._bridge.loaded.emit(self._gen, path, info, None)
+        finally:
+            self._bridge.finished.emit(self)
 
 
 class FileTableModel(QAbstractTableModel):
@@ -175,6 +182,8 @@ class FileTableModel(QAbstractTableModel):
         self._pool.setMaxThreadCount(1)  # Vault caches its registry; one reader thread
         self._bridge = _Bridge(self)
         self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
+        self._jobs: set[_InfoJob] = set()   # alive until they report (see _InfoJob)
+        self._bridge.finished.connect(self._jobs.discard, Qt.ConnectionType.QueuedConnection)
         self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
 
@@ -286,8 +295,10 @@ class FileTableModel(QAbstractTableModel):
                     todo.append(e.path)
         self.info_requests += len(todo)
         for i in range(0, len(todo), self.BATCH):
-            self._pool.start(_InfoJob(self._vault.info, todo[i:i + self.BATCH], self._bridge,
-                                      self._generation))
+            job = _InfoJob(self._vault.info, todo[i:i + self.BATCH], self._bridge,
+                           self._generation)
+            self._jobs.add(job)
+            self._pool.start(job)
 
     def wait_idle(self, msecs: int = 10000) -> bool:
         """Block until the header reads finish (tests and shutdown only)."""
@@ -328,7 +339,8 @@ class FileTableModel(QAbstractTableModel):
 
     # -- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
+        # getattr: a view may still ask while Python's GC tears the window's cycle down
+        return 0 if parent.isValid() else len(getattr(self, "_entries", ()))
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)

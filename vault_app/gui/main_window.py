@@ -186,10 +186,11 @@ class MainWindow(QMainWindow):
 
         self._visible_timer = QTimer(self, singleShot=True, interval=30)
         self._visible_timer.timeout.connect(self._load_visible)
-        self.view.verticalScrollBar().valueChanged.connect(self._visible_timer.start)
-        self.proxy.layoutChanged.connect(self._visible_timer.start)
-        self.proxy.modelReset.connect(self._visible_timer.start)
-        self.proxy.rowsInserted.connect(self._visible_timer.start)
+        # (not timer.start directly: valueChanged(int) would pick start(msec))
+        self.view.verticalScrollBar().valueChanged.connect(self._schedule_visible)
+        self.proxy.layoutChanged.connect(self._schedule_visible)
+        self.proxy.modelReset.connect(self._schedule_visible)
+        self.proxy.rowsInserted.connect(self._schedule_visible)
         self.model.modelReset.connect(self._update_stack)
         self.model.rowsInserted.connect(self._update_stack)
         self.model.rowsRemoved.connect(self._update_stack)
@@ -436,6 +437,9 @@ class MainWindow(QMainWindow):
             return AuditLog(self.vault.path).history(target)
         except (ValueError, OSError, VaultError):
             return None
+
+    def _schedule_visible(self, *_args: object) -> None:
+        self._visible_timer.start()
 
     def _load_visible(self) -> None:
         """Ask for the headers of the rows on screen (plus a few below)."""
