@@ -360,7 +360,14 @@ class Vault:
             self.keys(), action, target, details)
 
     def _file_lock(self, locked: Path) -> contextlib.AbstractContextManager[None]:
-        key = hashlib.sha256(str(locked.absolute()).encode()).hexdigest()[:32]
+        """Keyed by the path inside the vault, so machines that mount a shared vault at
+        different places (or reach it through symlinks) still take the same lock."""
+        target = locked.resolve()
+        try:
+            name = target.relative_to(self.path.resolve()).as_posix()
+        except ValueError:
+            name = str(target)
+        key = hashlib.sha256(name.encode()).hexdigest()[:32]
         return self._locked(f"file-{key}")
 
     # -- listing -------------------------------------------------------------------------------
