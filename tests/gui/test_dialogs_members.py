@@ -95,3 +95,25 @@ def test_a_member_who_is_not_admin_cannot_change_members(qtbot: Any,
     text = dialog.copy_my_keys()
     assert json.loads(text)["name"] == "bob"
     assert "SECRET" not in text.upper()
+
+
+def test_import_public_keys_from_a_file(qtbot: Any, vault_env: VaultEnv, tmp_path: Any) -> None:
+    erin = vault_env.keystore.create("erin")
+    exported = tmp_path / "erin.json"
+    exported.write_text(json.dumps({"name": "erin", "recipient": erin.recipient,
+                                    "signing_key": erin.signing_public}))
+    dialog = AddMemberDialog(vault_env.vault)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    picker = dialog.import_dialog
+    assert picker is not None
+    picker.selectFile(str(exported))
+    picker.accept()
+    assert (dialog.name_edit.text(), dialog.recipient_edit.text()) == ("erin", erin.recipient)
+    dialog.admin_check.setChecked(True)
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert dialog.member is not None and dialog.member.admin
+    fresh = Vault.open(vault_env.vault.path, user="alice", keystore=vault_env.keystore)
+    assert fresh.registry.member("erin").admin

@@ -282,10 +282,14 @@ class FirstRunDialog(QDialog):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         dialog.selectFile("dataset-vault-recovery-key.txt")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda name: self.save_to(Path(name)))
+        dialog.fileSelected.connect(self._save_selected)
+        if self.save_dialog is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
+            self.save_dialog.deleteLater()
         self.save_dialog = dialog
         dialog.open()
+
+    def _save_selected(self, name: str) -> None:
+        self.save_to(Path(name))
 
     def save_to(self, path: Path) -> bool:
         try:
@@ -305,7 +309,7 @@ class FirstRunDialog(QDialog):
         dialog = QPrintDialog(printer, self)
         dialog.setObjectName("recoveryPrintDialog")
         dialog.setWindowTitle("Print the recovery key")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(dialog.deleteLater)
 
         def print_it() -> None:
             doc = QTextDocument()

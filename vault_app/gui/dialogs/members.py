@@ -157,10 +157,14 @@ class AddMemberDialog(QDialog):
         dialog.setObjectName("memberImportDialog")
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda name: self.import_file(Path(name)))
+        dialog.fileSelected.connect(self._import_selected)
+        if self.import_dialog is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
+            self.import_dialog.deleteLater()
         self.import_dialog = dialog
         dialog.open()
+
+    def _import_selected(self, name: str) -> None:
+        self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
         try:
@@ -312,8 +316,9 @@ class MembersDialog(QDialog):
 
     def _ask_add(self) -> None:
         dialog = AddMemberDialog(self._vault, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._added)
+        if self.add_dialog is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
+            self.add_dialog.deleteLater()
         self.add_dialog = dialog
         dialog.open()
 
@@ -325,7 +330,7 @@ class MembersDialog(QDialog):
         name = self.selected_name()
         if name is None:
             return
-        if self.confirm_box is not None:  # not WA_DeleteOnClose: that crashed PySide 6.12
+        if self.confirm_box is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
             self.confirm_box.deleteLater()
         box = QMessageBox(QMessageBox.Icon.Question, f"Remove {name}?",
                           f"{name} will no longer be a member of this vault: new files will "
