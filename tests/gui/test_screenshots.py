@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 EXPECTED = ["01-empty-vault.png", "02-vault-with-files.png", "03-share-dialog.png",
-            "04-progress.png", "05-preview.png", "06-error.png"]
+            "04-progress.png", "05-preview.png", "06-error.png", "07-dark-theme.png"]
 
 
 def distinct_colours(image: QImage) -> int:
@@ -33,3 +33,6 @@ def test_screenshots_script_writes_every_screen(qapp, tmp_path: Path) -> None:
         assert distinct_colours(image) > 20, f"{name} looks blank"
     # the empty vault and the full vault are different screens
     assert QImage(str(tmp_path / EXPECTED[0])) != QImage(str(tmp_path / EXPECTED[1]))
+    # the dark screenshot is dark, the light one light (corner of the window background)
+    assert QImage(str(tmp_path / "07-dark-theme.png")).pixelColor(600, 690).lightness() < 100
+    assert QImage(str(tmp_path / EXPECTED[1])).pixelColor(600, 690).lightness() > 150

@@ -2,8 +2,9 @@
 
 Builds a throwaway vault (keys in an in-memory keyring, never the user's) with a few
 files, then captures: the empty vault, the vault with files and details, the share
-dialog, a lock in progress, a preview, and an error. Dialogs are drawn over the window
-they belong to, as a user would see them. Works offscreen and under Xvfb.
+dialog, a lock in progress, a preview, an error, and the window in the dark palette.
+Dialogs are drawn over the window they belong to, as a user would see them. Works
+offscreen and under Xvfb.
 """
 
 from __future__ import annotations
@@ -189,6 +190,14 @@ def render(out: Path) -> list[Path]:
         if box is not None:
             written.append(write(over_window(window, box), out / "06-error.png"))
             box.accept()
+        # 7. the same window in the dark palette (what "follow the system" gives at night)
+        from vault_app.gui.dialogs.settings import apply_theme
+
+        apply_theme("dark", app)
+        window.select_path(patients)
+        wait(app, 150)
+        written.append(write(window.grab(), out / "07-dark-theme.png"))
+        apply_theme("system", app)
         window.close()
         window.runner.shutdown()
         return written
