@@ -30,10 +30,15 @@ def _target(vault_path: Path, file: str) -> str:
         return file
 
 
+def _printable(text: str) -> str:
+    """File names need not be UTF-8 (surrogate escapes); show them without crashing."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _line(record: AuditRecord) -> str:
     details = json.dumps(record.details, sort_keys=True, ensure_ascii=False)
-    return (f"{record.seq:>5}  {record.time}  {record.actor:<12} {record.action:<14} "
-            f"{record.target or '-'}  {details if record.details else ''}").rstrip()
+    return _printable(f"{record.seq:>5}  {record.time}  {record.actor:<12} {record.action:<14} "
+                      f"{record.target or '-'}  {details if record.details else ''}").rstrip()
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
