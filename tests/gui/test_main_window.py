@@ -584,3 +584,15 @@ def test_model_scan_lists_what_vault_scan_lists(vault_env) -> None:
     assert [e.name for e in entries if not e.locked] == ["loose.txt"]
     names = sorted(e.name for e in entries if e.locked)
     assert "sub/deeper/c.csv" in names and not any(".hidden" in n for n in names)
+
+
+def test_enter_on_a_locked_row_previews_it(qtbot, window, vault_env) -> None:
+    from vault_app.gui.dialogs.preview import PreviewDialog
+
+    locked = lock_into(vault_env, "t.csv", b"a\n1\n")
+    window.refresh()
+    select(qtbot, window, locked)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: find_dialog(PreviewDialog) is not None)
+    find_dialog(PreviewDialog).reject()

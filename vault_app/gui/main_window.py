@@ -284,6 +284,14 @@ class MainWindow(QMainWindow):
         self.act_quit = a("Quit", None, self.close, QKeySequence.StandardKey.Quit)
         self.act_filter = a("Find", None, self._focus_filter, QKeySequence.StandardKey.Find)
         self.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        # Enter on a row does what a double-click does (preview a locked file, lock a plain one)
+        self.act_open_row = QAction("Open", self.view)
+        self.act_open_row.setShortcuts([QKeySequence(Qt.Key.Key_Return),
+                                        QKeySequence(Qt.Key.Key_Enter)])
+        self.act_open_row.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.act_open_row.triggered.connect(
+            lambda: self._on_double_click(self.view.currentIndex()))
+        self.view.addAction(self.act_open_row)
 
     def _make_toolbar(self) -> None:
         bar = QToolBar("Main toolbar")
@@ -488,6 +496,8 @@ class MainWindow(QMainWindow):
         return menu
 
     def _on_double_click(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
         entry = self.model.entry(self.proxy.mapToSource(index).row())
         (self.act_preview if entry.locked else self.act_lock).trigger()
 
@@ -607,8 +617,7 @@ class MainWindow(QMainWindow):
         for e in entries:
             self.runner.run(
                 functools.partial(vault.unlock, e.path, folder, overwrite=overwrite),
-                label=f"Unlocking {e.name}", total_bytes=e.info.size or 0 if e.info else
-                e.disk_size,
+                label=f"Unlocking {e.name}", total_bytes=e.size,
                 on_success=lambda out: self.statusBar().showMessage(f"Unlocked to {out}.", 8000),
                 on_failure=self._fail(f"unlock {e.name}"))
 
