@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import keyring.backends.fail
+import keyring.errors
 import pytest
 from gui_support import REAL_KEYRING
 from PySide6.QtCore import Qt
@@ -130,4 +131,37 @@ def test_no_keyring_offers_a_passphrase_key_file(qtbot: Any, tmp_path: Path) -> 
     assert "AGE-SECRET-KEY" not in data and "SIGN-SECRET" not in data.upper()
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert dialog.pass_edit.text() == ""
+    _save_and_finish(qtbot, dialog, vault, tmp_path / "recovery.txt")
+
+
+class _LockedKeyring(MemoryKeyring):
+    """A keyring backend that is there but locked (as when the user dismissed the unlock
+    prompt): every call raises the keyring library's own KeyringLocked."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+
+def test_a_locked_keyring_switches_to_a_key_file(qtbot: Any, tmp_path: Path) -> None:
+    store = Keystore(backend=_LockedKeyring(), config_dir=tmp_path / "config", work_factor=10)
+    dialog = FirstRunDialog(tmp_path / "Vault", keystore=store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.pass_edit.isVisibleTo(dialog)
+    _type_name(qtbot, dialog, "fay")
+    with qtbot.waitSignal(dialog.runner.idle, timeout=10000):
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert dialog.stack.currentIndex() == 0
+    assert "could not be used" in dialog.keys_note.text()
+    assert dialog.pass_edit.isVisibleTo(dialog)
+    assert not dialog.create_button.isEnabled()
+    assert not (tmp_path / "Vault" / ".vault").exists()
+    qtbot.keyClicks(dialog.pass_edit, "a long passphrase")
+    qtbot.keyClicks(dialog.pass_again, "a long passphrase")
+    vault = _create(qtbot, dialog)
+    assert (tmp_path / "config" / "keys" / "fay.age").read_text().startswith(
+        "-----BEGIN AGE ENCRYPTED FILE-----")
     _save_and_finish(qtbot, dialog, vault, tmp_path / "recovery.txt")

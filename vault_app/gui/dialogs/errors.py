@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import traceback
 
-import keyring.errors
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -24,6 +24,8 @@ _SECRET = re.compile(r"(AGE-SECRET-KEY-[0-9A-Z]+|AGE-PLUGIN-[0-9A-Z-]+|"
                      r"VAULT-SIGN-SECRET-KEY-[0-9A-Z]+)", re.IGNORECASE)
 
 GENERIC_TITLE = "Something went wrong"
+_NO_KEYRING_HINT = ("Unlock your keyring, or keep your keys in a passphrase-protected key "
+                    "file instead.")
 _OPEN: set[QMessageBox] = set()  # parentless boxes stay alive until closed
 
 # (class, title, fallback hint) — most specific first: the first isinstance match wins.
@@ -46,10 +48,7 @@ _TABLE: list[tuple[type[BaseException], str, str]] = [
      "The file is not a valid age file, or it is damaged."),
     (E.MemberKeyMismatchError, "A member's key changed",
      "Someone edited the member registry, or keys changed. Ask a vault admin."),
-    (E.KeyringUnavailableError, "No keyring available",
-     "Unlock your keyring, or keep your keys in a passphrase-protected key file instead."),
-    (keyring.errors.KeyringError, "No keyring available",
-     "Unlock your keyring, or keep your keys in a passphrase-protected key file instead."),
+    (E.KeyringUnavailableError, "No keyring available", _NO_KEYRING_HINT),
     (E.VaultFormatError, "Vault data damaged", "Restore the .vault folder from a backup."),
     (E.NotAVaultError, "Not a vault", "Open another folder, or create a vault there."),
     (E.UnknownUserError, "Unknown user", "Ask a vault admin to add you as a member."),
@@ -105,14 +104,14 @@ def error_text(exc: BaseException, action: str | None = None) -> tuple[str, str,
     if isinstance(exc, E.FileOperationError):
         hint = exc.hint or "Check the folder and try again."
         return _file_error(exc), redact(lead + _sentence(str(exc))), redact(_sentence(hint))
+    keyring_errors = sys.modules.get("keyring.errors")  # imported lazily, only if used
+    if keyring_errors is not None and isinstance(exc, keyring_errors.KeyringError):
+        return ("No keyring available",
+                lead + "The operating system's keyring could not be used.", _NO_KEYRING_HINT)
     for cls, title, fallback in _TABLE:
         if isinstance(exc, cls):
-            if isinstance(exc, E.VaultError):
-                detail = _sentence(str(exc))
-                hint = _hint(exc, fallback)
-            else:  # a keyring library error: its message is not ours, keep it out
-                detail = "The operating system's keyring could not be used."
-                hint = fallback
+            detail = _sentence(str(exc))
+            hint = _hint(exc, fallback) if isinstance(exc, E.VaultError) else fallback
             return title, redact(lead + detail), redact(hint)
     if isinstance(exc, E.VaultError):
         hint = _hint(exc, "")

@@ -29,7 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.atomic import atomic_output
-from vault_app.core.errors import BadPassphraseError, FileOperationError
+from vault_app.core.errors import (
+    BadPassphraseError,
+    FileOperationError,
+    KeyringUnavailableError,
+)
 from vault_app.core.keystore import Keystore
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.vault import Vault, default_user
@@ -38,6 +42,10 @@ from vault_app.gui.worker import TaskRunner
 
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}"
 MIN_PASSPHRASE = 10
+NO_KEYRING = ("No system keyring is available on this computer (no Secret Service, Keychain "
+              "or Credential Locker could be reached), so your key cannot be kept there.")
+KEYRING_FAILED = ("Your system keyring could not be used (it may be locked, or its service "
+                  "is not running), so your key cannot be kept there.")
 
 
 def recovery_text(vault_path: Path, recipient: str, identity: str) -> str:
@@ -82,6 +90,8 @@ class FirstRunDialog(QDialog):
         self.stack.addWidget(self._recovery_page())
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
+        if not self.keyring_ok:
+            self._use_key_file(NO_KEYRING)
         self._check_form()
 
     # -- page 1: who you are, where the keys go ------------------------------------------
@@ -118,20 +128,17 @@ class FirstRunDialog(QDialog):
         self.pass_again.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass_edit.textChanged.connect(self._check_form)
         self.pass_again.textChanged.connect(self._check_form)
+        self.pass_label = QLabel("Passphrase:", page)
+        self.pass_again_label = QLabel("Passphrase again:", page)
+        form.addRow(self.pass_label, self.pass_edit)
+        form.addRow(self.pass_again_label, self.pass_again)
         if self.keyring_ok:
             self.keys_note.setText(
                 "Your private key will be kept in your system keyring; it is never written "
                 "to disk in plain text.")
-            self.pass_edit.hide()
-            self.pass_again.hide()
-        else:
-            self.keys_note.setText(
-                "No system keyring is available on this computer (no Secret Service, "
-                "Keychain or Credential Locker could be reached), so your key cannot be kept "
-                "there. Instead it will be kept in a key file protected by a passphrase. "
-                "Choose one you will remember: you will need it each time you start the app.")
-            form.addRow("Passphrase:", self.pass_edit)
-            form.addRow("Passphrase again:", self.pass_again)
+            for widget in (self.pass_label, self.pass_edit, self.pass_again_label,
+                           self.pass_again):
+                widget.hide()
         self.form_problem = QLabel(page)
         self.form_problem.setObjectName("firstRunProblem")
         self.form_problem.setWordWrap(True)
@@ -157,6 +164,17 @@ class FirstRunDialog(QDialog):
         layout.addStretch(1)
         layout.addLayout(buttons)
         return page
+
+    def _use_key_file(self, why: str) -> None:
+        """No usable keyring: ask for a passphrase and keep the keys in a key file."""
+        self.keyring_ok = False
+        self.keys_note.setText(
+            f"{why} Instead, your key will be kept in a key file protected by a passphrase. "
+            "Choose one you will remember: you will need it each time you start the app.")
+        for widget in (self.pass_label, self.pass_edit, self.pass_again_label,
+                       self.pass_again):
+            widget.show()
+        self._check_form()
 
     def _form_problem(self) -> str:
         name = self.name_edit.text()
@@ -184,8 +202,11 @@ class FirstRunDialog(QDialog):
                 raise BadPassphraseError("the key file's passphrase is needed again")
             return held[0]
 
-        store = Keystore(backend=self._base.backend, config_dir=self._base.config_dir,
-                         use_key_file=True, passphrase=ask,
+        import keyring.backends.fail
+
+        # the keyring is left alone entirely (a locked one would refuse even a lookup)
+        store = Keystore(backend=keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
+                         config_dir=self._base.config_dir, use_key_file=True, passphrase=ask,
                          work_factor=self._base.work_factor, service=self._base.service)
         return store, held
 
@@ -214,6 +235,10 @@ class FirstRunDialog(QDialog):
         def failed(exc: BaseException) -> None:
             held.clear()
             self.quit_button.setEnabled(True)
+            if isinstance(exc, KeyringUnavailableError) and self.keyring_ok:
+                self._use_key_file(KEYRING_FAILED)  # offer the key file right here
+                self.pass_edit.setFocus()
+                return
             self._check_form()
             show_error(self, exc, action="create your key and vault")
 
