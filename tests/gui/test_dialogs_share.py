@@ -153,3 +153,18 @@ def test_failure_is_shown_and_the_dialog_stays(qtbot: Any, vault_env: VaultEnv,
         boxes[0].close()
     finally:
         moved.rename(locked)
+
+
+def test_handing_ownership_over(qtbot: Any, vault_env: VaultEnv, runner: TaskRunner) -> None:
+    """alice makes bob the owner and herself a reader: her own change must come last."""
+    locked = _locked(vault_env)
+    dialog = ShareDialog(vault_env.vault, locked, runner)
+    qtbot.addWidget(dialog)
+    _choose(dialog, "alice", Role.READER.value)  # chosen first on purpose
+    _choose(dialog, vault_env.other, Role.OWNER.value)
+    assert "alice will become a reader (now owner)." in dialog.summary.text()
+    with qtbot.waitSignal(dialog.applied, timeout=20000):
+        qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    assert vault_env.vault.info(locked).acl == {"alice": Role.READER,
+                                                vault_env.other: Role.OWNER}
+    assert _read_as(vault_env, vault_env.other, locked) == DATA

@@ -77,19 +77,26 @@ def describe(changes: list[Change], name: str) -> str:
 
 def apply_changes(vault: Vault, locked: Path, changes: list[Change], progress: ProgressFn,
                   cancel: CancelToken, size: int) -> FileInfo:
-    """Grants first (header rewrites), then revokes (each a re-encryption). Worker thread."""
+    """Grants first (header rewrites), then revokes (each a re-encryption), and the acting
+    user's own change last: once they stop being an owner they may change nothing more.
+    Runs on the worker thread."""
+    mine = [c for c in changes if c.user == vault.user]
+    others = [c for c in changes if c.user != vault.user]
+    ordered = ([c for c in others if not c.revokes] + [c for c in others if c.revokes]
+               + mine)
     info = vault.info(locked)
-    for c in changes:
-        if not c.revokes:
-            cancel.check()
-            info = vault.share(locked, c.user, Role(c.new))
     offset = 0
-    for c in changes:
-        if c.revokes:
-            def step(done: int, base: int = offset) -> None:
-                progress(base + done)
-            info = vault.revoke(locked, c.user, progress=step, cancel=cancel)
-            offset += size
+    for c in ordered:
+        cancel.check()
+        if not c.revokes:
+            info = vault.share(locked, c.user, Role(c.new))
+            continue
+
+        def step(done: int, base: int = offset) -> None:
+            progress(base + done)
+
+        info = vault.revoke(locked, c.user, progress=step, cancel=cancel)
+        offset += size
     return info
 
 
