@@ -596,3 +596,22 @@ def test_enter_on_a_locked_row_previews_it(qtbot, window, vault_env) -> None:
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: find_dialog(PreviewDialog) is not None)
     find_dialog(PreviewDialog).reject()
+
+
+def test_files_changed_outside_appear_without_losing_the_selection(qtbot, window,
+                                                                   vault_env) -> None:
+    """Another process (the CLI, a sync client) locks and deletes files in the vault."""
+    keep = lock_into(vault_env, "keep.csv", b"k")
+    gone = lock_into(vault_env, "gone.csv", b"g")
+    window.refresh()
+    select(qtbot, window, keep)
+    other = vault_env.as_user("alice")   # a second Vault object, like another process
+    sub = vault_env.vault.path / "sub"
+    sub.mkdir()
+    qtbot.waitUntil(lambda: str(sub) in window.watcher.directories())
+    other.lock(plain(vault_env.root / "in2", "new.csv", b"n"), dest=sub / "new.csv.age")
+    gone.unlink()
+    qtbot.waitUntil(lambda: window.model.row_of(sub / "new.csv.age") is not None
+                    and window.model.row_of(gone) is None, timeout=10000)
+    assert [e.path for e in window.selected_entries()] == [keep]
+    assert window.model.entry(window.model.row_of(sub / "new.csv.age")).name == "sub/new.csv"

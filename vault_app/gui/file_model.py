@@ -201,19 +201,46 @@ class FileTableModel(QAbstractTableModel):
         self._sort_entries()
         self.endResetModel()
 
+    #: Above this many changed files a refresh resets the model instead of patching rows.
+    PATCH_LIMIT = 200
+
     def refresh(self) -> None:
-        """Rescan; keep the details of files whose size and mtime did not change."""
+        """Rescan and apply the difference row by row (selection and scroll position stay);
+        files whose size and mtime did not change keep their header details."""
         if self._vault is None:
             return
+        fresh = {e.path: e for e in scan_entries(self._vault)}
+        gone = [e.path for e in self._entries if e.path not in fresh]
+        added = [e for p, e in fresh.items() if p not in self._rows]
+        changed = [e for p, e in fresh.items() if p in self._rows and (
+            (self._entries[self._rows[p]].disk_size, self._entries[self._rows[p]].modified)
+            != (e.disk_size, e.modified))]
+        if len(gone) + len(added) + len(changed) > self.PATCH_LIMIT:
+            self._reset_to(fresh)
+            return
+        for path in gone:
+            self.remove(path)
+        for entry in changed:
+            row = self._rows[entry.path]
+            self._entries[row] = entry
+            self._changed(row)
+        for entry in added:
+            row = self._insertion_row(entry)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._entries.insert(row, entry)
+            self._reindex()
+            self.endInsertRows()
+
+    def _reset_to(self, fresh: dict[Path, Entry]) -> None:
         old = {e.path: e for e in self._entries}
-        fresh = scan_entries(self._vault)
-        for e in fresh:
+        for e in fresh.values():
             prev = old.get(e.path)
-            if prev and (prev.disk_size, prev.modified) == (e.disk_size, e.modified):
-                e.info, e.error, e.requested = prev.info, prev.error, prev.requested
-        self._generation += 1
+            if prev and (prev.disk_size, prev.modified) == (e.disk_size, e.modified) and (
+                    prev.info is not None or prev.error is not None):
+                e.info, e.error, e.requested = prev.info, prev.error, True
+        self._generation += 1   # results of reads still running belong to the old rows
         self.beginResetModel()
-        self._entries = fresh
+        self._entries = list(fresh.values())
         self._sort_entries()
         self.endResetModel()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QEvent,
     QEventLoop,
+    QFileSystemWatcher,
     QItemSelectionModel,
     QModelIndex,
     Qt,
@@ -195,6 +197,11 @@ class MainWindow(QMainWindow):
         self.model.rowsInserted.connect(self._update_stack)
         self.model.rowsRemoved.connect(self._update_stack)
         self.model.details_loaded.connect(self._on_details_loaded)
+        # files changed by someone else (the CLI, a sync client): patch the list in place
+        self.watcher = QFileSystemWatcher(self)
+        self._rescan_timer = QTimer(self, singleShot=True, interval=400)
+        self._rescan_timer.timeout.connect(self._rescan_if_quiet)
+        self.watcher.directoryChanged.connect(lambda _p: self._rescan_timer.start())
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.set_vault(vault)
 
@@ -355,6 +362,7 @@ class MainWindow(QMainWindow):
         if vault is not None:
             self.keystore = vault.keystore
         self.model.set_vault(vault)
+        self._watch_folders()
         self.empty.set_vault(vault)
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
         self._update_stack()
@@ -375,6 +383,28 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         self.model.refresh()
+        self._watch_folders()
+
+    def _rescan_if_quiet(self) -> None:
+        """Rescan after outside changes, but not under our own queue (it updates rows)."""
+        if self.runner.busy():
+            self._rescan_timer.start()
+        else:
+            self.refresh()
+
+    def _watch_folders(self, limit: int = 256) -> None:
+        """Watch the vault folder and its (non-hidden) subfolders, at most ``limit``."""
+        if self.watcher.directories():
+            self.watcher.removePaths(self.watcher.directories())
+        if self.vault is None:
+            return
+        folders = [str(self.vault.path)]
+        for folder, dirs, _files in os.walk(self.vault.path):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            folders.extend(os.path.join(folder, d) for d in dirs)
+            if len(folders) >= limit:
+                break
+        self.watcher.addPaths(folders[:limit])
 
     def _update_stack(self) -> None:
         n = self.model.rowCount()
