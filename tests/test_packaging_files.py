@@ -323,3 +323,12 @@ def test_bundle_keeps_only_the_qt_pieces_the_app_uses() -> None:
     excluded = qt_trim.excluded_modules(["cryptography>=50", "pyarrow>=15"])
     assert "PySide6.QtQml" in excluded and "pandas" in excluded
     assert "pyarrow" not in excluded  # a runtime dependency is never excluded
+
+
+@pytest.mark.parametrize("spec", ["pyinstaller/dataset-vault.spec",
+                                  "macos/dataset-vault-macos.spec"])
+def test_pyinstaller_specs_are_valid_python_with_two_executables(spec: str) -> None:
+    source = (PKG / spec).read_text(encoding="utf-8")
+    compile(source, spec, "exec")
+    assert source.count("EXE(") == 2 and "COLLECT(" in source
+    assert 'name="vault"' in source and 'name="vault-app"' in source
