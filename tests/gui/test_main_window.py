@@ -615,3 +615,14 @@ def test_files_changed_outside_appear_without_losing_the_selection(qtbot, window
                     and window.model.row_of(gone) is None, timeout=10000)
     assert [e.path for e in window.selected_entries()] == [keep]
     assert window.model.entry(window.model.row_of(sub / "new.csv.age")).name == "sub/new.csv"
+
+
+def test_every_icon_renders_on_the_24px_grid(qapp) -> None:
+    from vault_app.gui import icons
+
+    for name in icons.NAMES:
+        svg = icons.svg_text(name)
+        assert 'viewBox="0 0 24 24"' in svg, name
+        image = icons.icon(name).pixmap(24, 24).toImage()
+        opaque = sum(1 for x in range(24) for y in range(24) if image.pixelColor(x, y).alpha())
+        assert 20 < opaque < 24 * 24, f"{name}: {opaque} painted pixels"

@@ -22,7 +22,10 @@ def show_items_over_dbus(path: Path) -> bool:
     """Ask a running FileManager1 service to show ``path`` selected; False if none runs."""
     if sys.platform != "linux" or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         return False
-    from PySide6.QtDBus import QDBusConnection, QDBusMessage
+    try:  # a trimmed bundle may leave QtDBus out: then just open the folder
+        from PySide6.QtDBus import QDBusConnection, QDBusMessage
+    except ImportError:
+        return False
 
     bus = QDBusConnection.sessionBus()
     if not bus.isConnected():
