@@ -15,6 +15,7 @@ from vault_app.core.acl import split_header
 from vault_app.core.errors import (
     AccessDeniedError,
     Cancelled,
+    FileOperationError,
     KeyFormatError,
     MalformedError,
     SignatureError,
@@ -98,7 +99,9 @@ def test_roles(tmp_path: Path) -> None:
     v["alice"].share(locked, "carol", Role.READER)
     # an editor may write a new version; it keeps the ACL and names him author
     (tmp_path / "d.csv").write_bytes(b"v2\n")
-    info = v["bob"].lock(tmp_path / "d.csv", dest=locked)
+    with pytest.raises(FileOperationError, match="already exists"):
+        v["alice"].lock(tmp_path / "d.csv", keep=True)  # never silently replaced
+    info = v["bob"].lock(tmp_path / "d.csv", replace=True)
     assert info.author == "bob" and info.owner == "alice" and info.signature == "valid"
     assert v["carol"].unlock(locked, tmp_path / "c").read_bytes() == b"v2\n"
     # an editor may not share; a reader may not write
@@ -254,7 +257,7 @@ def test_hostile_acl_stanza_is_unreadable_not_a_crash(tmp_path: Path, body: byte
 
 
 def test_init_twice_and_unwritable(tmp_path: Path) -> None:
-    from vault_app.core.errors import FileOperationError, NotAVaultError, VaultError
+    from vault_app.core.errors import NotAVaultError, VaultError
 
     keystore = make_keystore()
     Vault.init(tmp_path / "v", user="alice", keystore=keystore)

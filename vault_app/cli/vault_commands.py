@@ -48,6 +48,8 @@ def register(commands: Any) -> None:
     p = commands.add_parser("lock", parents=[common], help="encrypt files into the vault")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--keep", action="store_true", help="keep the plaintext")
+    p.add_argument("--replace", action="store_true",
+                   help="store a new version of an existing locked file (owner or editor)")
     p.set_defaults(handler=cmd_lock)
 
     p = commands.add_parser("unlock", parents=[common], help="decrypt vault files")
@@ -206,7 +208,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     vault = _open(args)
-    infos = [vault.lock(Path(f), keep=args.keep) for f in args.files]
+    infos = [vault.lock(Path(f), keep=args.keep, replace=args.replace) for f in args.files]
     if args.json:
         print_json([i.to_json() for i in infos])
     else:

@@ -494,20 +494,30 @@ class Vault:
         return (src.parent if inside else self.path) / (src.name + SUFFIX)
 
     def lock(self, src: Path | str, *, keep: bool = False, dest: Path | None = None,
-             progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> FileInfo:
+             replace: bool = False, progress: ProgressFn | None = None,
+             cancel: CancelToken | None = None) -> FileInfo:
         """Encrypt ``src`` into the vault, verify it by decrypting, then remove the plaintext.
 
-        If ``dest`` exists, this is a new version: the acting user must be its owner or
-        editor, and its ACL carries over.
+        Writing over an existing locked file makes a new version (the acting user must be
+        its owner or editor; its ACL carries over). That happens when ``dest`` is given
+        explicitly or ``replace`` is set; otherwise an existing file is an error, so a
+        dropped file never silently replaces another's content.
         """
         src = Path(src)
         if not src.is_file():
             raise FileOperationError(f"{src}: no such file" if not src.exists()
                                      else f"{src}: is not a regular file")
+        if self.meta in src.absolute().parents:
+            raise FileOperationError(f"{src}: is inside the vault's metadata folder")
+        replace = replace or dest is not None
         dest = Path(dest) if dest is not None else self.default_dest(src)
         me = self.keys()
         with self._file_lock(dest):
             prev: list[Record] = []
+            if dest.exists() and not replace:
+                raise FileOperationError(
+                    f"{dest}: already exists",
+                    hint="to store a new version of it, lock again with --replace")
             if dest.exists():
                 prev = self._checked_head(dest).history or []
                 current = prev[-1]
