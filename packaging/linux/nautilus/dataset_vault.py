@@ -19,7 +19,7 @@ try:
     gi.require_version("Nautilus", "4.0")
 except ValueError:  # GNOME 42 and older
     gi.require_version("Nautilus", "3.0")
-from gi.repository import GObject, Nautilus  # noqa: E402
+from gi.repository import GObject, Nautilus
 
 AGE_MIME = "application/x-age-encrypted"
 
@@ -41,7 +41,7 @@ def _launch(paths: list[str]) -> None:
     Lock for any other file, so both menu items start the same command."""
     exe = shutil.which("vault-app") or "/usr/bin/vault-app"
     for path in paths:
-        subprocess.Popen([exe, path], start_new_session=True)  # noqa: S603
+        subprocess.Popen([exe, path], start_new_session=True)
 
 
 class DatasetVaultMenu(GObject.GObject, Nautilus.MenuProvider):
