@@ -104,9 +104,13 @@ def test_roles(tmp_path: Path) -> None:
     info = v["bob"].lock(tmp_path / "d.csv", replace=True)
     assert info.author == "bob" and info.owner == "alice" and info.signature == "valid"
     assert v["carol"].unlock(locked, tmp_path / "c").read_bytes() == b"v2\n"
-    # an editor may not share; a reader may not write
+    # an editor may not share or export; a reader may not write
     with pytest.raises(AccessDeniedError):
         v["bob"].share(locked, "carol", Role.OWNER)
+    outsider = str(generate_identity().recipient())
+    with pytest.raises(AccessDeniedError):
+        v["bob"].export(locked, outsider, tmp_path / "copy.age")
+    assert not (tmp_path / "copy.age").exists()
     (tmp_path / "d.csv").write_bytes(b"v3\n")
     with pytest.raises(AccessDeniedError):
         v["carol"].lock(tmp_path / "d.csv", dest=locked)

@@ -642,10 +642,14 @@ class Vault:
 
     def export(self, locked: Path | str, recipient: str, out: Path | str, *,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
-        """A standard age copy (no vault stanzas) for someone outside the vault."""
+        """A standard age copy (no vault stanzas) for someone outside the vault.
+
+        Owners only: it decides who reads the content, as sharing does. (A reader can
+        of course decrypt and re-encrypt by hand; the app does not do it for them.)
+        """
         locked, out = Path(locked), Path(out)
         target = parse_recipient(recipient)
-        head = self._checked_head(locked)
+        head, _current = self._owned_head(locked)
         file_key = self._file_key(head, locked, [self.keys().identity])
         with atomic_output(out) as dst:
             self._pipe(locked, head, file_key, cancel,
