@@ -141,3 +141,20 @@ def test_drag_out_cancelled_writes_nothing(qtbot, window, vault_env) -> None:
     assert prepared == []
     assert window.staging._dir is None   # no staging folder was even made
     assert find_dialog(QMessageBox, "confirm") is None
+
+
+def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_env) -> None:
+    bobs = vault_env.as_user("bob")
+    locked = bobs.lock(make(vault_env.root / "in", {"b.csv": b"bob only"})[0]).path
+    window.refresh()
+    assert window.select_path(locked)
+    prepared: list[object] = []
+    window.view.drag_prepared.connect(prepared.append)
+    answer_later(QMessageBox, lambda box: next(
+        b for b in box.buttons() if b.text() == "Unlock copy").click(), name="confirm")
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert prepared == []
+    box = find_dialog(QMessageBox, "errorBox")
+    assert box is not None and box.windowTitle() == "You don't have access to this file"
+    assert not any(window.staging.folder.iterdir())   # the failed slot was removed
+    box.accept()

@@ -887,13 +887,22 @@ class MainWindow(QMainWindow):
         slot = self.staging.new_slot()
         outputs: list[Path] = []
         failed: list[BaseException] = []
+        loop = QEventLoop()
+
+        def ended(bucket: list[Any], item: Any) -> None:
+            bucket.append(item)
+            if len(outputs) + len(failed) == len(entries):
+                loop.quit()
+
         for e in entries:
             self.runner.run(functools.partial(vault.unlock, e.path, slot),
                             label=f"Unlocking {e.name}", total_bytes=e.size,
-                            on_success=outputs.append, on_failure=failed.append)
+                            on_success=functools.partial(ended, outputs),
+                            on_failure=functools.partial(ended, failed))
+        # ours may finish before other queued work; a Cancel ends the wait via idle
         self.runner.idle.connect(loop.quit)
         try:
-            if self.runner.busy():
+            if len(outputs) + len(failed) < len(entries):
                 loop.exec()
         finally:
             self.runner.idle.disconnect(loop.quit)
