@@ -208,6 +208,7 @@ def test_default_handler_registration_is_added_and_removed_cleanly(tmp_path: Pat
     assert DESKTOP_ID in mimeapps.read_text()
     _maintainer("postrm", "remove", tmp_path)
     assert not mimeapps.exists()  # the file was ours alone
+    assert not mimeapps.parent.exists()  # and so was the folder
 
 
 def test_default_handler_registration_keeps_the_admins_entries(tmp_path: Path) -> None:
