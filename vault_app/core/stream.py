@@ -95,6 +95,17 @@ def _advise_sequential(src: BinaryIO) -> None:
         pass
 
 
+def _write_all(dst: BinaryIO, view: memoryview) -> None:
+    """``dst.write`` until all of ``view`` is out: a raw (unbuffered) file may take less."""
+    while view:
+        n = dst.write(view)
+        if n is None or n >= len(view):  # None: a writer that does not count
+            return
+        if n <= 0:
+            raise OSError("the output accepted no data (short write)")
+        view = view[n:]
+
+
 class _Nonces:
     """A reusable 12-byte nonce buffer, updated in place: no bytes object per chunk.
 
@@ -166,7 +177,7 @@ class _Pipeline:
         while (view := self._writes.get()) is not None:
             if self._error is None:
                 try:
-                    self._dst.write(view)
+                    _write_all(self._dst, view)
                 except BaseException as exc:  # raised on the calling thread
                     self._error = exc
             self._free.release()
