@@ -90,6 +90,7 @@ def test_lists_files_with_details_loaded_lazily(qtbot, vault_env: VaultEnv) -> N
     users = [acl.topLevelItem(i).text(0) for i in range(acl.topLevelItemCount())]
     assert users == ["alice", "bob"]
     history = w.details.history
+    qtbot.waitUntil(lambda: history.topLevelItemCount() == 2)   # read off the UI thread
     lines = [history.topLevelItem(i).text(1) for i in range(history.topLevelItemCount())]
     assert lines == ["alice shared with bob (reader)", "alice locked"]
     w.close()

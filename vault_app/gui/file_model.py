@@ -139,7 +139,8 @@ def scan_entries(vault: Vault) -> list[Entry]:
 
 class _Bridge(QObject):
     loaded = Signal(int, object, object, object)  # generation, path, info, error text
-    finished = Signal(object)                     # the _InfoJob that ended
+    finished = Signal(object)                     # the job that ended
+    called = Signal(object, object)               # callback, result (or None on error)
 
 
 class _InfoJob(QRunnable):
@@ -166,6 +167,25 @@ class _InfoJob(QRunnable):
             self._bridge.finished.emit(self)
 
 
+class _CallJob(QRunnable):
+    """Runs one quick read (e.g. the audit log) on the pool; the callback gets the result
+    on the UI thread, or None if it raised."""
+
+    def __init__(self, fn: Callable[[], object], done: Callable[[object], None],
+                 bridge: _Bridge) -> None:
+        super().__init__()
+        self.setAutoDelete(False)   # see _InfoJob
+        self._fn, self._done, self._bridge = fn, done, bridge
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception:
+            result = None
+        self._bridge.called.emit(self._done, result)
+        self._bridge.finished.emit(self)
+
+
 class FileTableModel(QAbstractTableModel):
     """Rows are ``Entry``; details arrive later (``details_loaded`` says which file)."""
 
@@ -182,8 +202,10 @@ class FileTableModel(QAbstractTableModel):
         self._pool.setMaxThreadCount(1)  # Vault caches its registry; one reader thread
         self._bridge = _Bridge(self)
         self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._jobs: set[_InfoJob] = set()   # alive until they report (see _InfoJob)
+        self._jobs: set[QRunnable] = set()   # alive until they report (see _InfoJob)
         self._bridge.finished.connect(self._jobs.discard, Qt.ConnectionType.QueuedConnection)
+        self._bridge.called.connect(lambda done, result: done(result),
+                                    Qt.ConnectionType.QueuedConnection)
         self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
 
@@ -326,6 +348,13 @@ class FileTableModel(QAbstractTableModel):
                            self._generation)
             self._jobs.add(job)
             self._pool.start(job)
+
+    def call_in_background(self, fn: Callable[[], object],
+                           done: Callable[[object], None]) -> None:
+        """``done(fn())`` on the UI thread, ``fn`` on the header pool (off the UI thread)."""
+        job = _CallJob(fn, done, self._bridge)
+        self._jobs.add(job)
+        self._pool.start(job)
 
     def wait_idle(self, msecs: int = 10000) -> bool:
         """Block until the header reads finish (tests and shutdown only)."""

@@ -86,6 +86,16 @@ log = logging.getLogger(__name__)
 Button = QMessageBox.StandardButton
 
 
+def history_of(root: Path, path: Path) -> list[AuditRecord] | None:
+    """The file's records in the vault's audit log (worker thread; None if unreadable)."""
+    from vault_app.core.audit import AuditLog
+
+    try:
+        return AuditLog(root).history(path.relative_to(root).as_posix())
+    except (ValueError, OSError, VaultError):
+        return None
+
+
 class EmptyState(QWidget):
     """What an empty vault shows: what to do next, in words and two buttons."""
 
@@ -463,18 +473,14 @@ class MainWindow(QMainWindow):
     def _show_details(self, entry: Entry | None) -> None:
         self.details.show_entry(entry)
         if entry is not None and entry.locked and self.vault is not None:
-            self.details.show_history(self._history(entry.path))
+            path, root = entry.path, self.vault.path
+            self.model.call_in_background(lambda: history_of(root, path),
+                                          lambda records: self._show_history(path, records))
 
-    def _history(self, path: Path) -> list[AuditRecord] | None:
-        """The file's records in the audit log (None if the log cannot be read)."""
-        from vault_app.core.audit import AuditLog
-
-        assert self.vault is not None
-        try:
-            target = path.relative_to(self.vault.path).as_posix()
-            return AuditLog(self.vault.path).history(target)
-        except (ValueError, OSError, VaultError):
-            return None
+    def _show_history(self, path: Path, records: object) -> None:
+        entries = self.selected_entries()
+        if len(entries) == 1 and entries[0].path == path and isinstance(records, list):
+            self.details.show_history(records)
 
     def _schedule_visible(self, *_args: object) -> None:
         self._visible_timer.start()
