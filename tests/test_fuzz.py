@@ -28,7 +28,7 @@ from vault_app.core.stream import CHUNK, ENC_CHUNK, plaintext_size
 
 CASE_TIMEOUT = 5.0  # seconds; a case that takes longer is a hang
 FUZZ = settings(
-    max_examples=600,
+    max_examples=400,
     deadline=2000,
     derandomize=True,
     database=None,

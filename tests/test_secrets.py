@@ -102,6 +102,10 @@ def test_no_secret_in_output_logs_or_files(tmp_path: Path) -> None:
 
     # -- the vault verbs (keys in passphrase-protected key files) --------------------------
     v = ["--vault", str(work / "vault")]
+    # keys made up front with a cheap scrypt work factor, so the many runs below stay fast
+    for name in ("alice", "bob"):
+        Keystore(passphrase=lambda _p, _c: KEY_PASSPHRASE, use_key_file=True,
+                 work_factor=10).create(name)
     s.run("init", str(work / "vault"), "--recovery-out", "recovery.txt")
     s.run("user", "add", "bob", *v)
     s.run("lock", "--keep", *v, "data.csv")
