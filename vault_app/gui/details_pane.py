@@ -4,6 +4,7 @@ core; this pane lists it, ``vault audit verify`` checks the chain)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 
 _ACTIONS = {"lock": "locked", "update": "replaced the content", "unlock": "unlocked a copy",
             "share": "shared", "revoke": "revoked", "export": "exported a copy"}
+
+
+def local_time(iso: str) -> str:
+    """The log's ISO time (UTC) in local time, like the Modified column."""
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
 
 
 def describe(record: AuditRecord) -> str:
@@ -158,5 +167,5 @@ class DetailsPane(QWidget):
                 QTreeWidgetItem(self.history, ["", "No recorded changes yet"])
             return
         for r in reversed(records[-200:]):
-            QTreeWidgetItem(self.history, [r.time.replace("T", " ")[:16], describe(r)])
+            QTreeWidgetItem(self.history, [local_time(r.time), describe(r)])
         self.history.resizeColumnToContents(0)
