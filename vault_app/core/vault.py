@@ -367,7 +367,7 @@ class Vault:
             name = target.relative_to(self.path.resolve()).as_posix()
         except ValueError:
             name = str(target)
-        key = hashlib.sha256(name.encode()).hexdigest()[:32]
+        key = hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
         return self._locked(f"file-{key}")
 
     # -- listing -------------------------------------------------------------------------------
@@ -504,6 +504,11 @@ class Vault:
         dropped file never silently replaces another's content.
         """
         src = Path(src)
+        if src.is_symlink():  # it may point out of the vault; its target would stay behind
+            raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to")
+        if src.name.endswith(SUFFIX) and _looks_locked(src):
+            raise FileOperationError(f"{src}: is already locked",
+                                     hint="unlock it first to lock a new version")
         if not src.is_file():
             raise FileOperationError(f"{src}: no such file" if not src.exists()
                                      else f"{src}: is not a regular file")
@@ -895,6 +900,15 @@ def _out_path(out_dir: Path | str, locked: Path) -> Path:
         raise describe_os_error(exc, folder) from None
     name = locked.name[: -len(SUFFIX)] if locked.name.endswith(SUFFIX) else locked.name + ".out"
     return folder / name
+
+
+def _looks_locked(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return False
+    return head.startswith((b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----"))
 
 
 def _need_owner(acl: dict[str, str], locked: Path) -> None:
