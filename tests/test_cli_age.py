@@ -3,13 +3,18 @@ and never a partial output file (nor a leftover temp file) after a failure."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
-from conftest import run_vault, run_with_tty
+from support import run_vault, run_with_tty
 
 from vault_app.core.atomic import TEMP_SUFFIX
 from vault_app.core.stream import CHUNK, ENC_CHUNK
@@ -382,3 +387,74 @@ def test_damaged_armor(setup: dict[str, Path | str], tmp_path: Path) -> None:
     proc = run_vault("decrypt", "-i", str(setup["key"]), "-o", str(tmp_path / "o"), str(enc))
     assert_error(proc, "armor", "passed on unchanged")
     assert_no_output(tmp_path, "o")
+
+
+def waiting_for_input(proc: subprocess.Popen[bytes]) -> bool:
+    """The pipe is drained and the process sleeps in a pipe read (Linux /proc)."""
+    assert proc.stdin is not None
+    unread = struct.unpack("i", fcntl.ioctl(proc.stdin.fileno(), termios.FIONREAD,
+                                            b"\0\0\0\0"))[0]
+    wchan = Path(f"/proc/{proc.pid}/wchan").read_text()
+    return unread == 0 and "pipe_read" in wchan
+
+
+def wait_for_partial_temp(folder: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Poll until decrypted data sits in the temp file and the process awaits more input."""
+    for _ in range(600):
+        temps = [p for p in folder.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+        if temps and temps[0].stat().st_size >= CHUNK and waiting_for_input(proc):
+            return
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
+        time.sleep(0.05)
+    pytest.fail("the temp file never filled")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                                (signal.SIGHUP, 129)])
+def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: int) -> None:
+    """Killed half-way (input still arriving), the temp file with plaintext is removed."""
+    key = tmp_path / "key.txt"
+    recipient = keygen(key)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(1 << 20) * 6)
+    enc = tmp_path / "big.age"
+    assert run_vault("encrypt", "-r", recipient, "-o", str(enc), str(src)).returncode == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([*VAULT, "decrypt", "-i", str(key), "-o", str(work / "out")],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(enc.read_bytes()[: 5 << 20])  # the rest never comes
+    proc.stdin.flush()
+    try:
+        wait_for_partial_temp(work, proc)
+        proc.send_signal(signum)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            # CPython runs the handler only when the blocking C read returns; the
+            # signal may have landed just before the read began. End of input
+            # releases it (and would otherwise end in "truncated", exit status 1).
+            proc.stdin.close()
+        assert proc.wait(timeout=60) == status
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if not proc.stdin.closed:
+            proc.stdin.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert err.startswith(b"error: "), err
+    assert os.listdir(work) == []
+
+
+def test_failed_decrypt_from_stdin_to_file_leaves_nothing(setup: dict[str, Path | str],
+                                                          tmp_path: Path) -> None:
+    data = Path(setup["enc"]).read_bytes()
+    for damaged, message in ((data[:-1], "failed authentication"),
+                             (data[: len(data) - len(PLAIN) % CHUNK - 16], "truncated")):
+        proc = run_vault("decrypt", "-i", str(setup["key"]), "-o", str(tmp_path / "o"),
+                         input=damaged)
+        assert_error(proc, message)
+        assert_no_output(tmp_path, "o")
