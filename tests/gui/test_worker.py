@@ -177,3 +177,38 @@ def test_speed_meter_uses_a_sliding_window() -> None:
     assert meter.add(100 * 2**20) == pytest.approx(100 * 2**20)
     now[0] = 4.0  # the first sample falls out of the window
     assert meter.add(400 * 2**20) == pytest.approx(100 * 2**20)
+
+
+def test_queue_goes_on_after_a_failure(qtbot: Any, runner: TaskRunner) -> None:
+    results: list[object] = []
+    failures: list[BaseException] = []
+    runner.task_finished.connect(results.append)
+    runner.task_failed.connect(failures.append)
+
+    def boom(progress: ProgressFn, cancel: CancelToken) -> None:
+        raise MemoryError("simulated")
+
+    with qtbot.waitSignal(runner.idle, timeout=5000):
+        runner.run(boom, label="boom")
+        runner.run(lambda progress, cancel: "after", label="after")
+    assert [type(f) for f in failures] == [MemoryError]
+    assert results == ["after"]
+
+
+def test_a_task_queued_from_a_callback_runs_in_the_same_batch(qtbot: Any,
+                                                              runner: TaskRunner) -> None:
+    order: list[str] = []
+    idles: list[None] = []
+    runner.idle.connect(lambda: idles.append(None))
+
+    def first_done(_value: object) -> None:
+        order.append("first")
+        runner.run(lambda progress, cancel: "second", label="second",
+                   on_success=lambda v: order.append(str(v)))
+
+    with qtbot.waitSignal(runner.task_finished, timeout=5000,
+                          check_params_cb=lambda v: v == "second"):
+        runner.run(lambda progress, cancel: "first", label="first", on_success=first_done)
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=5000)
+    assert order == ["first", "second"]
+    assert len(idles) == 1
