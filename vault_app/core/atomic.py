@@ -57,8 +57,10 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[Bina
                                  hint="choose another name, or remove the existing file")
     if dest.is_dir():
         raise FileOperationError(f"{dest}: is a folder, not a file")
+    # The temp name is longer than the real one: keep it within NAME_MAX (255 bytes).
+    stem = os.fsdecode(os.fsencode(dest.name)[:100])
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise describe_os_error(exc, folder) from None
     tmp = Path(tmp_name)
