@@ -146,3 +146,15 @@ def test_disk_full_leaves_nothing(tmp_path: Path, verb: str) -> None:
     assert err.startswith("error: ") and "not enough disk space" in err, err
     assert "hint: free some space" in err
     assert os.listdir(work) == []
+
+
+@pytest.mark.parametrize("name", ["a" * 250 + ".csv", "é" * 120 + ".csv", "日本" * 40 + ".csv"])
+def test_longest_names_work(tmp_path: Path, name: str) -> None:
+    """Regression: the temp name (dot, name, random part, suffix) overflowed NAME_MAX,
+    so a valid long destination name failed with 'File name too long'."""
+    assert len(os.fsencode(name)) <= 255
+    dest = tmp_path / name
+    with atomic_output(dest) as handle:
+        handle.write(b"long")
+    assert dest.read_bytes() == b"long"
+    assert os.listdir(tmp_path) == [name]
