@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     window = start_window(args.target)
     if window is None:
-        return 1
+        return 0   # the person chose Quit in the first-run flow
     server = InstanceServer(name, window)
     if not server.listen():
         print("warning: could not listen for other launches (single instance off)",
