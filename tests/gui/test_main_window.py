@@ -627,3 +627,17 @@ def test_every_icon_renders_on_the_24px_grid(qapp) -> None:
         image = icons.icon(name).pixmap(24, 24).toImage()
         opaque = sum(1 for x in range(24) for y in range(24) if image.pixelColor(x, y).alpha())
         assert 20 < opaque < 24 * 24, f"{name}: {opaque} painted pixels"
+
+
+def test_many_outside_changes_reload_the_list_and_keep_known_details(qtbot, window,
+                                                                      vault_env) -> None:
+    seed = lock_into(vault_env, "seed.csv", b"s")
+    window.refresh()
+    with qtbot.waitSignal(window.model.details_loaded, timeout=5000):
+        select(qtbot, window, seed)
+    for i in range(window.model.PATCH_LIMIT + 50):
+        os.link(seed, vault_env.vault.path / f"copy-{i:03d}.csv.age")
+    window.act_refresh.trigger()
+    assert window.model.rowCount() == window.model.PATCH_LIMIT + 51
+    row = window.model.row_of(seed)
+    assert window.model.entry(row).info is not None   # not read again
