@@ -57,7 +57,7 @@ from vault_app.core.errors import (
     VaultFormatError,
 )
 from vault_app.core.header import Header, Stanza, build_header, read_header
-from vault_app.core.keys import KeyPair, generate_identity, parse_recipient
+from vault_app.core.keys import generate_identity, parse_recipient
 from vault_app.core.keystore import Keystore, UserKeys, check_name
 from vault_app.core.members import (
     Member,
@@ -70,7 +70,7 @@ from vault_app.core.members import (
 )
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import Identity
-from vault_app.core.recipients.hybrid import HybridIdentity, HybridRecipient
+from vault_app.core.recipients.hybrid import HybridRecipient
 from vault_app.core.stream import decrypt_payload, encrypt_payload, plaintext_size
 from vault_app.core.vault_io import (
     HashingWriter,
@@ -922,7 +922,3 @@ def _check_policy(post_quantum: bool, recipient: str, name: str) -> None:
     if post_quantum != isinstance(parsed, HybridRecipient):
         kind = "post-quantum (age1pq1…)" if post_quantum else "X25519 (age1…)"
         raise KeyFormatError(f"{name}'s key does not fit this vault's policy: it needs {kind}")
-
-
-def identity_type(identity: KeyPair) -> str:
-    return "pq" if isinstance(identity, HybridIdentity) else "x25519"
