@@ -320,3 +320,240 @@ def test_read_only_destination(work: Work, read_only_dir: Path, verb: str) -> No
     assert "read-only" in stderr or "permission denied" in stderr, stderr
     assert list(read_only_dir.iterdir()) == []
     assert snapshot(work.root) == before
+
+
+# -- the vault verbs --------------------------------------------------------------------------
+
+@dataclass
+class VaultWork:
+    tmp: Path
+    root: Path
+    env: dict[str, str]
+    locked: Path
+    outside: Path
+
+    def run(self, *args: str | bytes, user: str = "alice",
+            env: dict[str, str] | None = None) -> tuple[int, str]:
+        result = subprocess.run([*VAULT, *args], capture_output=True, timeout=120, check=False,
+                                stdin=subprocess.DEVNULL,
+                                env={**self.env, "VAULT_USER": user, **(env or {})})
+        return result.returncode, result.stderr.decode("utf-8", "replace")
+
+
+def vault_snapshot(tmp: Path) -> dict[str, tuple[str, str]]:
+    """As snapshot(), minus the (empty) inter-process lock files filelock leaves behind."""
+    return {k: v for k, v in snapshot(tmp).items() if "/.vault/locks" not in f"/{k}"}
+
+
+@pytest.fixture
+def vw(tmp_path: Path) -> VaultWork:
+    from vault_support import REAL_KEYRING, TEST_PASSPHRASE, team
+
+    root = tmp_path / "vault"
+    vaults = team(root, "alice", "bob")
+    src = root / "data.csv"
+    src.write_bytes(b"id,value\n1,2\n" * 100)
+    locked = vaults["alice"].lock(src).path
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"secret,outside\n" * 10)
+    passphrase = tmp_path / "passphrase.txt"
+    passphrase.write_bytes(TEST_PASSPHRASE + b"\n")
+    env = {**os.environ, "VAULT_PASSPHRASE_FILE": str(passphrase)}
+    if not REAL_KEYRING:
+        env["VAULT_KEY_FILE"] = "1"
+    return VaultWork(tmp_path, root, env, locked, outside)
+
+
+VaultCase = Callable[[VaultWork], tuple[list[str | bytes], dict[str, str], str]]
+
+
+def _v(w: VaultWork, *args: str | bytes) -> list[str | bytes]:
+    return [args[0], "--vault", str(w.root), *args[1:]]
+
+
+def _lock_symlink_out(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    link = w.root / "link.csv"
+    link.symlink_to(w.outside)
+    return _v(w, "lock", str(link)), {}, "alice"
+
+
+def _lock_already_locked(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "lock", str(w.locked)), {}, "alice"
+
+
+def _lock_missing(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "lock", str(w.root / "nope.csv")), {}, "alice"
+
+
+def _lock_directory(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    (w.root / "folder").mkdir()
+    return _v(w, "lock", str(w.root / "folder")), {}, "alice"
+
+
+def _share_dotdot(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "share", str(w.locked), "--with", "../bob"), {}, "alice"
+
+
+def _share_separator(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "share", str(w.locked), "--with", "keys/bob"), {}, "alice"
+
+
+def _user_add_dotdot(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return ["user", "add", "--vault", str(w.root), "../../evil"], {}, "alice"
+
+
+def _acting_user_dotdot(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "unlock", str(w.locked), "-o", str(w.tmp / "out")), {}, "../alice"
+
+
+def _unlock_onto_symlink(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    out = w.tmp / "out"
+    out.mkdir()
+    (out / "data.csv").symlink_to(w.outside)
+    return _v(w, "unlock", str(w.locked), "-o", str(out)), {}, "alice"
+
+
+def _unlock_not_shared(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "unlock", str(w.locked), "-o", str(w.tmp / "out")), {}, "bob"
+
+
+def _share_not_owner(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "share", str(w.locked), "--with", "bob"), {}, "bob"
+
+
+def _revoke_not_in_acl(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "revoke", str(w.locked), "--from", "bob"), {}, "alice"
+
+
+def _not_a_member(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return _v(w, "unlock", str(w.locked), "-o", str(w.tmp / "out")), {}, "mallory"
+
+
+def _wrong_key_passphrase(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    wrong = w.tmp / "wrong.txt"
+    wrong.write_bytes(b"not the passphrase\n")
+    return (_v(w, "unlock", str(w.locked), "-o", str(w.tmp / "out")),
+            {"VAULT_PASSPHRASE_FILE": str(wrong), "VAULT_KEY_FILE": "1"}, "alice")
+
+
+def _no_keyring_no_keys(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return (_v(w, "unlock", str(w.locked), "-o", str(w.tmp / "out")),
+            {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "VAULT_KEY_FILE": "",
+             "VAULT_PASSPHRASE_FILE": ""}, "alice")
+
+
+def _no_keyring_init(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    return (["init", str(w.tmp / "vault2")],
+            {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "VAULT_KEY_FILE": "",
+             "VAULT_PASSPHRASE_FILE": ""}, "carol")
+
+
+def _unlock_empty(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    (w.root / "empty.csv.age").write_bytes(b"")
+    return _v(w, "unlock", str(w.root / "empty.csv.age"), "-o", str(w.tmp / "out")), {}, "alice"
+
+
+def _unlock_plain_age_name(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    (w.root / "fake.csv.age").write_bytes(b"id,value\n")
+    return _v(w, "unlock", str(w.root / "fake.csv.age"), "-o", str(w.tmp / "out")), {}, "alice"
+
+
+def _unlock_tampered_acl(w: VaultWork) -> tuple[list[str | bytes], dict[str, str], str]:
+    data = bytearray(w.locked.read_bytes())
+    data[data.index(b"\n---") - 5] ^= 0x01  # inside the last (ACL) stanza body
+    (w.root / "tampered.csv.age").write_bytes(bytes(data))
+    return (_v(w, "unlock", str(w.root / "tampered.csv.age"), "-o", str(w.tmp / "out")), {},
+            "alice")
+
+
+VAULT_CASES: dict[str, tuple[VaultCase, tuple[str, ...]]] = {
+    "lock a symlink pointing out of the vault": (_lock_symlink_out, ("symbolic link",)),
+    "lock a file already locked": (_lock_already_locked, ("already locked",)),
+    "lock a missing file": (_lock_missing, ("no such file",)),
+    "lock a folder": (_lock_directory, ("not a regular file",)),
+    "share with a name containing ..": (_share_dotdot, ("../bob",)),
+    "share with a name containing a separator": (_share_separator, ("keys/bob",)),
+    "add a member named ../../evil": (_user_add_dotdot, ("invalid user name",)),
+    "act as a user named ../alice": (_acting_user_dotdot, ("invalid user name",)),
+    "unlock onto a symlink pointing outside": (_unlock_onto_symlink, ("already exists",)),
+    "unlock a file not shared with you": (_unlock_not_shared, ("hint:",)),
+    "share a file you do not own": (_share_not_owner, ("not an owner",)),
+    "revoke someone without access": (_revoke_not_in_acl, ("no access",)),
+    "act as someone who is not a member": (_not_a_member, ("mallory",)),
+    "wrong passphrase for the key file": (_wrong_key_passphrase, ("hint:",)),
+    "no keyring and no key file": (_no_keyring_no_keys, ("hint:",)),
+    "init with no keyring": (_no_keyring_init, ("no usable OS keyring", "--key-file")),
+    "unlock a zero-byte .age file": (_unlock_empty, ("empty",)),
+    "unlock a plaintext named .age": (_unlock_plain_age_name, ("not an age file",)),
+    "unlock a file with an edited ACL": (_unlock_tampered_acl, ("hint:",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VAULT_CASES))
+def test_bad_input_vault_cli(vw: VaultWork, name: str) -> None:
+    case, expected = VAULT_CASES[name]
+    args, env, user = case(vw)
+    before = vault_snapshot(vw.tmp)
+    status, stderr = vw.run(*args, user=user, env=env)
+    assert vault_snapshot(vw.tmp) == before, f"the failed command changed files: {stderr}"
+    assert_refused(status, stderr, *expected)
+
+
+def test_vault_unlock_to_read_only_folder(vw: VaultWork, read_only_dir: Path) -> None:
+    before = vault_snapshot(vw.tmp)
+    status, stderr = vw.run("unlock", "--vault", str(vw.root), str(vw.locked), "-o",
+                            str(read_only_dir))
+    assert_refused(status, stderr)
+    assert "read-only" in stderr or "permission denied" in stderr, stderr
+    assert vault_snapshot(vw.tmp) == before
+
+
+def test_vault_non_utf8_name_round_trips(vw: VaultWork) -> None:
+    raw = os.fsencode(vw.root) + b"/caf\xe9-\xff.csv"
+    with open(raw, "wb") as handle:
+        handle.write(b"a,b\n1,2\n")
+    status, stderr = vw.run("lock", "--vault", str(vw.root), raw)
+    assert status == 0, stderr
+    assert not os.path.exists(raw)
+    out = vw.tmp / "out"
+    status, stderr = vw.run("unlock", "--vault", str(vw.root), raw + b".age", "-o", str(out))
+    assert status == 0, stderr
+    with open(os.fsencode(out) + b"/caf\xe9-\xff.csv", "rb") as handle:
+        assert handle.read() == b"a,b\n1,2\n"
+
+
+_LOCKED_KEYRING = r"""
+set -e
+export XDG_DATA_HOME="$WORK/kdata" XDG_RUNTIME_DIR="$WORK/krun"
+mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+eval "$(printf 'pw' | gnome-keyring-daemon --unlock --components=secrets)"
+"$PY" -m vault_app.cli init "$WORK/v" --recovery-out "$WORK/rec.txt" >/dev/null
+"$PY" -c "import secretstorage; c = secretstorage.dbus_init(); \
+secretstorage.get_default_collection(c).lock()"
+set +e
+"$PY" -m vault_app.cli lock --vault "$WORK/v" "$WORK/v/a.csv" 2>"$WORK/stderr"
+echo $? > "$WORK/status"
+"""
+
+
+def test_locked_keyring_is_a_clear_error(tmp_path: Path) -> None:
+    """A real gnome-keyring in a private D-Bus session, locked: a clear error, nothing lost."""
+    import shutil
+
+    if not (shutil.which("dbus-run-session") and shutil.which("gnome-keyring-daemon")):
+        pytest.skip("needs dbus-run-session and gnome-keyring-daemon (installed by .ci/run)")
+    (tmp_path / "v").mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS",
+                        "VAULT_KEY_FILE", "VAULT_PASSPHRASE_FILE")}
+    env.update(WORK=str(tmp_path), PY=sys.executable, VAULT_USER="alice")
+    script = tmp_path / "locked.sh"
+    script.write_text(_LOCKED_KEYRING)
+    (tmp_path / "v" / "a.csv").write_bytes(b"a,b\n")
+    subprocess.run(["dbus-run-session", "--", "bash", str(script)], env=env, timeout=120,
+                   capture_output=True, check=True)
+    status = int((tmp_path / "status").read_text())
+    stderr = (tmp_path / "stderr").read_text()
+    assert_refused(status, stderr, "keyring is locked", "hint:")
+    assert (tmp_path / "v" / "a.csv").read_bytes() == b"a,b\n"
+    assert not (tmp_path / "v" / "a.csv.age").exists()
