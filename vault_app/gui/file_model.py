@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -203,7 +204,10 @@ class FileTableModel(QAbstractTableModel):
         self._bridge = _Bridge(self)
         self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
         self._jobs: set[QRunnable] = set()   # alive until they report (see _InfoJob)
-        self._bridge.finished.connect(self._jobs.discard, Qt.ConnectionType.QueuedConnection)
+        # ...and a little longer: the pool thread still touches a job just after run()
+        # returns, so a reported job is freed only after a few later ones have ended.
+        self._retired: deque[QRunnable] = deque(maxlen=8)
+        self._bridge.finished.connect(self._retire, Qt.ConnectionType.QueuedConnection)
         self._bridge.called.connect(lambda done, result: done(result),
                                     Qt.ConnectionType.QueuedConnection)
         self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
@@ -348,6 +352,10 @@ class FileTableModel(QAbstractTableModel):
                            self._generation)
             self._jobs.add(job)
             self._pool.start(job)
+
+    def _retire(self, job: QRunnable) -> None:
+        self._jobs.discard(job)
+        self._retired.append(job)
 
     def call_in_background(self, fn: Callable[[], object],
                            done: Callable[[object], None]) -> None:
