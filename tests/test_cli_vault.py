@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -87,6 +88,12 @@ def test_lock_share_unlock_revoke_verify(vault: Path, tmp_path: Path,
     ok("recover", str(locked), "-i", str(tmp_path / "recovery.txt"), "-o",
        str(tmp_path / "r"), *v, env=env)
     assert (tmp_path / "r" / "results.parquet").read_bytes() == data
+    # with the vault's metadata lost, the recovery key still opens it (digest checked)
+    shutil.copy(locked, tmp_path / "lost.age")
+    err = fails("recover", str(tmp_path / "lost.age"), "-i", str(tmp_path / "recovery.txt"),
+                "-o", str(tmp_path / "r2"), env=env)
+    assert "signature" in err
+    assert (tmp_path / "r2" / "lost").read_bytes() == data
     # and so does the stock age tool with the same recovery key file
     result = subprocess.run(["age", "-d", "-i", str(tmp_path / "recovery.txt"), str(locked)],
                             capture_output=True, check=False)

@@ -610,29 +610,6 @@ class Vault:
 
     # -- unlock / export / recover ---------------------------------------------------------
 
-    def _decrypt_to(self, locked: Path, head: _Head, file_key: bytes, dst: Any,
-                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-        """Decrypt the payload to ``dst``, then insist on the signed payload digest.
-
-        The digest is computed on a second thread with positioned reads of the same open
-        file (same inode), overlapping the decryption instead of following it.
-        """
-        assert head.history is not None
-        with age.open_input(locked) as handle:
-            digest = ParallelDigest(handle.fileno(), head.header_len, locked)
-            try:
-                handle.seek(head.header_len)
-                size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
-            except BaseException:
-                digest.stop()
-                digest.result()
-                raise
-            got = digest.result()
-        if got != head.history[-1].payload_sha256:
-            raise SignatureError(f"{locked.name}: the content is not the signed content "
-                                 "(rewritten by someone who could read it)")
-        return size
-
     def unlock(self, locked: Path | str, out_dir: Path | str, *, overwrite: bool = False,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
         """Decrypt to ``out_dir``; the plaintext appears only if it all verified."""
@@ -641,7 +618,7 @@ class Vault:
         file_key = self._file_key(head, locked, [self.keys().identity])
         out = _out_path(out_dir, locked)
         with atomic_output(out, overwrite=overwrite) as dst:
-            self._decrypt_to(locked, head, file_key, dst, progress, cancel)
+            _decrypt_checked(locked, head, file_key, dst, progress, cancel)
         self._audit("unlock", locked, output=str(out))
         return out
 
@@ -668,17 +645,9 @@ class Vault:
                 cancel: CancelToken | None = None) -> tuple[Path, Verdict]:
         """Unlock with the recovery identity; reports (does not require) a valid signature."""
         locked = Path(locked)
-        head = _read_head(locked)
-        verdict = self._verdict(head)
-        file_key = age.unwrap_file_key(head.header, [identity])
-        out = _out_path(out_dir, locked)
-        with atomic_output(out, overwrite=overwrite) as dst:
-            if head.history is None:
-                with age.open_input(locked) as handle:
-                    handle.seek(head.header_len)
-                    decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
-            else:
-                self._decrypt_to(locked, head, file_key, dst, progress, cancel)
+        verdict = self._verdict(_read_head(locked))
+        out = recover_file(locked, identity, out_dir, overwrite=overwrite, progress=progress,
+                           cancel=cancel)
         return out, verdict
 
     def _pipe(self, locked: Path, head: _Head, file_key: bytes, cancel: CancelToken | None,
@@ -688,7 +657,7 @@ class Vault:
 
         def produce() -> None:
             try:
-                self._decrypt_to(locked, head, file_key, pipe, None, cancel)
+                _decrypt_checked(locked, head, file_key, pipe, None, cancel)
             except BrokenPipeError:
                 return
             except BaseException as exc:
@@ -900,6 +869,49 @@ def _out_path(out_dir: Path | str, locked: Path) -> Path:
         raise describe_os_error(exc, folder) from None
     name = locked.name[: -len(SUFFIX)] if locked.name.endswith(SUFFIX) else locked.name + ".out"
     return folder / name
+
+
+def _decrypt_checked(locked: Path, head: _Head, file_key: bytes, dst: Any,
+                     progress: ProgressFn | None, cancel: CancelToken | None) -> int:
+    """Decrypt the payload to ``dst``, then insist on the signed payload digest.
+
+    The digest is computed on a second thread with positioned reads of the same open
+    file (same inode), overlapping the decryption instead of following it.
+    """
+    assert head.history is not None
+    with age.open_input(locked) as handle:
+        digest = ParallelDigest(handle.fileno(), head.header_len, locked)
+        try:
+            handle.seek(head.header_len)
+            size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
+        except BaseException:
+            digest.stop()
+            digest.result()
+            raise
+        got = digest.result()
+    if got != head.history[-1].payload_sha256:
+        raise SignatureError(f"{locked.name}: the content is not the signed content "
+                             "(rewritten by someone who could read it)")
+    return size
+
+
+def recover_file(locked: Path | str, identity: Identity, out_dir: Path | str, *,
+                 overwrite: bool = False, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> Path:
+    """Recovery without the vault's metadata (``.vault/`` lost): the file's signed payload
+    digest is still enforced when it has one; signatures need the registry to be checked."""
+    locked = Path(locked)
+    head = _read_head(locked)
+    file_key = age.unwrap_file_key(head.header, [identity])
+    out = _out_path(out_dir, locked)
+    with atomic_output(out, overwrite=overwrite) as dst:
+        if head.history is None:
+            with age.open_input(locked) as handle:
+                handle.seek(head.header_len)
+                decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
+        else:
+            _decrypt_checked(locked, head, file_key, dst, progress, cancel)
+    return out
 
 
 def _looks_locked(path: Path) -> bool:
