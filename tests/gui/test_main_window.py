@@ -641,3 +641,31 @@ def test_many_outside_changes_reload_the_list_and_keep_known_details(qtbot, wind
     assert window.model.rowCount() == window.model.PATCH_LIMIT + 51
     row = window.model.row_of(seed)
     assert window.model.entry(row).info is not None   # not read again
+
+
+def test_window_layout_is_remembered(qtbot, vault_env) -> None:
+    first = MainWindow(vault_env.vault)
+    qtbot.addWidget(first)
+    first.resize(700, 450)   # within the offscreen screen (800x600): Qt clamps to it
+    first.show()
+    first.view.setColumnWidth(Column.OWNER, 140)
+    size = (first.width(), first.height())
+    first.close()
+    second = MainWindow(vault_env.vault)
+    qtbot.addWidget(second)
+    assert second.view.columnWidth(Column.OWNER) == 140
+    assert (second.width(), second.height()) == size
+    second.close()
+
+
+def test_too_large_to_drag_out_says_to_use_unlock_to(qtbot, window, vault_env,
+                                                     monkeypatch) -> None:
+    from vault_app.gui import main_window as mw
+
+    locked = lock_into(vault_env, "big.csv", b"x" * 1000)
+    window.refresh()
+    select(qtbot, window, locked)
+    monkeypatch.setattr(mw, "DRAG_OUT_LIMIT", 999)
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert find_dialog(QMessageBox, "confirm") is None
+    assert "use Unlock to…" in window.statusBar().currentMessage()

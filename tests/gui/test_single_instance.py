@@ -111,3 +111,5 @@ def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     line = proc.stdout.decode().strip().splitlines()[-1]
     assert line.startswith("self-test ok: platform=offscreen vault=temporary files=1 ")
     assert not gui_main.default_vault_path().exists()   # nothing left behind
+    config = Path(os.environ["XDG_CONFIG_HOME"])
+    assert not (config / "Dataset Vault").exists()       # the user's settings untouched

@@ -47,6 +47,15 @@ def apply_palette(app: QApplication) -> None:
     app.setPalette(dark_palette() if system_is_dark() else app.style().standardPalette())
 
 
+def private_settings(folder: str) -> None:
+    """Keep this process's QSettings in ``folder`` (self-test, screenshots): they must
+    neither read nor change the user's own settings."""
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The one QApplication (reused if a test harness already made one)."""
     existing = QApplication.instance()

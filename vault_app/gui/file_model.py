@@ -498,8 +498,9 @@ class FileTableModel(QAbstractTableModel):
         if e.error is not None:
             return e.error
         if col == Column.STATE:
+            owner = e.info.owner if e.info is not None and e.info.owner else "its owner"
             return {"Not locked": "Stored in plain text. Lock it to protect it.",
-                    "No access": "Locked, and not shared with you.",
+                    "No access": f"Locked, and not shared with you: ask {owner}.",
                     "Damaged": "Locked, but its header cannot be read.",
                     }.get(self._state(e), "Locked: encrypted, and you can unlock it.")
         return str(e.path)

@@ -137,13 +137,15 @@ def self_test() -> int:
     in-memory keyring (nothing is added to the user's real keyring).
     """
     start = time.perf_counter()
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen") if not _has_display() else None
+    if not _has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from vault_app.core.vault import Vault
-    from vault_app.gui.app import create_application
+    from vault_app.gui.app import create_application, private_settings
     from vault_app.gui.main_window import MainWindow
 
+    temp = Path(tempfile.mkdtemp(prefix="dataset-vault-selftest-"))
+    private_settings(str(temp / "settings"))   # leave the user's settings alone
     app = create_application()
-    temp: Path | None = None
     try:
         root = Vault.find(default_vault_path())
         if root is not None:
@@ -152,7 +154,6 @@ def self_test() -> int:
         else:
             from vault_app.gui.memory_keyring import memory_keystore
 
-            temp = Path(tempfile.mkdtemp(prefix="dataset-vault-selftest-"))
             vault, _recovery = Vault.init(temp / "vault", user="selftest",
                                           keystore=memory_keystore(temp / "config"))
             sample = temp / "sample.csv"
@@ -181,8 +182,7 @@ def self_test() -> int:
         print(f"self-test FAILED: {type(exc).__name__}: {exc}")
         return 1
     finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def process_age() -> float:

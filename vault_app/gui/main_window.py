@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QByteArray,
     QEvent,
     QEventLoop,
     QFileSystemWatcher,
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.view)
-        split = QSplitter()
+        split = self.splitter = QSplitter()
         split.addWidget(self.stack)
         split.addWidget(self.details)
         split.setStretchFactor(0, 3)
@@ -214,6 +215,28 @@ class MainWindow(QMainWindow):
         self.watcher.directoryChanged.connect(lambda _p: self._rescan_timer.start())
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.set_vault(vault)
+        self._restore_layout()
+
+    # -- window layout, remembered between runs ---------------------------------------------
+    _LAYOUT_KEYS = ("window/geometry", "window/splitter", "window/header")
+
+    def _restore_layout(self) -> None:
+        store = Settings().store
+        geometry, splitter, header = (store.value(k) for k in self._LAYOUT_KEYS)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        if isinstance(header, QByteArray):
+            self.view.horizontalHeader().restoreState(header)
+
+    def _save_layout(self) -> None:
+        store = Settings().store
+        for key, state in zip(self._LAYOUT_KEYS, (
+                self.saveGeometry(), self.splitter.saveState(),
+                self.view.horizontalHeader().saveState()), strict=True):
+            store.setValue(key, state)
+        store.sync()
 
     # -- construction -----------------------------------------------------------------------
     def _make_view(self) -> FileTableView:
@@ -952,6 +975,7 @@ class MainWindow(QMainWindow):
             return
         if self.runner.busy():
             self.runner.shutdown()
+        self._save_layout()
         self.model.wait_idle(3000)
         self.staging.clear()
         super().closeEvent(event)

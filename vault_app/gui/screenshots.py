@@ -100,13 +100,14 @@ def build_demo(root: Path):  # type: ignore[no-untyped-def]
 
 def render(out: Path) -> list[Path]:
     from vault_app.core.vault import Vault
-    from vault_app.gui.app import create_application
+    from vault_app.gui.app import create_application, private_settings
     from vault_app.gui.dialogs.errors import show_error
     from vault_app.gui.main_window import MainWindow
 
+    tmp = Path(tempfile.mkdtemp(prefix="dataset-vault-shots-"))
+    private_settings(str(tmp / "settings"))   # default theme and layout, every time
     app = create_application()
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="dataset-vault-shots-"))
     written: list[Path] = []
     try:
         vault, keystore, patients = build_demo(tmp)
