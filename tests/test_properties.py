@@ -13,6 +13,8 @@ from vault_app.core.armor import ArmoredReader, ArmoredWriter
 from vault_app.core.encoding import b64decode, b64encode, bech32_decode, bech32_encode
 from vault_app.core.errors import VaultError
 from vault_app.core.header import VERSION_LINE, Header, Stanza, build_header, read_header
+from vault_app.core.recipients.hybrid import HybridIdentity
+from vault_app.core.recipients.scrypt import ScryptIdentity, ScryptRecipient
 from vault_app.core.recipients.x25519 import X25519Identity
 from vault_app.core.stream import BLOCK_CHUNKS, CHUNK, decrypt_payload, encrypt_payload
 
@@ -238,3 +240,31 @@ def test_header_mac_covers_everything_before_it() -> None:
     header = build_header(bytes(16), [Stanza("X25519", ("a",), b"b")])
     assert isinstance(header, Header)
     assert header.mac_input.startswith(VERSION_LINE) and header.mac_input.endswith(b"---")
+
+
+def _sealed(recipients: list[object], armor: bool = False) -> bytes:
+    out = io.BytesIO()
+    age.encrypt(io.BytesIO(b"x" * 70000), out, recipients, armor=armor)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+PQ_IDENTITY = HybridIdentity(bytes(range(32)))
+REAL_FILES = [
+    _sealed([IDENTITY.recipient(), PQ_IDENTITY.recipient()]),
+    _sealed([ScryptRecipient(b"pw", work_factor=2)]),
+    _sealed([PQ_IDENTITY.recipient()], armor=True),
+]
+
+
+@PROFILE
+@given(st.sampled_from(range(len(REAL_FILES))), st.data())
+def test_mutated_real_files_raise_only_our_errors(which: int, data: st.DataObject) -> None:
+    """Damage to real X25519, post-quantum and passphrase files, near the header."""
+    sealed = bytearray(REAL_FILES[which])
+    limit = min(len(sealed), 4000)
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, limit - 1))
+        sealed[pos] = data.draw(st.integers(0, 255))
+    identities = [IDENTITY, PQ_IDENTITY, ScryptIdentity(b"pw", max_work_factor=4)]
+    with contextlib.suppress(*OUR_ERRORS):
+        age.decrypt(io.BytesIO(bytes(sealed)), io.BytesIO(), identities)
