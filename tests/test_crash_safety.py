@@ -36,7 +36,7 @@ from vault_app.core.header import read_header
 from vault_app.core.recipients.x25519 import X25519Identity
 from vault_app.core.vault import Role, Vault
 
-SIZE = 8 << 20
+SIZE = 4 << 20
 KILLS = 30
 VAULT = [sys.executable, "-m", "vault_app.cli"]
 
@@ -197,7 +197,7 @@ def test_kill_during_decrypt(tmp_path: Path, big_plain: Path, identity: X25519Id
 
 # -- the vault operations: lock, unlock, share, revoke ------------------------------------------
 
-VAULT_SIZE = 8 << 20
+VAULT_SIZE = 4 << 20
 
 
 @dataclass
