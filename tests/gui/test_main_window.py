@@ -176,7 +176,10 @@ def test_unlock_asks_before_replacing(qtbot, window, vault_env) -> None:
 def test_unlock_without_access_shows_error_dialog(qtbot, window, vault_env) -> None:
     locked = lock_into(vault_env, "bobs.csv", b"secret", user="bob")
     window.refresh()
-    select(qtbot, window, locked)
+    with qtbot.waitSignal(window.model.details_loaded, timeout=5000):
+        select(qtbot, window, locked)
+    assert window.model.index(window.model.row_of(locked), Column.STATE).data() == "No access"
+    assert window.details.state.text() == "Locked, and not shared with you: ask bob."
     target = vault_env.root / "out"
     target.mkdir()
     window.unlock_to(window.selected_entries(), target)

@@ -114,7 +114,8 @@ class DetailsPane(QWidget):
         layout.addStretch(0)
         self.show_entry(None)
 
-    def show_entry(self, entry: Entry | None) -> None:
+    def show_entry(self, entry: Entry | None, state: str | None = None) -> None:
+        """``state``: the long form of the State column (the window knows the user)."""
         has = entry is not None
         self.placeholder.setVisible(not has)
         self.body.setVisible(has)
@@ -145,7 +146,7 @@ class DetailsPane(QWidget):
             self.sig_icon.setPixmap(icons.signature_icon(
                 "unreadable" if entry.error else None).pixmap(24, 24))
             return
-        self.state.setText("Locked")
+        self.state.setText(state or "Locked")
         self.author.setText(info.author or "unknown")
         self.signature.setText(info.signature_detail or info.signature)
         self.sig_icon.setPixmap(icons.signature_icon(info.signature).pixmap(24, 24))

@@ -449,7 +449,7 @@ class FileTableModel(QAbstractTableModel):
         if col == Column.MODIFIED:
             return human_time(e.modified)
         if col == Column.STATE:
-            return self._state(e)
+            return self.state_text(e)
         if not e.locked:
             return ""
         if info is None:
@@ -460,7 +460,8 @@ class FileTableModel(QAbstractTableModel):
             return ", ".join(info.readers)
         return info.signature.capitalize()
 
-    def _state(self, e: Entry) -> str:
+    def state_text(self, e: Entry) -> str:
+        """One word for the State column: Locked, No access, Damaged, Not locked."""
         if not e.locked:
             return "Not locked"
         if e.error is not None or (e.info is not None and e.info.signature == "unreadable"):
@@ -502,7 +503,7 @@ class FileTableModel(QAbstractTableModel):
             return {"Not locked": "Stored in plain text. Lock it to protect it.",
                     "No access": f"Locked, and not shared with you: ask {owner}.",
                     "Damaged": "Locked, but its header cannot be read.",
-                    }.get(self._state(e), "Locked: encrypted, and you can unlock it.")
+                    }.get(self.state_text(e), "Locked: encrypted, and you can unlock it.")
         return str(e.path)
 
 

@@ -494,7 +494,13 @@ class MainWindow(QMainWindow):
             self._show_details(entries[0])
 
     def _show_details(self, entry: Entry | None) -> None:
-        self.details.show_entry(entry)
+        state = None
+        if entry is not None:
+            row = self.model.row_of(entry.path)
+            if row is not None:
+                state = self.model.data(self.model.index(row, Column.STATE),
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.details.show_entry(entry, state)
         if entry is not None and entry.locked and self.vault is not None:
             path, root = entry.path, self.vault.path
             self.model.call_in_background(lambda: history_of(root, path),
