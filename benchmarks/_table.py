@@ -98,9 +98,19 @@ def vault_command() -> list[str]:
 
 def timed(cmd: Sequence[str], **kwargs) -> float:  # type: ignore[no-untyped-def]
     """Wall time of one command run to completion (it must succeed)."""
+    return timed_cpu(cmd, **kwargs)[0]
+
+
+def timed_cpu(cmd: Sequence[str], **kwargs) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Wall time and CPU time (user + system, from wait4) of one command; it must succeed."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kwargs)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kwargs)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    if code:
+        raise subprocess.CalledProcessError(code, list(cmd))
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def write_random(path: Path, size: int) -> None:

@@ -27,7 +27,7 @@ from _table import (
     print_table,
     scratch_dir,
     seconds,
-    timed,
+    timed_cpu,
     vault_command,
     write_random,
 )
@@ -72,11 +72,14 @@ def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row
         outputs = {"cp": copy, "age encrypt": locked_age, "vault encrypt": locked_vault,
                    "age decrypt": out_age, "vault decrypt": out_vault}
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for n in range(warmup + runs):  # warm-up rounds fault in tmpfs pages; not counted
             round_: dict[str, float] = {}
             for name, (cmd,) in commands.items():
                 outputs[name].unlink(missing_ok=True)
-                round_[name] = timed(cmd)
+                round_[name], used = timed_cpu(cmd)
+                if n >= warmup:
+                    cpu[name].append(used)
             if n >= warmup:
                 for name, value in round_.items():
                     times[name].append(value)
@@ -88,6 +91,7 @@ def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row
             if digest(outputs[name]) != want:
                 sys.exit(f"bench_throughput: {name} did not give back the original")
         med = {name: median(values) for name, values in times.items()}
+        med_cpu = {name: median(values) for name, values in cpu.items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = [Row("cp", seconds(med["cp"])),
@@ -103,6 +107,12 @@ def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row
         rows.append(Row(f"vault {verb} vs cp", seconds(ours), f"cp {seconds(med['cp'])}",
                         f"{ours / med['cp']:.2f}x cp", f"<= {CP_SLOWER:.1f}x cp",
                         ours / med["cp"] <= CP_SLOWER))
+    # CPU time (user + system) does not depend on how busy the machine is: on a loaded
+    # machine wall time follows it; on a quiet one, vault spreads it over both cores.
+    for name in commands:
+        anchor = "" if name == "cp" else f"cp {seconds(med_cpu['cp'])}"
+        ratio = "" if name == "cp" else f"{med_cpu[name] / med_cpu['cp']:.2f}x cp"
+        rows.append(Row(f"CPU time: {name}", seconds(med_cpu[name]), anchor, ratio))
     return rows
 
 
