@@ -104,7 +104,15 @@ def _stdout_checked(binary: bool) -> BinaryIO:
     return sys.stdout.buffer
 
 
+def _stdin_once(input_path: str, key_paths: list[str], what: str) -> None:
+    """Standard input can carry the data or a key file, not both (as age says)."""
+    if input_path == "-" and "-" in key_paths:
+        raise UsageError(f"standard input cannot be both the {what} and the input",
+                         hint="pass the input as a file name")
+
+
 def cmd_encrypt(args: argparse.Namespace) -> int:
+    _stdin_once(args.input, args.recipients_file, "recipients file")
     recipients: list[Recipient] = [parse_recipient(r) for r in args.recipient]
     for path in args.recipients_file:
         text = _read_text(path, "recipients file").decode("utf-8", "replace")
@@ -134,6 +142,7 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
+    _stdin_once(args.input, args.identity, "identity file")
     identities: list[Identity] = []
     for path in args.identity:
         identities.extend(load_identity_file(path))
