@@ -466,3 +466,17 @@ def test_failed_decrypt_from_stdin_to_file_leaves_nothing(setup: dict[str, Path 
                          input=damaged)
         assert_error(proc, message)
         assert_no_output(tmp_path, "o")
+
+
+def test_stdin_used_twice_is_refused(setup: dict[str, Path | str], tmp_path: Path) -> None:
+    """Before: the identity file swallowed all of stdin, then 'the file is empty'."""
+    data = Path(setup["key"]).read_bytes() + Path(setup["enc"]).read_bytes()
+    proc = run_vault("decrypt", "-i", "-", "-o", str(tmp_path / "o"), input=data)
+    assert_error(proc, "standard input cannot be both", "file name")
+    proc = run_vault("encrypt", "-R", "-", input=str(setup["recipient"]).encode())
+    assert_error(proc, "standard input cannot be both")
+    assert_no_output(tmp_path, "o")
+    # Standard input for the key alone is fine.
+    proc = run_vault("decrypt", "-i", "-", str(setup["enc"]),
+                     input=Path(setup["key"]).read_bytes())
+    assert proc.returncode == 0 and proc.stdout == PLAIN
