@@ -56,7 +56,7 @@ def parse_identities(text: str) -> list[Identity]:
         try:
             found.append(parse_identity(line))
         except KeyFormatError as exc:
-            raise KeyFormatError(f"identity file line {number}: {exc}") from None
+            raise KeyFormatError(f"identity file line {number}: {exc}", hint=exc.hint) from None
     if not found:
         raise KeyFormatError("no identities found in the identity file")
     return found
@@ -68,7 +68,8 @@ def parse_recipients(text: str) -> list[Recipient]:
         try:
             found.append(parse_recipient(line))
         except KeyFormatError as exc:
-            raise KeyFormatError(f"recipients file line {number}: {exc}") from None
+            raise KeyFormatError(f"recipients file line {number}: {exc}",
+                                 hint=exc.hint) from None
     if not found:
         raise KeyFormatError("no recipients found in the recipients file")
     return found
