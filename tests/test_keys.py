@@ -169,3 +169,13 @@ def test_wrong_lengths() -> None:
         HybridIdentity(bytes(33))
     with pytest.raises(KeyFormatError):
         HybridRecipient(bytes(1215))
+
+
+def test_file_errors_keep_the_specific_hint() -> None:
+    """A secret key pasted into a recipients file gets the 'pass the public key' hint."""
+    secret = str(generate_identity())
+    with pytest.raises(KeyFormatError) as info:
+        parse_recipients(f"# team\n{secret}\n")
+    assert "line 2" in str(info.value) and "secret key" in str(info.value)
+    assert info.value.hint and "vault keygen" in info.value.hint
+    assert secret[16:] not in str(info.value)
