@@ -111,6 +111,11 @@ def read_header(reader: LineReader) -> Header:
     if first != VERSION_LINE:
         if first and VERSION_LINE.startswith(first):
             raise MalformedError("the header ends early (truncated file?)")
+        if first == VERSION_LINE[:-1] + b"\r\n":
+            raise MalformedError(
+                "the file's line endings were changed to CRLF (it was copied as text)",
+                hint="copy the file again in binary mode",
+            )
         if first.startswith(_VERSION_PREFIX) and first.endswith(b"\n"):
             raise UnsupportedVersionError("this is an age file of an unsupported version")
         if not first:
