@@ -279,3 +279,14 @@ def test_armored_tamper_fails_cleanly(tmp_path: Path) -> None:
             with pytest.raises(VaultError):
                 age.decrypt_file(src, tmp_path / "out", [ours])
             assert sorted(os.listdir(tmp_path)) == ["in.age"]
+
+
+def test_line_endings_changed_to_crlf(sample: Sample, tmp_path: Path) -> None:
+    """A file copied in text mode gets a message saying so, not 'unsupported version'."""
+    mangled = sample.data[: sample.header_len].replace(b"\n", b"\r\n") + sample.data[
+        sample.header_len :]
+    exc = fail_file(tmp_path, sample, mangled)
+    assert type(exc) is MalformedError and "CRLF" in str(exc)
+    assert exc.hint and "binary" in exc.hint
+    exc = fail_file(tmp_path, sample, b"age-encryption.org/v2\n" + sample.data[22:])
+    assert type(exc) is UnsupportedVersionError
