@@ -289,7 +289,8 @@ class Keystore:
         name = keys.name
         if not overwrite and self.where(name) is not None:
             raise VaultError(f"keys for user {name!r} already exist here",
-                             hint="remove them first (`vault user remove --keys`)")
+                             hint="import under another name (--name), or replace them with "
+                                  "--force (export the old ones first if you need them)")
         to_file = self.use_key_file or not self.keyring_available()
         if to_file and not self.use_key_file:
             raise KeyringUnavailableError(
