@@ -342,13 +342,18 @@ class Vault:
     def _locked(self, name: str) -> Iterator[None]:
         """Serialize read-modify-write of one file (or of the registry) across processes."""
         locks = self.meta / "locks"
-        locks.mkdir(exist_ok=True)
         lock = filelock.FileLock(str(locks / f"{name}.lock"), timeout=LOCK_TIMEOUT)
         try:
-            with lock:
-                yield
+            locks.mkdir(exist_ok=True)
+            lock.acquire()
         except filelock.Timeout:
             raise VaultBusyError(f"timed out waiting for the lock on {name}") from None
+        except OSError as exc:  # e.g. a read-only vault: changes need write access
+            raise describe_os_error(exc, locks) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _audit(self, action: str, target: Path | str, **details: Any) -> None:
         """Append a signed, chained record to .vault/audit.log once the change is durable."""
