@@ -97,18 +97,21 @@ def display_name(path: Path, root: Path) -> str:
     return rel[: -len(LOCKED_SUFFIX)] if rel.endswith(LOCKED_SUFFIX) else rel
 
 
-def scan_entries(vault: Vault) -> list[Entry]:
+def scan_entries(vault: Vault, folders: list[str] | None = None) -> list[Entry]:
     """Locked files anywhere under the vault plus plain files at its top level.
 
     The same walk as ``Vault.scan`` (hidden names skipped, no symlinked folders, ``*.age``
     regular files; a test holds them equal) done in one pass with ``DirEntry.stat`` and
     plain strings: 10,000 files in about 50 ms instead of 250 ms through Path objects.
+    ``folders``, if given, receives every folder walked (for the window's watcher).
     """
     root = str(vault.path)
     entries: list[Entry] = []
     stack = [root]
     while stack:
         folder = stack.pop()
+        if folders is not None:
+            folders.append(folder)
         try:
             it = os.scandir(folder)
         except OSError:
@@ -211,6 +214,7 @@ class FileTableModel(QAbstractTableModel):
         self._bridge.called.connect(lambda done, result: done(result),
                                     Qt.ConnectionType.QueuedConnection)
         self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
+        self.folders: list[str] = []   # the folders the last scan walked
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
 
     # -- contents -----------------------------------------------------------------------
@@ -223,7 +227,8 @@ class FileTableModel(QAbstractTableModel):
         self.info_requests = 0
         self.beginResetModel()
         self._vault = vault
-        self._entries = scan_entries(vault) if vault is not None else []
+        self.folders = []
+        self._entries = scan_entries(vault, self.folders) if vault is not None else []
         self._sort_entries()
         self.endResetModel()
 
@@ -235,7 +240,8 @@ class FileTableModel(QAbstractTableModel):
         files whose size and mtime did not change keep their header details."""
         if self._vault is None:
             return
-        fresh = {e.path: e for e in scan_entries(self._vault)}
+        self.folders = []
+        fresh = {e.path: e for e in scan_entries(self._vault, self.folders)}
         gone = [e.path for e in self._entries if e.path not in fresh]
         added = [e for p, e in fresh.items() if p not in self._rows]
         changed = [e for p, e in fresh.items() if p in self._rows and (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -395,7 +394,7 @@ class MainWindow(QMainWindow):
         if vault is not None:
             self.keystore = vault.keystore
         self.model.set_vault(vault)
-        self._watch_folders()
+        QTimer.singleShot(0, self._watch_folders)   # after the first paint
         self.empty.set_vault(vault)
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
         self._update_stack()
@@ -426,18 +425,12 @@ class MainWindow(QMainWindow):
             self.refresh()
 
     def _watch_folders(self, limit: int = 256) -> None:
-        """Watch the vault folder and its (non-hidden) subfolders, at most ``limit``."""
+        """Watch the folders the last scan walked (the vault and its non-hidden
+        subfolders), at most ``limit``."""
         if self.watcher.directories():
             self.watcher.removePaths(self.watcher.directories())
-        if self.vault is None:
-            return
-        folders = [str(self.vault.path)]
-        for folder, dirs, _files in os.walk(self.vault.path):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            folders.extend(os.path.join(folder, d) for d in dirs)
-            if len(folders) >= limit:
-                break
-        self.watcher.addPaths(folders[:limit])
+        if self.vault is not None and self.model.folders:
+            self.watcher.addPaths(self.model.folders[:limit])
 
     def _update_stack(self) -> None:
         n = self.model.rowCount()
