@@ -129,3 +129,18 @@ def test_user_keys_text_round_trip_and_repr() -> None:
         "dora", keys.recipient, keys.signing_public)
     with pytest.raises(UnknownUserError):
         UserKeys.generate("../etc/passwd")
+
+
+@pytest.mark.keyring
+def test_protect_and_unprotect_an_existing_entry() -> None:
+    _needs_keyring()
+    store = Keystore(passphrase=ask, work_factor=10)
+    keys = store.create("erin")
+    assert not store.is_protected("erin")
+    assert store.set_protection("erin", True) == "keyring"
+    assert Keystore(passphrase=ask).is_protected("erin")
+    with pytest.raises(BadPassphraseError):
+        Keystore().load("erin")
+    assert Keystore(passphrase=ask).load("erin").recipient == keys.recipient
+    store.set_protection("erin", False)
+    assert Keystore().load("erin").signing_public == keys.signing_public

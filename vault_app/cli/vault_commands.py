@@ -64,7 +64,8 @@ def register(commands: Any) -> None:
     p = commands.add_parser("share", parents=[common], help="give a member access to a file")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--with", dest="with_user", required=True, metavar="USER")
-    p.add_argument("--role", choices=[r.value for r in Role], default=Role.READER.value)
+    p.add_argument("--role", choices=[r.value for r in Role],
+                   help="default: the vault policy's default_share_role (reader)")
     p.set_defaults(handler=cmd_share)
 
     p = commands.add_parser("revoke", parents=[common],
@@ -122,6 +123,11 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(handler=cmd_user_export)
+    p = verbs.add_parser("protect", parents=[common],
+                         help="add (or with --off remove) a passphrase on your keyring entry")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("--off", action="store_true", help="remove the passphrase")
+    p.set_defaults(handler=cmd_user_protect)
     p = verbs.add_parser("import", parents=[common], help="import exported keys")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", metavar="NAME", help="store them under another name")
@@ -242,7 +248,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    info = _open(args).share(Path(args.file), args.with_user, Role(args.role))
+    vault = _open(args)
+    role = args.role or vault.policy.get("default_share_role", Role.READER.value)
+    info = vault.share(Path(args.file), args.with_user, Role(role))
     if args.json:
         print_json(info.to_json())
     else:
@@ -411,6 +419,17 @@ def cmd_user_export(args: argparse.Namespace) -> int:
         print_json({"name": name, "output": args.output})
     else:
         print(f"exported the keys of {name} to {args.output} (passphrase-protected)")
+    return 0
+
+
+def cmd_user_protect(args: argparse.Namespace) -> int:
+    name = args.name or args.user or default_user()
+    where = _keystore(args).set_protection(name, not args.off)
+    state = "without a passphrase" if args.off else "passphrase-protected"
+    if args.json:
+        print_json({"name": name, "where": where, "protected": not args.off})
+    else:
+        print(f"the keys of {name} are now {state} ({where})")
     return 0
 
 

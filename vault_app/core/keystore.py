@@ -313,6 +313,15 @@ class Keystore:
         self._cache[name] = keys
         return where
 
+    def set_protection(self, name: str, protect: bool) -> str:
+        """Add or remove the passphrase on a keyring entry (key files always keep one)."""
+        keys = self.load(name)
+        where = self.where(name)
+        if where == "file" and not protect:
+            raise VaultError("a key file is always passphrase-protected",
+                             hint="move the keys into a keyring first (export, then import)")
+        return self.save(keys, protect=protect, overwrite=True)
+
     def delete(self, name: str) -> None:
         import keyring.errors
 
