@@ -273,3 +273,24 @@ def test_init_twice_and_unwritable(tmp_path: Path) -> None:
     with pytest.raises(NotAVaultError):
         Vault.open(tmp_path, user="alice", keystore=keystore)
     assert Vault.find(tmp_path / "v" / "a" / "b") == (tmp_path / "v").absolute()
+
+
+def test_vault_files_readable_by_other_logins_keys_and_plaintext_private(
+        tmp_path: Path) -> None:
+    """Members on other OS logins read ciphertext and registry (umask); plaintext is 0600."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        v = team(tmp_path / "v", "alice", "bob")
+        locked = _lock(v["alice"], tmp_path, b"secret,data\n")
+        v["alice"].share(locked, "bob")
+        out = v["bob"].unlock(locked, tmp_path / "out")
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    meta = tmp_path / "v" / ".vault"
+    assert mode(locked) == 0o644
+    assert mode(meta) == 0o755 and mode(meta / "locks") == 0o755
+    assert mode(meta / "config.json") == 0o644 and mode(meta / "members.json") == 0o644
+    assert mode(out) == 0o600, "plaintext stays private"

@@ -80,6 +80,7 @@ from vault_app.core.vault_io import (
     atomic_rw,
     copy_range,
     payload_digest,
+    shared_mode,
 )
 
 if TYPE_CHECKING:
@@ -211,9 +212,12 @@ class Vault:
             raise describe_os_error(exc, path) from None
         try:
             (staging / "locks").mkdir()
+            for folder in (staging, staging / "locks"):
+                _share_with_members(folder, directory=True)
             for file, data in ((CONFIG, config), (MEMBERS, registry.to_json())):
                 with atomic_output(staging / file) as out:
                     out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+                _share_with_members(staging / file)
             os.rename(staging, meta)
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -322,8 +326,10 @@ class Vault:
         return self._registry
 
     def _write_registry(self, registry: Registry) -> None:
-        with atomic_output(self.meta / MEMBERS, overwrite=True) as out:
+        path = self.meta / MEMBERS
+        with atomic_output(path, overwrite=True) as out:
             out.write(json.dumps(registry.to_json(), indent=2, sort_keys=True).encode() + b"\n")
+        _share_with_members(path)
         self._registry = None
 
     def keys(self) -> UserKeys:
@@ -342,7 +348,8 @@ class Vault:
     def _locked(self, name: str) -> Iterator[None]:
         """Serialize read-modify-write of one file (or of the registry) across processes."""
         locks = self.meta / "locks"
-        lock = filelock.FileLock(str(locks / f"{name}.lock"), timeout=LOCK_TIMEOUT)
+        lock = filelock.FileLock(str(locks / f"{name}.lock"), timeout=LOCK_TIMEOUT,
+                                 mode=shared_mode())
         try:
             locks.mkdir(exist_ok=True)
             lock.acquire()
@@ -926,6 +933,13 @@ def _looks_locked(path: Path) -> bool:
     except OSError:
         return False
     return head.startswith((b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----"))
+
+
+def _share_with_members(path: Path, *, directory: bool = False) -> None:
+    """Public vault metadata gets the umask's permissions (atomic_output made it 0600):
+    members on other logins must read the config and the registry."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, shared_mode(directory))
 
 
 def _need_owner(acl: dict[str, str], locked: Path) -> None:

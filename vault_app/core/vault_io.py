@@ -23,6 +23,27 @@ from vault_app.core.errors import FileOperationError
 COPY_BLOCK = 8 << 20
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting (briefly) and restoring
+    os.umask(mask)
+    return mask
+
+
+def shared_mode(directory: bool = False) -> int:
+    """Permissions for vault files other logins must read (ciphertext and public
+    metadata): what the umask allows, as for any file the user creates. Plaintext and
+    keys never get these; they stay 0600."""
+    return (0o777 if directory else 0o666) & ~current_umask()
+
+
 class HashingWriter:
     """Passes writes through, hashing them (runs on the stream's writer thread)."""
 
@@ -92,9 +113,18 @@ class Pipe:
         return bytes(out[:n])
 
 
+def _publish_mode(fd: int, dest: Path, overwrite: bool) -> None:
+    """The temp file stays 0600 while written; only the complete, synced ciphertext gets
+    the shared mode (an existing file's mode is kept). No fchmod on Windows."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.fchmod(fd, dest.stat().st_mode & 0o777 if overwrite and dest.exists()
+                  else shared_mode())
+
+
 @contextlib.contextmanager
 def atomic_rw(dest: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
-    """Like atomic_output, but the temp file is readable so it can be verified first."""
+    """Like atomic_output, but the temp file is readable so it can be verified first, and
+    the result gets the shared (umask) mode: ciphertext that other members must read."""
     if not overwrite and (dest.exists() or dest.is_symlink()):
         raise FileOperationError(f"{dest}: already exists",
                                  hint="choose another name, or remove the existing file")
@@ -110,6 +140,7 @@ def atomic_rw(dest: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
+                _publish_mode(handle.fileno(), dest, overwrite)
             if overwrite:
                 os.replace(tmp, dest)
             else:
