@@ -214,24 +214,27 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     vault = _open(args)
-    infos = [vault.lock(Path(f), keep=args.keep, replace=args.replace) for f in args.files]
+    infos = []
+    for name in args.files:  # each reported as soon as it is done: a later failure stops
+        info = vault.lock(Path(name), keep=args.keep, replace=args.replace)
+        infos.append(info)
+        if not args.json:
+            _print_info(info, "locked")
     if args.json:
         print_json([i.to_json() for i in infos])
-    else:
-        for info in infos:
-            _print_info(info, "locked")
     return 0
 
 
 def cmd_unlock(args: argparse.Namespace) -> int:
     vault = _open(args)
-    outs = [vault.unlock(Path(f), Path(args.output), overwrite=args.force) for f in args.files]
-    if args.json:
-        print_json([{"file": f, "output": str(o)} for f, o in zip(args.files, outs,
-                                                                   strict=True)])
-    else:
-        for out in outs:
+    outs = []
+    for name in args.files:
+        out = vault.unlock(Path(name), Path(args.output), overwrite=args.force)
+        outs.append({"file": name, "output": str(out)})
+        if not args.json:
             print(f"unlocked {out}")
+    if args.json:
+        print_json(outs)
     return 0
 
 
