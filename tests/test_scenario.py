@@ -147,3 +147,25 @@ def test_swapped_member_key_is_detected(tmp_path: Path) -> None:
     bob = Vault.open(tmp_path / "v", user="bob", keystore=vaults["alice"].keystore)
     with pytest.raises(MemberKeyMismatchError):
         bob.keys()
+
+
+def test_swapped_signing_key_marks_signed_files_invalid(tmp_path: Path) -> None:
+    """Swap the author's signing key in the registry: their files turn invalid."""
+    from vault_support import team
+
+    vaults = team(tmp_path / "v", "alice", "bob")
+    src = tmp_path / "d.csv"
+    src.write_bytes(b"by bob")
+    locked = vaults["bob"].lock(src).path
+    assert vaults["alice"].info(locked).signature == "valid"
+    registry = tmp_path / "v" / ".vault" / "members.json"
+    data = json.loads(registry.read_text())
+    mallory = UserKeys.generate("bob")
+    for entry in data["members"]:
+        if entry["name"] == "bob":
+            entry["signing_key"] = mallory.signing_public
+    registry.write_text(json.dumps(data))
+    info = vaults["alice"].info(locked)
+    assert info.signature == "invalid" and "bob" in info.signature_detail
+    with pytest.raises(SignatureError):
+        vaults["alice"].unlock(locked, tmp_path / "o")

@@ -468,15 +468,14 @@ class Vault:
     def _verdict(self, head: _Head) -> Verdict:
         if head.history is None:
             return Verdict(Status.UNSIGNED, "a plain age file, without a vault signature")
-        verdict = verify_history(head.history, head.recipients, self.registry.lookup)
-        if verdict.ok:
-            current = head.history[-1]
-            if current.recovery != self.recovery_recipient:
-                return Verdict(Status.INVALID, "it is not wrapped for this vault's recovery key")
-            for name in {r.signer for r in head.history}:
-                if name in self.registry.problems:
-                    return Verdict(Status.INVALID, f"the registry entry of {name} is not "
-                                   f"trustworthy: {self.registry.problems[name]}")
+        registry = self.registry
+        for name in sorted({r.signer for r in head.history}):
+            if name in registry.problems:  # a swapped or forged key: never "unknown"
+                return Verdict(Status.INVALID, f"the registry entry of {name} is not "
+                               f"trustworthy: {registry.problems[name]}")
+        verdict = verify_history(head.history, head.recipients, registry.lookup)
+        if verdict.ok and head.history[-1].recovery != self.recovery_recipient:
+            return Verdict(Status.INVALID, "it is not wrapped for this vault's recovery key")
         return verdict
 
     def files(self) -> list[FileInfo]:
