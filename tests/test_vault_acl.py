@@ -294,3 +294,19 @@ def test_vault_files_readable_by_other_logins_keys_and_plaintext_private(
     assert mode(meta) == 0o755 and mode(meta / "locks") == 0o755
     assert mode(meta / "config.json") == 0o644 and mode(meta / "members.json") == 0o644
     assert mode(out) == 0o600, "plaintext stays private"
+
+
+def test_rage_reads_vault_files_ignoring_the_acl_stanza(tmp_path: Path) -> None:
+    """A second, independent age implementation (rage, via pyrage) skips our stanza too."""
+    import pyrage
+
+    keystore = make_keystore()
+    alice, recovery = Vault.init(tmp_path / "v", user="alice", keystore=keystore)
+    locked = _lock(alice, tmp_path, b"hello,rage\n")
+    raw = locked.read_bytes()
+    mine = pyrage.x25519.Identity.from_str(str(keystore.load("alice").identity))
+    assert pyrage.decrypt(raw, [mine]) == b"hello,rage\n"
+    assert pyrage.decrypt(raw, [pyrage.x25519.Identity.from_str(recovery)]) == b"hello,rage\n"
+    stranger = pyrage.x25519.Identity.generate()
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(raw, [stranger])
