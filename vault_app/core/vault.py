@@ -601,10 +601,10 @@ class Vault:
                 raise VaultError("internal error: the signed header changed length")
             out.seek(0)
             out.write(encoded)
-            self._verify_written(out, me, size, cancel)
+            self._verify_written(out, encoded, me, size, cancel)
 
-    def _verify_written(self, handle: BinaryIO, me: UserKeys, size: int,
-                        cancel: CancelToken | None) -> None:
+    def _verify_written(self, handle: BinaryIO, expected_header: bytes, me: UserKeys,
+                        size: int, cancel: CancelToken | None) -> None:
         """Read the new file back: our key unwraps it, every chunk verifies, sizes match.
 
         (No second hash: the chunks authenticate under a key only we have held.)
@@ -614,7 +614,7 @@ class Vault:
         header = read_header(handle)
         file_key = age.unwrap_file_key(header, [me.identity])
         got = decrypt_payload(file_key, handle, Sink(), cancel=cancel)  # type: ignore[arg-type]
-        if got != size:
+        if got != size or header.encode() != expected_header:
             raise VaultError("verification of the written file failed; nothing was changed",
                              hint="check the disk (bad sectors, full, or failing?)")
         handle.seek(0, os.SEEK_END)
