@@ -53,6 +53,13 @@ def temp_files(dest: Path) -> list[Path]:
     return sorted(dest.parent.glob(f".{dest.name}.*{TEMP_SUFFIX}"))
 
 
+def stray_temps(dest: Path) -> list[Path]:
+    """Every temp file a kill may leave: beside ``dest``, and in a vault's ``.vault/`` (the
+    registry and the audit checkpoint are replaced the same way)."""
+    folders = {dest.parent, dest.parent / ".vault"}
+    return sorted(p for f in folders if f.is_dir() for p in f.glob(f".*{TEMP_SUFFIX}"))
+
+
 @dataclass
 class KillStats:
     kills: int = 0
@@ -111,7 +118,7 @@ def kill_loop(cmd: list[str], dest: Path, check: Callable[[], None], *, rounds: 
         finally:
             proc.wait(timeout=60)
         assert not dest.is_symlink()
-        for tmp in temp_files(dest):
+        for tmp in stray_temps(dest):
             mode = stat.S_IMODE(tmp.stat().st_mode)
             assert mode == 0o600, f"temp file {tmp.name} has mode {oct(mode)}"
             stats.leftover_temps += 1
@@ -340,3 +347,35 @@ def test_kill_during_vault_revoke(team: Team) -> None:
     team.cli_verify()
     assert stats.during_write >= KILLS // 4
     assert revoked >= 1
+
+
+@pytest.mark.slow
+def test_kill_during_member_add(team: Team) -> None:
+    """The registry is replaced atomically too: after any kill it parses, every entry is
+    trusted, and carol is either fully added or not there."""
+    carol = X25519Identity.generate()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from vault_app.core.keystore import encode_signing_public
+
+    signing = encode_signing_public(Ed25519PrivateKey.generate().public_key())
+    registry_file = team.root / ".vault" / "members.json"
+
+    def check() -> None:
+        registry = team.alice.registry
+        assert registry.problems == {}, registry.problems
+        entry = registry.lookup("carol")
+        assert entry is None or (entry.recipient, entry.signing_key) == (
+            str(carol.recipient()), signing)
+        team.consistent()
+
+    def cleanup() -> None:
+        entry = team.alice.registry.lookup("carol")
+        if entry is not None and entry.active:
+            team.alice.remove_member("carol")
+
+    cmd = [*VAULT, "user", "add", "--vault", str(team.root), "carol", "--recipient",
+           str(carol.recipient()), "--signing-key", signing]
+    stats = kill_loop(cmd, registry_file, check, cleanup=cleanup, env=team.env, seed=7)
+    team.cli_verify()
+    assert stats.kills >= KILLS
