@@ -158,3 +158,21 @@ def test_longest_names_work(tmp_path: Path, name: str) -> None:
         handle.write(b"long")
     assert dest.read_bytes() == b"long"
     assert os.listdir(tmp_path) == [name]
+
+
+def test_stale_temp_of_a_dead_writer_is_removed_on_next_write(tmp_path: Path) -> None:
+    """A kill -9 leaves `.NAME.<pid>.*.vault-tmp` (0600); the next write to NAME removes it."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".out.bin.{pid}.abc123.vault-tmp"
+    stale.write_bytes(b"start of a plaintext")
+    live = tmp_path / f".out.bin.{os.getpid()}.zzz999.vault-tmp"  # ours: alive, kept
+    live.write_bytes(b"in progress")
+    other = tmp_path / f".other.bin.{pid}.abc123.vault-tmp"  # another destination: kept
+    other.write_bytes(b"x")
+    with atomic_output(tmp_path / "out.bin") as out:
+        out.write(b"new")
+    assert not stale.exists()
+    assert live.exists() and other.exists()
+    assert (tmp_path / "out.bin").read_bytes() == b"new"

@@ -38,6 +38,44 @@ def describe_os_error(exc: OSError, path: Path | str) -> FileOperationError:
     return FileOperationError(f"{name}: {exc.strerror or 'input/output error'}")
 
 
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path, stem: str) -> int:
+    """Remove temp files for this destination left by processes that died (kill -9, crash).
+
+    Temp names carry their writer's pid, so a live writer's file is never touched.
+    They can hold the start of a plaintext (mode 0600): removing them on the next
+    run keeps that window short. Returns how many were removed.
+    """
+    prefix = f".{stem}."
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+            continue
+        pid_text = name[len(prefix) : -len(TEMP_SUFFIX)].split(".", 1)[0]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
 def fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -45,6 +83,22 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _link_no_clobber(tmp: Path, dest: Path) -> None:
+    """Give ``tmp`` the name ``dest`` unless ``dest`` exists (no overwrite race where
+    hard links work; a checked rename on file systems without them, e.g. FAT)."""
+    try:
+        os.link(tmp, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS,
+                             errno.EXDEV, errno.EMLINK):
+            raise
+        if dest.exists() or dest.is_symlink():
+            raise FileExistsError(errno.EEXIST, "exists") from None
+        os.replace(tmp, dest)
+        return
+    tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -59,8 +113,10 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[Bina
         raise FileOperationError(f"{dest}: is a folder, not a file")
     # The temp name is longer than the real one: keep it within NAME_MAX (255 bytes).
     stem = os.fsdecode(os.fsencode(dest.name)[:100])
+    remove_stale_temps(folder, stem)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=TEMP_SUFFIX, dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                        dir=folder)
     except OSError as exc:
         raise describe_os_error(exc, folder) from None
     tmp = Path(tmp_name)
@@ -73,8 +129,7 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[Bina
             if overwrite:
                 os.replace(tmp, dest)
             else:
-                os.link(tmp, dest)  # fails if dest appeared meanwhile: never clobber
-                tmp.unlink()
+                _link_no_clobber(tmp, dest)
         except OSError as exc:
             if exc.errno == errno.EEXIST:
                 raise FileOperationError(f"{dest}: already exists") from None
