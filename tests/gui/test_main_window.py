@@ -672,3 +672,40 @@ def test_too_large_to_drag_out_says_to_use_unlock_to(qtbot, window, vault_env,
     window.view.startDrag(Qt.DropAction.CopyAction)
     assert find_dialog(QMessageBox, "confirm") is None
     assert "use Unlock to…" in window.statusBar().currentMessage()
+
+
+def test_keys_in_a_passphrase_key_file_are_opened_by_asking(qtbot, tmp_path,
+                                                             monkeypatch) -> None:
+    """No keyring entry, a passphrase-protected key file: the window asks, then unlocks."""
+    from gui_support import answer_later
+    from PySide6.QtWidgets import QInputDialog
+
+    from vault_app.core.keystore import Keystore, default_config_dir
+    from vault_app.core.vault import Vault
+
+    setup = Keystore(config_dir=default_config_dir(), use_key_file=True, work_factor=10,
+                     passphrase=lambda _p, _c: b"correct horse")
+    setup.create("dana", protect=True)
+    vault, _ = Vault.init(tmp_path / "v", user="dana", keystore=setup)
+    locked = vault.lock(plain(tmp_path / "in", "d.csv", b"d,1\n")).path
+    monkeypatch.setenv("VAULT_USER", "dana")
+    window = MainWindow(None)   # the window's own keystore, as `vault-app` makes it
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_vault_at(vault.path)
+    select(qtbot, window, locked)
+    out = tmp_path / "out"
+    out.mkdir()
+    asked: list[str] = []
+
+    def answer(dialog: QInputDialog) -> None:   # the prompt runs its own modal loop
+        asked.append(dialog.labelText())
+        dialog.setTextValue("correct horse")
+        dialog.accept()
+
+    answer_later(QInputDialog, answer, name="passphraseDialog")
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        window.unlock_to(window.selected_entries(), out)
+    assert asked and "dana" in asked[0]
+    assert (out / "d.csv").read_bytes() == b"d,1\n"
+    window.close()

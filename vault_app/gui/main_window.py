@@ -169,8 +169,10 @@ class MainWindow(QMainWindow):
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
         self._closing = False
-        #: Keys opened once stay cached in it for every vault this window opens.
-        self.keystore = keystore or (vault.keystore if vault is not None else None)
+        #: Keys opened once stay cached in it for every vault this window opens; by
+        #: default the OS keyring, asking in a dialog for a key file's passphrase.
+        self.keystore = keystore or (vault.keystore if vault is not None
+                                     else self._default_keystore())
 
         self.model = FileTableModel(self)
         self.proxy = FileFilterProxy(self)
@@ -215,6 +217,13 @@ class MainWindow(QMainWindow):
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.set_vault(vault)
         self._restore_layout()
+
+    def _default_keystore(self) -> Keystore:
+        from vault_app.core.keystore import Keystore
+        from vault_app.gui.dialogs.passphrase import PassphrasePrompt
+
+        self.passphrase_prompt = PassphrasePrompt(self)
+        return Keystore(passphrase=self.passphrase_prompt.ask)
 
     # -- window layout, remembered between runs ---------------------------------------------
     _LAYOUT_KEYS = ("window/geometry", "window/splitter", "window/header")
