@@ -212,3 +212,61 @@ def test_a_task_queued_from_a_callback_runs_in_the_same_batch(qtbot: Any,
     qtbot.waitUntil(lambda: not runner.busy(), timeout=5000)
     assert order == ["first", "second"]
     assert len(idles) == 1
+
+
+_STRESS = """
+import gc, sys
+from PySide6.QtCore import QCoreApplication
+from vault_app.gui.worker import TaskRunner
+
+app = QCoreApplication(sys.argv)
+runner = TaskRunner()
+n = int(sys.argv[1])
+done = []
+
+def finished(_value):
+    done.append(None)
+    if len(done) % 100 == 0:
+        gc.collect()   # frees whatever the runner no longer holds, while jobs still run
+    if len(done) == n:
+        app.quit()
+
+for i in range(n):
+    runner.run(lambda progress, cancel: bytearray(64), label=str(i), on_success=finished)
+app.exec()
+assert runner.shutdown(5000)
+del runner
+gc.collect()
+print("ok", len(done))
+"""
+
+
+def test_many_tiny_tasks_then_exit_do_not_crash() -> None:
+    """Thousands of short jobs, then shutdown and interpreter exit, in a fresh process.
+
+    Catches a pool job freed while the pool thread still runs it, and PySide builds whose
+    signal emission corrupts refcounts (6.12.0 on Python 3.11 crashes here)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", _STRESS, "3000"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["ok", "3000"]
+
+
+def test_emitting_a_signal_leaves_python_bools_alone(qtbot: Any, runner: TaskRunner) -> None:
+    """PySide6 6.12.0 drops a reference to True on every Python-side emit; after a few
+    hundred emits CPython 3.11 aborts ("deallocating True or False")."""
+    import sys
+
+    seen: list[int] = []
+    runner.queue_changed.connect(lambda done, total: seen.append(done))
+    before = sys.getrefcount(True)
+    for i in range(300):
+        runner.queue_changed.emit(i, 300)
+    lost = before - sys.getrefcount(True)
+    assert len(seen) == 300
+    assert lost < 100, f"{lost} references to True lost over 300 emits (broken PySide build)"
