@@ -133,6 +133,11 @@ class TaskRunner(QObject):
         self._pending: deque[_Job] = deque()
         self._current: _Job | None = None
         self._runnable: _Runnable | None = None
+        # A job reports from inside run(); the pool thread is still in PySide's run()
+        # wrapper for a moment after that, so the runnable is kept until the next job has
+        # reported (one pool thread: the previous run() has fully returned by then) or
+        # until the pool is idle (wait()).
+        self._retired: _Runnable | None = None
         self._next_id = 1
         self._done_tasks = 0
         self._total_tasks = 0
@@ -177,7 +182,10 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the worker thread is done (shutdown and tests only, never in a slot)."""
-        return bool(self._pool.waitForDone(msecs))
+        done = bool(self._pool.waitForDone(msecs))
+        if done:
+            self._retired = None   # the pool thread no longer touches it
+        return done
 
     def shutdown(self, msecs: int = 5000) -> bool:
         """Cancel everything and wait for the worker thread (application exit)."""
@@ -186,6 +194,7 @@ class TaskRunner(QObject):
 
     # -- internals (UI thread) ------------------------------------------------------------
     def _start_next(self) -> None:
+        self._retired = self._runnable
         if not self._pending:
             self._current = None
             self._runnable = None
