@@ -1,6 +1,6 @@
 """The details of the selected file: sizes, ACL, author, signature, and its history as
 recorded in the vault's audit log (``.vault/audit.log``, signed and hash-chained by the
-core; this pane lists it, ``vault audit verify`` checks the chain)."""
+core; this pane lists it, ``vault audit --verify`` checks the chain)."""
 
 from __future__ import annotations
 
