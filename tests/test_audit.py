@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,8 +69,7 @@ def test_records_round_trip_and_verify_clean(log: AuditLog) -> None:
     assert records[0].prev_hash == log.genesis
     for before, after in itertools.pairwise(records):
         assert after.prev_hash == before.line_hash
-    assert log.verify(KEYS) == []
-    assert (log.path.stat().st_mode & 0o777) == 0o600
+    assert log.verify(KEYS) == []   # file modes: test_audit_files_follow_the_umask_...
 
 
 def test_history_of_one_file(log: AuditLog) -> None:
@@ -277,3 +278,23 @@ def test_audit_cli_verifies_and_detects_tampering(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error: the audit log failed verification" in stderr
     assert "record 7" in stderr and "hint:" in stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
+def test_audit_files_follow_the_umask_like_other_vault_metadata(vault_dir: Path,
+                                                               umask: int) -> None:
+    """Other members' logins must read the log and its head and take its lock, as they
+    read the registry: the files get what the umask allows, not a fixed 0600."""
+    old = os.umask(umask)
+    try:
+        audit = AuditLog(vault_dir, vault_id="v-1")
+        audit.append(ALICE, "lock", "data/a.csv.age")
+        audit.append(BOB, "lock", "data/b.csv.age")   # head replaced: mode still shared
+    finally:
+        os.umask(old)
+    want = 0o666 & ~umask
+    meta = vault_dir / ".vault"
+    for path in (audit.path, audit.head_path, meta / "locks" / "audit.lock"):
+        assert stat.S_IMODE(path.stat().st_mode) == want, path.name
+    assert audit.verify(KEYS) == []

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from vault_app.core.atomic import atomic_output, describe_os_error
 from vault_app.core.encoding import bech32_decode
 from vault_app.core.errors import FileOperationError, KeyFormatError, VaultError
+from vault_app.core.vault_io import shared_mode
 
 LOG = "audit.log"
 HEAD = "audit.head"
@@ -155,7 +156,10 @@ class AuditLog:
         except OSError as exc:
             raise describe_os_error(exc, locks) from None
         try:
-            with filelock.FileLock(str(locks / "audit.lock"), timeout=LOCK_TIMEOUT):
+            # the log, its head and its lock are shared like the registry: every member's
+            # login must read them (and take the lock to append)
+            with filelock.FileLock(str(locks / "audit.lock"), timeout=LOCK_TIMEOUT,
+                                   mode=shared_mode()):
                 yield
         except filelock.Timeout:
             raise FileOperationError("timed out waiting for the audit log lock") from None
@@ -182,7 +186,8 @@ class AuditLog:
 
     def _write_line(self, line: bytes) -> None:
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                         shared_mode())
             try:
                 os.write(fd, line + b"\n")
                 os.fsync(fd)
@@ -197,6 +202,8 @@ class AuditLog:
         head["sig"] = base64.b64encode(signer.sign(_HEAD_DOMAIN + _canonical(head))).decode()
         with atomic_output(self.head_path, overwrite=True) as out:
             out.write(_canonical(head) + b"\n")
+            with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+                os.fchmod(out.fileno(), shared_mode())  # before the rename: never 0600
 
     def _last_complete(self) -> AuditRecord | None:
         """The last complete record; an unfinished line left by a crash is cut off first."""
