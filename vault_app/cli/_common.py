@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import getpass
 import json
-import logging
 import os
 import signal
 import sys
@@ -15,8 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from vault_app.core.errors import Cancelled, VaultError
-
-log = logging.getLogger("vault_app.cli")
 
 
 class UsageError(VaultError):
@@ -64,6 +61,8 @@ def error(message: str, hint: str | None = None) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run the verb's handler; map every expected failure to ``error:`` and exit 1."""
     if os.environ.get("VAULT_DEBUG"):
+        import logging  # only here: about 5 ms of start-up otherwise
+
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
         with _unwind_on_termination():

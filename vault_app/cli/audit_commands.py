@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_app.cli._common import print_json
 from vault_app.cli.vault_commands import _common, _open
-from vault_app.core.audit import AuditLog, AuditRecord
+
+if TYPE_CHECKING:  # loaded by the handler: other verbs never need it
+    from vault_app.core.audit import AuditRecord
 
 
 def register(commands: Any) -> None:
@@ -42,6 +44,8 @@ def _line(record: AuditRecord) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from vault_app.core.audit import AuditLog
+
     vault = _open(args)
     log = AuditLog(vault.path, vault_id=str(vault.config["vault_id"]))
     records = log.history(_target(vault.path, args.file)) if args.file else log.records()

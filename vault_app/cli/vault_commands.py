@@ -11,14 +11,19 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_app.cli._common import UsageError, ask_passphrase, print_json
 from vault_app.cli.age_commands import load_identity_file
 from vault_app.core.atomic import atomic_output
 from vault_app.core.errors import NotAVaultError, SignatureError
-from vault_app.core.keystore import Keystore, PassphraseFn, passphrase_from_env
-from vault_app.core.vault import FileInfo, Role, Vault, default_user, recover_file
+
+if TYPE_CHECKING:  # the vault modules load inside the handlers: `encrypt` never needs them
+    from vault_app.core.keystore import Keystore, PassphraseFn
+    from vault_app.core.vault import FileInfo, Vault
+
+#: The values of vault_app.core.acl.Role (tests/test_cli_startup.py keeps them equal).
+ROLES = ("owner", "editor", "reader")
 
 
 def _common(json_output: bool = True) -> argparse.ArgumentParser:
@@ -64,7 +69,7 @@ def register(commands: Any) -> None:
     p = commands.add_parser("share", parents=[common], help="give a member access to a file")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--with", dest="with_user", required=True, metavar="USER")
-    p.add_argument("--role", choices=[r.value for r in Role],
+    p.add_argument("--role", choices=ROLES,
                    help="default: the vault policy's default_share_role (reader)")
     p.set_defaults(handler=cmd_share)
 
@@ -140,6 +145,8 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _passphrase_fn() -> PassphraseFn:
+    from vault_app.core.keystore import passphrase_from_env
+
     from_env = passphrase_from_env()
     if from_env is not None:
         return from_env
@@ -147,11 +154,15 @@ def _passphrase_fn() -> PassphraseFn:
 
 
 def _keystore(args: argparse.Namespace) -> Keystore:
+    from vault_app.core.keystore import Keystore
+
     use_file = bool(getattr(args, "key_file", False) or os.environ.get("VAULT_KEY_FILE"))
     return Keystore(passphrase=_passphrase_fn(), use_key_file=use_file)
 
 
 def _vault_dir(args: argparse.Namespace) -> Path:
+    from vault_app.core.vault import Vault
+
     given = args.vault or os.environ.get("VAULT_DIR")
     if given:
         return Path(given)
@@ -163,6 +174,8 @@ def _vault_dir(args: argparse.Namespace) -> Path:
 
 
 def _open(args: argparse.Namespace) -> Vault:
+    from vault_app.core.vault import Vault
+
     return Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
 
 
@@ -186,6 +199,8 @@ def _print_info(info: FileInfo, verb: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from vault_app.core.vault import Vault
+
     keystore = _keystore(args)
     vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
                                  post_quantum=args.pq, protect=args.protect)
@@ -251,6 +266,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
+    from vault_app.core.acl import Role
+
     vault = _open(args)
     role = args.role or vault.policy.get("default_share_role", Role.READER.value)
     info = vault.share(Path(args.file), args.with_user, Role(role))
@@ -295,6 +312,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    from vault_app.core.vault import Vault, default_user, recover_file
+
     identities = load_identity_file(args.identity)
     if len(identities) != 1:
         raise UsageError("the recovery identity file must hold exactly one identity")
@@ -373,6 +392,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_show(args: argparse.Namespace) -> int:
+    from vault_app.core.vault import default_user
+
     name = args.name or args.user or default_user()
     keys = _keystore(args).load(name)
     data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public}
@@ -411,6 +432,8 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_user_export(args: argparse.Namespace) -> int:
+    from vault_app.core.vault import default_user
+
     name = args.name or args.user or default_user()
     keystore = _keystore(args)
     keystore.load(name)  # open first (may ask the entry's own passphrase)
@@ -426,6 +449,8 @@ def cmd_user_export(args: argparse.Namespace) -> int:
 
 
 def cmd_user_protect(args: argparse.Namespace) -> int:
+    from vault_app.core.vault import default_user
+
     name = args.name or args.user or default_user()
     where = _keystore(args).set_protection(name, not args.off)
     state = "without a passphrase" if args.off else "passphrase-protected"
