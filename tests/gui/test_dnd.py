@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gui_support import VaultEnv, answer_later, find_dialog
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -30,12 +30,12 @@ def window(qtbot, vault_env: VaultEnv) -> MainWindow:
 def drop(target, paths: list[Path]) -> QDropEvent:
     """What a file manager's drop looks like to Qt: enter, then drop, with file URLs."""
     mime = file_urls_mime(paths)
-    pos = QPointF(target.width() / 2, target.height() / 2)
+    pos = QPoint(target.width() // 2, target.height() // 2)   # QDragEnterEvent: QPoint
     enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, event)
     return event
