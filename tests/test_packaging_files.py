@@ -48,6 +48,28 @@ def _ini(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def _request_of(command: str, files: list[Path]) -> tuple[str, tuple[Path, ...]]:
+    """What ``vault-app`` makes of a file manager's command line: %F/%f/%1 expanded to
+    the selected files (as the desktop-entry spec and Explorer do), parsed by the app."""
+    from vault_app.gui.main import parse_args
+
+    argv: list[str] = []
+    for word in command.replace('"', "").split():
+        if word == "%F":
+            argv += [str(f) for f in files]
+        elif word in ("%f", "%1"):
+            argv.append(str(files[0]))
+        else:
+            argv.append(word)
+    prog = Path(argv[0].replace("\\", "/")).name
+    assert prog in ("vault-app", "vault-app.exe", "{#AppExe}"), command
+    request = parse_args(argv[1:]).request
+    return request.action, request.paths
+
+
+SELECTED = [Path("/home/ann/data/a.csv.age"), Path("/home/ann/data/b c.csv.age")]
+
+
 def _locked_samples(tmp_path: Path) -> dict[str, bytes]:
     """Real age files from the core, binary and armored, plus a plain CSV."""
     recipient = generate_identity().recipient()
@@ -74,14 +96,15 @@ def test_desktop_entry_opens_locked_files_and_offers_lock_unlock() -> None:
     main = entry["Desktop Entry"]
     assert main["Type"] == "Application"
     assert MIME in main["MimeType"].split(";")
-    assert main["Exec"].split()[0] == "vault-app"
-    assert re.search(r"%[fF]\b", main["Exec"]), "the file must be passed to the app"
+    assert _request_of(main["Exec"], SELECTED) == ("open", tuple(SELECTED))  # all files
     assert main["Icon"] == "dataset-vault"
     actions = [a for a in main["Actions"].split(";") if a]
     names = {entry[f"Desktop Action {a}"]["Name"] for a in actions}
     assert names == {"Lock with Dataset Vault", "Unlock with Dataset Vault"}
     for action in actions:
-        assert entry[f"Desktop Action {action}"]["Exec"].split()[0] == "vault-app"
+        command = entry[f"Desktop Action {action}"]["Exec"]
+        assert _request_of(command, SELECTED) == (action, tuple(SELECTED))
+        assert _request_of(command.replace("%F", ""), []) == (action, ())  # from a launcher
 
 
 # --- MIME type -------------------------------------------------------------------------
@@ -157,7 +180,7 @@ def test_kde_service_menus(action: str, shown_on: str) -> None:
     assert entry["Actions"].strip(";") == action
     act = menu[f"Desktop Action {action}"]
     assert act["Name"] == f"{action.capitalize()} with Dataset Vault"
-    assert act["Exec"].split()[0] == "vault-app"
+    assert _request_of(act["Exec"], SELECTED) == (action, tuple(SELECTED))
     if action == "lock":
         assert MIME in entry["ExcludeServiceTypes"]
 
@@ -166,8 +189,8 @@ def test_kde_service_menus(action: str, shown_on: str) -> None:
 def test_nemo_actions(action: str) -> None:
     nemo = _ini(LINUX / "nemo" / f"dataset-vault-{action}.nemo_action")["Nemo Action"]
     assert nemo["Name"] == f"{action.capitalize()} with Dataset Vault"
-    assert nemo["Exec"].split()[0] == "vault-app"
-    assert nemo["Selection"] == "s"  # vault-app takes one file per launch
+    assert _request_of(nemo["Exec"], SELECTED) == (action, tuple(SELECTED))
+    assert nemo["Selection"] == "notnone"  # vault-app takes the whole selection
     if action == "unlock":
         assert MIME in nemo["Mimetypes"].split(";")
     else:
@@ -179,6 +202,14 @@ def test_nautilus_extension_compiles_and_names_both_actions() -> None:
     compile(source, "dataset_vault.py", "exec")
     assert "Lock with Dataset Vault" in source and "Unlock with Dataset Vault" in source
     assert "Nautilus.MenuProvider" in source
+    # one launch per selection, with the verb of the item that was chosen
+    assert '_launch("lock", paths)' in source and '_launch("unlock", paths)' in source
+    assert 'Popen([exe, f"--{verb}", "--", *paths]' in source
+    for verb in ("lock", "unlock"):
+        from vault_app.gui.main import parse_args
+
+        request = parse_args([f"--{verb}", "--", *map(str, SELECTED)]).request
+        assert (request.action, request.paths) == (verb, tuple(SELECTED))
 
 
 # --- maintainer scripts ----------------------------------------------------------------
@@ -258,6 +289,11 @@ def test_inno_setup_associates_age_files_and_adds_explorer_verbs() -> None:
     assert "{#AppExe}" in opener and "%1" in opener
     unlock = by_key[("Software\\Classes\\{#ProgId}\\shell\\DatasetVault.Unlock", "")]
     assert unlock["ValueData"] == "Unlock with {#AppName}"
+    assert _request_of(opener, SELECTED) == ("open", tuple(SELECTED[:1]))
+    for verb, key in (("unlock", "{#ProgId}"), ("lock", "*")):
+        command = by_key[(f"Software\\Classes\\{key}\\shell\\DatasetVault."
+                          f"{verb.capitalize()}\\command", "")]["ValueData"]
+        assert _request_of(command, SELECTED) == (verb, tuple(SELECTED[:1]))
     lock = by_key[("Software\\Classes\\*\\shell\\DatasetVault.Lock", "")]
     assert lock["ValueData"] == "Lock with {#AppName}" and "uninsdeletekey" in lock["Flags"]
     applies = by_key[("Software\\Classes\\*\\shell\\DatasetVault.Lock", "AppliesTo")]

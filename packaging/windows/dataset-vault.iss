@@ -15,8 +15,9 @@
 ;     "Show more options"; a top-level Windows 11 entry would need an IExplorerCommand
 ;     COM handler in a signed sparse package, which this recipe does not ship)
 ;   * optionally the install folder on PATH, so `vault` works in a terminal
-; vault-app takes one file per launch ("%1"); Explorer starts one process per selected
-; file and later launches hand their file to the running window (single instance).
+; The verbs say what they mean: vault-app --lock "%1" / --unlock "%1". Explorer starts
+; one process per selected file; each hands its file to the running window (single
+; instance), which merges requests that arrive together into one question.
 
 #ifndef AppVersion
   #define AppVersion "0.1.0"
@@ -81,12 +82,12 @@ Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\open\command"; ValueType: s
 ; "Unlock with Dataset Vault" on .age files (a verb of the ProgID, so only locked files show it)
 Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\DatasetVault.Unlock"; ValueType: string; ValueName: ""; ValueData: "Unlock with {#AppName}"
 Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\DatasetVault.Unlock"; ValueType: string; ValueName: "Icon"; ValueData: "{app}\{#AppExe},0"
-Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\DatasetVault.Unlock\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
+Root: HKA; Subkey: "Software\Classes\{#ProgId}\shell\DatasetVault.Unlock\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" --unlock ""%1"""
 ; --- "Lock with Dataset Vault" on every file except .age (AppliesTo is an AQS filter) ----
 Root: HKA; Subkey: "Software\Classes\*\shell\DatasetVault.Lock"; ValueType: string; ValueName: ""; ValueData: "Lock with {#AppName}"; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\*\shell\DatasetVault.Lock"; ValueType: string; ValueName: "Icon"; ValueData: "{app}\{#AppExe},0"
 Root: HKA; Subkey: "Software\Classes\*\shell\DatasetVault.Lock"; ValueType: string; ValueName: "AppliesTo"; ValueData: "NOT System.FileExtension:=.age"
-Root: HKA; Subkey: "Software\Classes\*\shell\DatasetVault.Lock\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
+Root: HKA; Subkey: "Software\Classes\*\shell\DatasetVault.Lock\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" --lock ""%1"""
 ; --- "Open with" registration of the application itself --------------------------------
 Root: HKA; Subkey: "Software\Classes\Applications\{#AppExe}"; ValueType: string; ValueName: "FriendlyAppName"; ValueData: "{#AppName}"; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\Applications\{#AppExe}\SupportedTypes"; ValueType: string; ValueName: ".age"; ValueData: ""

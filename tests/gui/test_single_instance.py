@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from gui_support import VaultEnv, find_dialog
 from PySide6.QtCore import QDir
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from vault_app.gui import main as gui_main
+from vault_app.gui.launch import Request, RequestMerger
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.single_instance import InstanceServer, send_to_running, server_name
 
@@ -38,10 +40,47 @@ def test_second_launch_hands_its_file_to_the_first(qtbot, tmp_path: Path) -> Non
     try:
         with qtbot.waitSignal(server.open_requested, timeout=20000) as got:
             proc = launch(str(target))
-        assert got.args == [target]
+        assert got.args == [Request("open", (target,))]
         assert finish(proc) == 0
     finally:
         server.close()
+
+
+def test_second_launch_hands_all_its_files_and_the_verb(qtbot, tmp_path: Path) -> None:
+    server = InstanceServer(server_name(gui_main.data_home()))
+    assert server.listen()
+    files = [_file(tmp_path, name, b"x") for name in ("a.csv", "b c.csv", "ü.csv")]
+    try:
+        for verb in ("--lock", "--unlock"):
+            with qtbot.waitSignal(server.open_requested, timeout=20000) as got:
+                proc = launch(verb, *map(str, files))
+            assert got.args == [Request(verb[2:], tuple(files))]
+            assert finish(proc) == 0
+    finally:
+        server.close()
+
+
+def test_requests_arriving_together_are_merged(qtbot) -> None:
+    """Explorer starts one process per selected file: one question, not one per file."""
+    merger = RequestMerger(msecs=200)
+    got: list[Request] = []
+    merger.ready.connect(got.append)
+    a, b, c = Path("/x/a.csv"), Path("/x/b.csv"), Path("/x/c.csv.age")
+    merger.add(Request("lock", (a,)))
+    merger.add(Request("lock", (b, a)))
+    merger.add(Request("unlock", (c,)))
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=5000)
+    assert got == [Request("lock", (a, b)), Request("unlock", (c,))]
+
+
+def test_command_line_verbs() -> None:
+    args = gui_main.parse_args(["--lock", "a.csv", "b.csv"])
+    assert args.request == Request("lock", (Path("a.csv"), Path("b.csv")))
+    assert gui_main.parse_args([]).request == Request("open", ())
+    assert gui_main.parse_args(["x.age", "y.age"]).request.paths == (Path("x.age"),
+                                                                      Path("y.age"))
+    with pytest.raises(SystemExit):
+        gui_main.parse_args(["--lock", "--unlock", "a.csv"])
 
 
 def test_no_running_instance_means_no_handoff(qapp, tmp_path: Path) -> None:
@@ -73,7 +112,7 @@ def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: Vau
     box.reject()
     server = InstanceServer(server_name(gui_main.data_home()), window)
     assert server.listen()
-    server.open_requested.connect(lambda p: gui_main.handoff(window, p))
+    gui_main.listen_for_launches(window, server)
     plain = _file(vault_env.root / "downloads", "new.csv", b"n,m\n")
     proc = launch(str(plain))
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None, timeout=20000)
@@ -84,6 +123,57 @@ def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: Vau
         next(b for b in box.buttons() if b.text() == "Lock").click()
     assert (vault_env.vault.path / "new.csv.age").is_file() and not plain.exists()
     server.close()
+    window.close()
+
+
+def test_file_manager_lock_of_several_files_goes_to_the_running_window(
+        qtbot, vault_env: VaultEnv, monkeypatch) -> None:
+    """What "Lock with Dataset Vault" on three selected files runs: one question, then
+    all three are locked."""
+    monkeypatch.setenv("VAULT_USER", "alice")
+    window = _start(qtbot, vault_env, vault_env.vault.path)
+    server = InstanceServer(server_name(gui_main.data_home()), window)
+    assert server.listen()
+    gui_main.listen_for_launches(window, server)
+    plain = [_file(vault_env.root / "downloads", f"part{i}.csv", b"%d\n" % i)
+             for i in range(3)]
+    proc = launch("--lock", *map(str, plain))
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None, timeout=20000)
+    assert finish(proc) == 0
+    box = find_dialog(QMessageBox, "confirm")
+    assert box.text() == "Lock 3 files into the vault vault?"
+    assert "part0.csv, part1.csv, part2.csv" in box.informativeText()
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        next(b for b in box.buttons() if b.text() == "Lock").click()
+    for p in plain:
+        assert (vault_env.vault.path / f"{p.name}.age").is_file() and not p.exists()
+    server.close()
+    window.close()
+
+
+def test_unlock_verb_of_several_files_asks_for_a_folder_once(qtbot, vault_env: VaultEnv,
+                                                              monkeypatch) -> None:
+    """`vault-app --unlock A.age B.age` as the first launch: the files' vault opens, both
+    are selected and one folder question unlocks both."""
+    monkeypatch.setenv("VAULT_USER", "alice")
+    locked = [vault_env.vault.lock(_file(vault_env.root / "in", n, n.encode())).path
+              for n in ("a.csv", "b.csv")]
+    unlocked = vault_env.root / "out"
+    unlocked.mkdir()
+    window = gui_main.start_window(Request("unlock", tuple(locked)),
+                                   keystore=vault_env.keystore)
+    assert window is not None
+    qtbot.addWidget(window)
+    assert window.vault is not None and window.vault.path == vault_env.vault.path
+    qtbot.waitUntil(lambda: find_dialog(QFileDialog, "chooseFolder") is not None)
+    assert sorted(e.path for e in window.selected_entries()) == sorted(locked)
+    dialog = find_dialog(QFileDialog, "chooseFolder")
+    dialog.setDirectory(str(unlocked))
+    dialog.selectFile(str(unlocked))
+    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        dialog.accept()
+    assert (unlocked / "a.csv").read_bytes() == b"a.csv"
+    assert (unlocked / "b.csv").read_bytes() == b"b.csv"
     window.close()
 
 

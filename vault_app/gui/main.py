@@ -4,9 +4,12 @@
 ``vault-app FOLDER``            the vault in (or above) FOLDER
 ``vault-app FILE.age``          its vault, offering Unlock to… or Preview
 ``vault-app FILE``              the default vault, offering to lock FILE into it
+``vault-app FILE...``           several: the locked ones are unlocked, else all are locked
+``vault-app --lock FILE...``    offer to lock the files (the file managers' "Lock")
+``vault-app --unlock FILE...``  their vault, asking where to unlock them ("Unlock")
 ``vault-app --self-test``       start, load a vault (a temporary one if none), paint, exit 0
 
-A second launch hands its file to the running window and exits (single instance).
+A second launch hands its request to the running window and exits (single instance).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +28,13 @@ import platformdirs
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QWidget
 
+from vault_app.gui.launch import Request, RequestMerger, carry_out
+
 if TYPE_CHECKING:
     from vault_app.core.keystore import Keystore
     from vault_app.core.vault import Vault
     from vault_app.gui.main_window import MainWindow
+    from vault_app.gui.single_instance import InstanceServer
 
 APP_DIR = "dataset-vault"
 DEFAULT_VAULT = "Vault"
@@ -45,14 +52,23 @@ def default_vault_path() -> Path:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="vault-app", description="Dataset Vault window")
-    parser.add_argument("target", nargs="?", type=Path,
-                        help="a vault folder, a locked .age file, or a file to lock")
+    parser.add_argument("targets", nargs="*", type=Path, metavar="PATH",
+                        help="a vault folder, locked .age files, or files to lock")
+    verb = parser.add_mutually_exclusive_group()
+    verb.add_argument("--lock", dest="action", action="store_const", const="lock",
+                      help="offer to lock the files into the vault")
+    verb.add_argument("--unlock", dest="action", action="store_const", const="unlock",
+                      help="unlock the locked files (asks for the folder)")
     parser.add_argument("--user", help="act as this vault user (default: your login name)")
     parser.add_argument("--self-test", action="store_true",
                         help="start, load a vault, paint the window, print a summary, exit")
     parser.add_argument("--new-instance", action="store_true",
                         help="do not hand the request to an already running window")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.request = Request(args.action or "open", tuple(args.targets))
+    if args.action and any(t.is_dir() for t in args.targets):
+        parser.error(f"--{args.action} takes files, not folders")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,32 +83,58 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application()
     name = server_name(data_home())
-    if not args.new_instance and send_to_running(name, args.target):
+    if not args.new_instance and send_to_running(name, args.request):
         return 0
-    window = start_window(args.target)
+    window = start_window(args.request)
     if window is None:
         return 0   # the person chose Quit in the first-run flow
     server = InstanceServer(name, window)
     if not server.listen():
         print("warning: could not listen for other launches (single instance off)",
               file=sys.stderr)
-    server.open_requested.connect(lambda p: handoff(window, p))
+    listen_for_launches(window, server)
     return int(app.exec())
 
 
-def handoff(window: MainWindow, target: Path | None) -> None:
-    """A second launch asked for ``target`` (or just to come to the front)."""
+def listen_for_launches(window: MainWindow, server: InstanceServer) -> RequestMerger:
+    """Later launches' requests, merged when they come together, go to ``window``."""
+    merger = RequestMerger(window)
+    server.open_requested.connect(merger.add)
+    merger.ready.connect(lambda request: handoff(window, request))
+    return merger
+
+
+def handoff(window: MainWindow, request: Request | Path | None) -> None:
+    """A later launch asked for ``request`` (or just to come to the front)."""
+    if not isinstance(request, Request):
+        request = Request("open", (request,) if request is not None else ())
     window.showNormal()
     window.raise_()
     window.activateWindow()
-    if target is not None:
-        window.open_target(target)
+    carry_out(window, request)
 
 
-def start_window(target: Path | None, keystore: Keystore | None = None
-                 ) -> MainWindow | None:
-    """Open the right vault for ``target`` and show the window (None: the user gave up).
+def start_window(request: Request | Sequence[Path] | Path | None,
+                 keystore: Keystore | None = None) -> MainWindow | None:
+    """Open the right vault for the request and show the window (None: the user gave up).
     ``keystore``: where the users' keys are (default: the OS keyring)."""
+    if not isinstance(request, Request):
+        paths = (() if request is None else (request,) if isinstance(request, Path)
+                 else tuple(request))
+        request = Request("open", paths)
+    window = _window_for(request.paths[0] if request.paths else None, keystore)
+    if window is not None and (request.paths or request.action == "lock"):
+        first = request.paths[0].expanduser().absolute() if request.paths else None
+        if first is not None and first.is_dir() and request.action == "open":
+            if window.vault is None:
+                window.open_vault_at(first)   # not a vault: the window explains why
+        else:
+            carry_out(window, request)
+    return window
+
+
+def _window_for(target: Path | None, keystore: Keystore | None) -> MainWindow | None:
+    """The window, showing the vault of ``target`` (else the default vault)."""
     from vault_app.core.vault import Vault
     from vault_app.gui.main_window import MainWindow
 
@@ -113,10 +155,6 @@ def start_window(target: Path | None, keystore: Keystore | None = None
         window.set_vault(vault)
     elif root is not None:
         window.open_vault_at(root)
-    if target is not None and (target.is_file() or target.name.endswith(".age")):
-        window.open_target(target)
-    elif target is not None and target.is_dir() and root is None:
-        window.open_vault_at(target)  # not a vault: the window explains why
     return window
 
 

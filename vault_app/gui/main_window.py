@@ -459,18 +459,28 @@ class MainWindow(QMainWindow):
         return [self.model.entry(r) for r in rows]
 
     def select_path(self, path: Path) -> bool:
-        row = self.model.row_of(path)
-        if row is None:
-            return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            self.filter_edit.clear()
-            index = self.proxy.mapFromSource(self.model.index(row, 0))
-        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
-                 | QItemSelectionModel.SelectionFlag.Rows)
-        self.view.selectionModel().setCurrentIndex(index, flags)
-        self.view.scrollTo(index)
-        return True
+        return bool(self.select_paths([path]))
+
+    def select_paths(self, paths: list[Path]) -> list[Path]:
+        """Select the rows of ``paths`` (the first becomes current); returns those found."""
+        found = [(p, r) for p in paths if (r := self.model.row_of(p)) is not None]
+        if not found:
+            return []
+        if any(not self.proxy.mapFromSource(self.model.index(r, 0)).isValid()
+               for _p, r in found):
+            self.filter_edit.clear()   # a filter hides some: show them all
+        rows = QItemSelectionModel.SelectionFlag.Rows
+        selection = self.view.selectionModel()
+        for i, (_p, r) in enumerate(found):
+            index = self.proxy.mapFromSource(self.model.index(r, 0))
+            how = (QItemSelectionModel.SelectionFlag.ClearAndSelect if i == 0
+                   else QItemSelectionModel.SelectionFlag.Select)
+            if i == 0:
+                selection.setCurrentIndex(index, how | rows)
+                self.view.scrollTo(index)
+            else:
+                selection.select(index, how | rows)
+        return [p for p, _r in found]
 
     def _on_selection(self, *_args: object) -> None:
         entries = self.selected_entries()
@@ -886,15 +896,45 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
-    def offer_lock(self, plain: Path) -> QMessageBox | None:
+    def offer_lock(self, plain: Path | list[Path]) -> QMessageBox | None:
         vault = self._need_vault()
         if vault is None:
             return None
-        return self._confirm("Lock this file?",
-                             f"Lock {plain.name} into the vault {vault.path.name}?",
-                             "Lock", lambda: self.lock_files([plain]),
-                             info="It is encrypted for you and the recovery key; the plain "
-                                  "file is removed once the locked copy is verified.")
+        paths = [plain] if isinstance(plain, Path) else list(plain)
+        if len(paths) == 1:
+            return self._confirm("Lock this file?",
+                                 f"Lock {paths[0].name} into the vault {vault.path.name}?",
+                                 "Lock", lambda: self.lock_files(paths),
+                                 info="It is encrypted for you and the recovery key; the "
+                                      "plain file is removed once the locked copy is "
+                                      "verified.")
+        names = ", ".join(p.name for p in paths[:5]) + (", …" if len(paths) > 5 else "")
+        return self._confirm("Lock these files?",
+                             f"Lock {len(paths)} files into the vault {vault.path.name}?",
+                             "Lock", lambda: self.lock_files(paths),
+                             info=f"{names}. They are encrypted for you and the recovery "
+                                  "key; each plain file is removed once its locked copy is "
+                                  "verified.")
+
+    def unlock_paths(self, paths: list[Path]) -> None:
+        """Unlock these locked files (``vault-app --unlock FILE...``): open their vault,
+        select them and ask for the folder, as Unlock to… does."""
+        from vault_app.core.vault import Vault
+
+        root = Vault.find(paths[0].parent)
+        other = root is not None and (self.vault is None or self.vault.path != root)
+        if other and root is not None and not self.open_vault_at(root):
+            return
+        found = self.select_paths(paths) if self.vault is not None else []
+        locked = [p for p in found if p.name.endswith(LOCKED_SUFFIX)]
+        left = len(paths) - len(locked)
+        if left:
+            self.statusBar().showMessage(
+                f"{left} file(s) are not locked files of the open vault and were left "
+                "alone.", 10000)
+        if locked:
+            self.select_paths(locked)
+            self.unlock_action()
 
     # -- drag out ---------------------------------------------------------------------------
     def _prepare_drag_out(self) -> QMimeData | None:

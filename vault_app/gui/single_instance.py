@@ -2,8 +2,9 @@
 
 The first instance listens on a QLocalServer whose name is private to the OS user (and
 to the data folder, so test runs and separate profiles do not collide); the socket is
-created user-only. A later launch connects, sends one JSON line ``{"open": path}`` and
-quits. A stale socket left by a crash is detected (nobody answers) and replaced.
+created user-only. A later launch connects, sends one JSON line (``launch.Request``:
+``{"action": "open"|"lock"|"unlock", "paths": [...], "open": first path}``) and quits.
+A stale socket left by a crash is detected (nobody answers) and replaced.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from vault_app.gui.launch import Request
+
 CONNECT_TIMEOUT_MS = 500
+#: One request line at most (room for a few thousand selected paths).
+MAX_MESSAGE = 4 << 20
 
 
 def server_name(data_home: Path) -> str:
@@ -25,14 +30,15 @@ def server_name(data_home: Path) -> str:
     return f"dataset-vault-{uid}-{digest}"
 
 
-def send_to_running(name: str, target: Path | None) -> bool:
+def send_to_running(name: str, request: Request | Path | None) -> bool:
     """True if a running instance took the request (then this process should exit)."""
+    if not isinstance(request, Request):
+        request = Request("open", (request,) if request is not None else ())
     sock = QLocalSocket()
     sock.connectToServer(name)
     if not sock.waitForConnected(CONNECT_TIMEOUT_MS):
         return False
-    payload = {"open": str(target.absolute()) if target else None}
-    sock.write(json.dumps(payload).encode("utf-8") + b"\n")
+    sock.write(json.dumps(request.to_message()).encode("utf-8") + b"\n")
     ok = sock.waitForBytesWritten(CONNECT_TIMEOUT_MS)
     # wait for the server's one-byte acknowledgement, so the handoff is known to be done
     ok = ok and sock.waitForReadyRead(2000) and sock.read(1).data() == b"k"
@@ -41,7 +47,7 @@ def send_to_running(name: str, target: Path | None) -> bool:
 
 
 class InstanceServer(QObject):
-    """Listens for later launches; emits ``open_requested(path or None)`` for each."""
+    """Listens for later launches; emits ``open_requested(Request)`` for each."""
 
     open_requested = Signal(object)
 
@@ -73,16 +79,15 @@ class InstanceServer(QObject):
         if not isinstance(sock, QLocalSocket):
             return
         if not sock.canReadLine():
-            if sock.bytesAvailable() > 65536:   # not one of ours: drop it
+            if sock.bytesAvailable() > MAX_MESSAGE:   # not one of ours: drop it
                 sock.abort()
             return
-        line = bytes(sock.readLine(65536).data())
+        line = bytes(sock.readLine().data())   # a whole line is there
         try:
-            message = json.loads(line.decode("utf-8"))
-            target = message.get("open") if isinstance(message, dict) else None
+            request = Request.from_message(json.loads(line.decode("utf-8")))
         except (UnicodeDecodeError, ValueError):
             sock.abort()
             return
         sock.write(b"k")
         sock.flush()
-        self.open_requested.emit(Path(target) if isinstance(target, str) else None)
+        self.open_requested.emit(request)

@@ -35,13 +35,11 @@ def _local_paths(files: list) -> list[str]:
     return paths
 
 
-def _launch(paths: list[str]) -> None:
-    """One ``vault-app FILE`` per file: the first opens the window, later launches hand
-    their file to it (single instance). The app offers Unlock for a locked file and
-    Lock for any other file, so both menu items start the same command."""
+def _launch(verb: str, paths: list[str]) -> None:
+    """One ``vault-app --lock|--unlock FILE...`` for the whole selection (a running
+    window takes the request: single instance)."""
     exe = shutil.which("vault-app") or "/usr/bin/vault-app"
-    for path in paths:
-        subprocess.Popen([exe, path], start_new_session=True)
+    subprocess.Popen([exe, f"--{verb}", "--", *paths], start_new_session=True)
 
 
 class DatasetVaultMenu(GObject.GObject, Nautilus.MenuProvider):
@@ -54,9 +52,9 @@ class DatasetVaultMenu(GObject.GObject, Nautilus.MenuProvider):
                for item in files):
             item = Nautilus.MenuItem(name="DatasetVault::unlock",
                                      label="Unlock with Dataset Vault", icon="dataset-vault")
-            item.connect("activate", lambda *_: _launch(paths))
+            item.connect("activate", lambda *_: _launch("unlock", paths))
         else:
             item = Nautilus.MenuItem(name="DatasetVault::lock",
                                      label="Lock with Dataset Vault", icon="dataset-vault")
-            item.connect("activate", lambda *_: _launch(paths))
+            item.connect("activate", lambda *_: _launch("lock", paths))
         return [item]
