@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,50 @@ def test_closing_at_once_does_not_wait_for_the_background_check(qtbot: Any,
         assert runner in preview_module._ORPHANS
     qtbot.waitUntil(lambda: runner not in preview_module._ORPHANS, timeout=5000)
     assert dialog.preview is None  # nothing was shown into the closed dialog
+
+
+def _parquet_bytes(tmp: Path) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp / "made.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "value": ["alpha", "beta"]}), path)
+    return path.read_bytes()
+
+
+def _without_pyarrow(monkeypatch: Any) -> None:
+    """What the installed bundle is like: pyarrow is not there to import."""
+    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)   # import pyarrow -> ImportError
+
+
+def test_installed_build_without_pyarrow_says_so_and_unlock_works(
+        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path) -> None:
+    data = _parquet_bytes(tmp_path)
+    locked = _lock(vault_env, "results.parquet", data)
+    _without_pyarrow(monkeypatch)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)   # a PyInstaller bundle
+    dialog = PreviewDialog(vault_env.vault, locked)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.loaded, timeout=10000):
+        dialog.show()
+    text = dialog.notice.text()
+    assert text.startswith("This build of Dataset Vault cannot preview Parquet files.")
+    assert "Unlock to… works" in text and "pip" not in text
+    assert dialog.windowTitle() == "results.parquet — no preview"
+    out = tmp_path / "out"
+    out.mkdir()
+    assert vault_env.vault.unlock(locked, out).read_bytes() == data   # as it says
+
+
+def test_python_install_without_pyarrow_says_how_to_add_it(
+        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path) -> None:
+    locked = _lock(vault_env, "results.parquet", _parquet_bytes(tmp_path))
+    _without_pyarrow(monkeypatch)
+    monkeypatch.delattr(sys, "frozen", raising=False)
+    dialog = PreviewDialog(vault_env.vault, locked)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.loaded, timeout=10000):
+        dialog.show()
+    assert "pip install pyarrow" in dialog.notice.text()

@@ -9,6 +9,7 @@ withdrawn with a plain warning if the content is not the content that was signed
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vault_app.core.preview import DEFAULT_LIMIT, Preview, preview_rows
+from vault_app.core.preview import DEFAULT_LIMIT, PARQUET_EXT, Preview, preview_rows
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.vault import Vault
 from vault_app.gui.dialogs.errors import error_text
@@ -78,6 +79,24 @@ class PreviewModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             return self._columns[section] if section < len(self._columns) else None
         return str(section + 1)
+
+
+#: The installed app is a bundle without pyarrow: "pip install pyarrow" means nothing there.
+BUNDLE_PARQUET_NOTICE = ("This build of Dataset Vault cannot preview Parquet files. "
+                         "Unlock to… works: unlock a copy and open it in your usual tools.")
+
+
+def bundle_lacks_parquet(name: str) -> bool:
+    """A Parquet file in a frozen (installed, bundled) app that has no pyarrow."""
+    if not getattr(sys, "frozen", False):
+        return False   # a Python install: the core's notice says how to add pyarrow
+    if Path(name).suffix.lower().lstrip(".") not in PARQUET_EXT:
+        return False
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return True
+    return False
 
 
 class PreviewDialog(QDialog):
@@ -136,6 +155,8 @@ class PreviewDialog(QDialog):
                         on_success=self._verified, on_failure=self._fail)
 
     def _load(self, progress: ProgressFn, cancel: CancelToken) -> Preview:  # worker thread
+        if bundle_lacks_parquet(self.name):
+            return Preview([], [], BUNDLE_PARQUET_NOTICE)
         with self._vault.open_reader(self._path, verify_content=False) as reader:
             cancel.check()
             return preview_rows(reader, self.name, self._limit)
