@@ -38,7 +38,8 @@ class Stanza:
 
     def __post_init__(self) -> None:
         for arg in (self.type, *self.args):
-            if not arg or not all(0x21 <= ord(c) <= 0x7E for c in arg):
+            # VCHAR only (0x21-0x7E): printable ASCII without the space, checked in C
+            if not (arg.isascii() and arg.isprintable()) or not arg or " " in arg:
                 raise MalformedError("stanza arguments must be non-empty printable ASCII")
 
     def encode(self) -> bytes:

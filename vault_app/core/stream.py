@@ -23,7 +23,7 @@ import struct
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -122,6 +122,50 @@ class _Nonces:
         _COUNTER.pack_into(self._buf, 3, counter)
         self._buf[11] = final
         return self._buf
+
+
+class Digest(Protocol):
+    """What :func:`encrypt_payload`/:func:`decrypt_payload` hash the payload into
+    (``hashlib.sha256()``, for one)."""
+
+    def update(self, data: memoryview, /) -> None: ...
+
+
+class _Hasher:
+    """Hashes blocks in order on its own thread, overlapping the cipher and the writes
+    (hashlib releases the GIL for big buffers).
+
+    :meth:`feed` waits while ``depth`` blocks are still being hashed, so once it has
+    returned ``depth`` times after a block was fed, that block's buffer may be reused.
+    """
+
+    def __init__(self, digest: Digest, depth: int) -> None:
+        self._digest = digest
+        self._jobs: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self._free = threading.Semaphore(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="vault-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (view := self._jobs.get()) is not None:
+            if self._error is None:
+                try:
+                    self._digest.update(view)
+                except BaseException as exc:  # raised on the calling thread by close()
+                    self._error = exc
+            self._free.release()
+
+    def feed(self, view: memoryview) -> None:
+        self._free.acquire()
+        self._jobs.put(view)
+
+    def close(self) -> None:
+        """Wait until every block is hashed; raise the hash's error, if any."""
+        self._jobs.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 #: ``work(lo, hi)`` ciphers chunks ``lo..hi`` of a block; it returns ``hi`` on
@@ -281,11 +325,13 @@ def encrypt_payload(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     nonce: bytes | None = None,
+    digest: Digest | None = None,
 ) -> int:
     """Write the nonce and the encrypted STREAM of ``src`` to ``dst``; return plaintext size.
 
     The last chunk of each full block is held back until more input proves it is
-    not the final one.
+    not the final one. ``digest``, if given, is updated with every byte written
+    (nonce included), on a thread of its own.
     """
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
@@ -293,6 +339,20 @@ def encrypt_payload(
     _advise_sequential(src)
     inview = memoryview(bytearray(BLOCK_CHUNKS * CHUNK))
     outbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK)) for _ in range(RING)]
+    hasher = None
+    if digest is not None:
+        digest.update(memoryview(nonce))
+        hasher = _Hasher(digest, RING - 1)  # as the writer: a buffer is refilled RING later
+    try:
+        return _encrypt_blocks(aead, src, dst, inview, outbufs, hasher, progress, cancel)
+    finally:
+        if hasher is not None:
+            hasher.close()
+
+
+def _encrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO, inview: memoryview,
+                    outbufs: list[memoryview], hasher: _Hasher | None,
+                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
     counter = carry = total = turn = 0
     with _Pipeline(dst) as pipe:
         while True:
@@ -306,6 +366,8 @@ def encrypt_payload(
             final_index = count - 1 if eof else -1
             pipe.split(count, partial(_seal_range, aead, inview, out, counter, n, final_index))
             pipe.write(out[: size + count * TAG])
+            if hasher is not None:
+                hasher.feed(out[: size + count * TAG])
             counter += count
             total += size
             turn += 1
@@ -342,25 +404,49 @@ def decrypt_payload(
     *,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    digest: Digest | None = None,
 ) -> int:
     """Decrypt the STREAM from ``src`` (starting at its nonce) to ``dst``.
 
     Only authenticated plaintext is ever written: on a bad chunk, the good chunks
     before it have been written and PayloadError is raised. Returns plaintext size.
+    ``digest``, if given, is updated with every payload byte read (nonce included),
+    on a thread of its own: the bytes hashed are exactly the bytes decrypted, in
+    one read pass.
     """
     nonce = src.read(NONCE_SIZE)
     if len(nonce) != NONCE_SIZE:
         raise MalformedError("the payload nonce is missing or short (truncated file?)")
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
     _advise_sequential(src)
-    inview = memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK))
+    # With a digest, the input is read into a ring of buffers: one is decrypted while
+    # the ones before it are still being hashed.
+    inbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK))
+              for _ in range(1 if digest is None else RING)]
+    hasher = None
+    if digest is not None:
+        digest.update(memoryview(nonce))
+        hasher = _Hasher(digest, RING - 1)
+    try:
+        return _decrypt_blocks(aead, src, dst, inbufs, hasher, progress, cancel)
+    finally:
+        if hasher is not None:
+            hasher.close()
+
+
+def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO,
+                    inbufs: list[memoryview], hasher: _Hasher | None,
+                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
     outbufs = [memoryview(bytearray(BLOCK_CHUNKS * CHUNK)) for _ in range(RING)]
     counter = carry = total = turn = 0
+    inview = inbufs[0]
     with _Pipeline(dst) as pipe:
         while True:
             if cancel is not None:
                 cancel.check()
             n = carry + _read_full(src, inview[carry:])
+            if hasher is not None:
+                hasher.feed(inview[carry:n])
             eof = n < len(inview)
             deferred: PayloadError | None = None
             if eof:
@@ -400,5 +486,6 @@ def decrypt_payload(
                 pipe.flush()
                 return total
             consumed = count * ENC_CHUNK
-            inview[:ENC_CHUNK] = inview[consumed : consumed + ENC_CHUNK]
+            block, inview = inview, inbufs[turn % len(inbufs)]
+            inview[:ENC_CHUNK] = block[consumed : consumed + ENC_CHUNK]
             carry = ENC_CHUNK

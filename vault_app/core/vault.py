@@ -73,8 +73,6 @@ from vault_app.core.recipients import Identity
 from vault_app.core.recipients.hybrid import HybridRecipient
 from vault_app.core.stream import decrypt_payload, encrypt_payload, plaintext_size
 from vault_app.core.vault_io import (
-    HashingWriter,
-    ParallelDigest,
     Pipe,
     Sink,
     atomic_rw,
@@ -588,12 +586,12 @@ class Vault:
         draft = build_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
         with atomic_rw(dest, overwrite=overwrite) as out:
             out.write(draft.encode())
-            hashing = HashingWriter(out)
-            size = encrypt_payload(file_key, plain, hashing,  # type: ignore[arg-type]
-                                   progress=progress, cancel=cancel)
+            digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
+            size = encrypt_payload(file_key, plain, out, progress=progress, cancel=cancel,
+                                   digest=digest)
             if expect_size is not None and size != expect_size:
                 raise FileOperationError("the file changed while it was being locked")
-            final = Record(**{**record.__dict__, "payload_sha256": hashing.hash.hexdigest()})
+            final = Record(**{**record.__dict__, "payload_sha256": digest.hexdigest()})
             final = final.sign(me)
             header = build_header(file_key, [*stanzas, encode_stanza([*prev, final])])
             encoded = header.encode()
@@ -886,21 +884,18 @@ def _decrypt_checked(locked: Path, head: _Head, file_key: bytes, dst: Any,
                      progress: ProgressFn | None, cancel: CancelToken | None) -> int:
     """Decrypt the payload to ``dst``, then insist on the signed payload digest.
 
-    The digest is computed on a second thread with positioned reads of the same open
-    file (same inode), overlapping the decryption instead of following it.
+    The digest is of the very bytes decrypted, in the same read pass (hashed on the
+    stream's own thread, overlapping the decryption). ``dst`` is a temp file or a pipe
+    whose reader only commits after this returns: no plaintext reaches the
+    destination name unless the digest matched.
     """
     assert head.history is not None
+    digest = hashlib.sha256()
     with age.open_input(locked) as handle:
-        digest = ParallelDigest(handle.fileno(), head.header_len, locked)
-        try:
-            handle.seek(head.header_len)
-            size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel)
-        except BaseException:
-            digest.stop()
-            digest.result()
-            raise
-        got = digest.result()
-    if got != head.history[-1].payload_sha256:
+        handle.seek(head.header_len)
+        size = decrypt_payload(file_key, handle, dst, progress=progress, cancel=cancel,
+                               digest=digest)
+    if digest.hexdigest() != head.history[-1].payload_sha256:
         raise SignatureError(f"{locked.name}: the content is not the signed content "
                              "(rewritten by someone who could read it)")
     return size

@@ -44,18 +44,6 @@ def shared_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~current_umask()
 
 
-class HashingWriter:
-    """Passes writes through, hashing them (runs on the stream's writer thread)."""
-
-    def __init__(self, dst: BinaryIO) -> None:
-        self._dst = dst
-        self.hash = hashlib.sha256()
-
-    def write(self, data: bytes | memoryview) -> int:
-        self.hash.update(data)
-        return self._dst.write(data)
-
-
 class Sink:
     """Discards plaintext (verifying a file by decrypting it)."""
 
@@ -182,55 +170,6 @@ def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
             dst.write(block)
             remaining -= len(block)
     dst.seek(0, os.SEEK_END)
-
-
-class ParallelDigest:
-    """SHA-256 of ``fd`` from ``offset`` to its end, on its own thread (pread: no seeks).
-
-    Where there is no ``os.pread`` (Windows, where an open file cannot be replaced),
-    the path is opened a second time instead (a dup would share the file position).
-    """
-
-    def __init__(self, fd: int, offset: int, path: Path) -> None:
-        self._fd, self._offset = fd, offset
-        self._pread = getattr(os, "pread", None)
-        self._own: BinaryIO | None = None
-        if self._pread is None:  # pragma: no cover - not on POSIX
-            self._own = path.open("rb")
-        self._stop = threading.Event()
-        self._value = ""
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, name="vault-digest", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        digest, pos = hashlib.sha256(), self._offset
-        try:
-            if self._own is not None:  # pragma: no cover - not on POSIX
-                with self._own:
-                    self._own.seek(pos)
-                    while not self._stop.is_set() and (block := self._own.read(COPY_BLOCK)):
-                        digest.update(block)
-            else:
-                assert self._pread is not None
-                while not self._stop.is_set():
-                    block = self._pread(self._fd, COPY_BLOCK, pos)
-                    if not block:
-                        break
-                    digest.update(block)
-                    pos += len(block)
-        except OSError as exc:
-            self._error = exc
-        self._value = digest.hexdigest()
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise FileOperationError(f"reading the file failed: {self._error.strerror}")
-        return self._value
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 def payload_digest(path: Path, offset: int) -> str:
