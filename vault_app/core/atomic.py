@@ -10,7 +10,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -102,8 +102,14 @@ def _link_no_clobber(tmp: Path, dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[BinaryIO]:
-    """Yield a 0600 file to write; on clean exit it replaces ``dest`` atomically."""
+def atomic_output(dest: Path | str, *, overwrite: bool = False, readable: bool = False,
+                  before_publish: Callable[[int], None] | None = None) -> Iterator[BinaryIO]:
+    """Yield a 0600 file to write; on clean exit it replaces ``dest`` atomically.
+
+    ``readable`` opens the temp file ``w+b`` so the caller can verify what it wrote
+    before it is published; ``before_publish(fd)`` runs after the fsync and before the
+    rename (e.g. to give finished ciphertext a shared mode).
+    """
     dest = Path(dest)
     folder = dest.parent if str(dest.parent) else Path(".")
     if not overwrite and (dest.exists() or dest.is_symlink()):
@@ -122,10 +128,12 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False) -> Iterator[Bina
     tmp = Path(tmp_name)
     try:
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with os.fdopen(fd, "w+b" if readable else "wb") as handle:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
+                if before_publish is not None:
+                    before_publish(handle.fileno())
             if overwrite:
                 os.replace(tmp, dest)
             else:

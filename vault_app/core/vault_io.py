@@ -11,13 +11,11 @@ import errno
 import hashlib
 import os
 import queue
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core.atomic import describe_os_error, fsync_dir
+from vault_app.core.atomic import atomic_output
 from vault_app.core.errors import FileOperationError
 
 COPY_BLOCK = 8 << 20
@@ -109,40 +107,11 @@ def _publish_mode(fd: int, dest: Path, overwrite: bool) -> None:
                   else shared_mode())
 
 
-@contextlib.contextmanager
-def atomic_rw(dest: Path, *, overwrite: bool) -> Iterator[BinaryIO]:
+def atomic_rw(dest: Path, *, overwrite: bool) -> contextlib.AbstractContextManager[BinaryIO]:
     """Like atomic_output, but the temp file is readable so it can be verified first, and
     the result gets the shared (umask) mode: ciphertext that other members must read."""
-    if not overwrite and (dest.exists() or dest.is_symlink()):
-        raise FileOperationError(f"{dest}: already exists",
-                                 hint="choose another name, or remove the existing file")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".vault-tmp",
-                                    dir=dest.parent)
-    except OSError as exc:
-        raise describe_os_error(exc, dest.parent) from None
-    tmp = Path(name)
-    try:
-        try:
-            with os.fdopen(fd, "w+b") as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-                _publish_mode(handle.fileno(), dest, overwrite)
-            if overwrite:
-                os.replace(tmp, dest)
-            else:
-                os.link(tmp, dest)
-                tmp.unlink()
-        except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise FileOperationError(f"{dest}: already exists") from None
-            raise describe_os_error(exc, dest) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_dir(dest.parent)
+    return atomic_output(dest, overwrite=overwrite, readable=True,
+                         before_publish=lambda fd: _publish_mode(fd, dest, overwrite))
 
 
 def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
