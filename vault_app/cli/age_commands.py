@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,14 +14,12 @@ from vault_app.core.atomic import atomic_output
 from vault_app.core.errors import BadPassphraseError, FileOperationError, NoIdentityMatchError
 from vault_app.core.keys import (
     generate_identity,
-    parse_identities,
     parse_recipient,
     parse_recipients,
 )
 from vault_app.core.recipients import Identity, Recipient
 from vault_app.core.recipients.scrypt import (
     PromptingScryptIdentity,
-    ScryptIdentity,
     ScryptRecipient,
 )
 
@@ -58,17 +55,11 @@ def _read_text(path: str, what: str) -> bytes:
 
 def load_identity_file(path: str) -> list[Identity]:
     """An identity file, plain or itself passphrase-encrypted (as age allows)."""
+    from vault_app.core.api import identities_from_bytes
+
     data = _read_text(path, "identity file")
-    if data.lstrip().startswith((b"age-encryption.org/", b"-----BEGIN AGE")):
-        plain = io.BytesIO()
-        passphrase = ask_passphrase(f"Enter passphrase for identity file {path}: ")
-        age.decrypt(io.BytesIO(data), plain, [ScryptIdentity(passphrase)])
-        data = plain.getvalue()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not an identity file") from None
-    return parse_identities(text)
+    return identities_from_bytes(
+        data, path, lambda: ask_passphrase(f"Enter passphrase for identity file {path}: "))
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 from vault_app.core.age import decrypt, open_input
 from vault_app.core.errors import KeyFormatError, NotAVaultError
-from vault_app.core.header import VERSION_LINE
 from vault_app.core.keys import parse_identities, parse_identity
 from vault_app.core.reader import AgeReader
 from vault_app.core.recipients import Identity
-from vault_app.core.recipients.scrypt import PromptingScryptIdentity, ScryptIdentity
+from vault_app.core.recipients.scrypt import PromptingScryptIdentity
 from vault_app.core.stream import CHUNK
 
 PathLike = str | os.PathLike[str]
@@ -42,21 +41,26 @@ def _ask_passphrase() -> bytes:
     return getpass.getpass("Passphrase for the identity file: ").encode()
 
 
-def read_identity_file(path: PathLike, passphrase: str | None = None) -> list[Identity]:
-    """Parse an identity file; a passphrase-encrypted one (as age allows) is opened in memory."""
-    with open_input(Path(path)) as handle:
-        raw = handle.read()
-    if raw.startswith(VERSION_LINE) or raw.lstrip().startswith(b"-----BEGIN AGE"):
-        unlock: Identity = (ScryptIdentity(passphrase.encode()) if passphrase is not None
-                            else PromptingScryptIdentity(_ask_passphrase))
+def identities_from_bytes(raw: bytes, name: str, ask: Callable[[], bytes]) -> list[Identity]:
+    """Parse identity-file bytes; a passphrase-encrypted file (as age allows) is opened in
+    memory with the passphrase from ``ask``, called only if it is encrypted."""
+    if raw.lstrip().startswith((b"age-encryption.org/", b"-----BEGIN AGE")):
         plain = io.BytesIO()
-        decrypt(io.BytesIO(raw), plain, [unlock])
+        decrypt(io.BytesIO(raw), plain, [PromptingScryptIdentity(ask)])
         raw = plain.getvalue()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise KeyFormatError(f"{path}: is not an identity file (not text)") from None
+        raise KeyFormatError(f"{name}: is not an identity file (not text)") from None
     return parse_identities(text)
+
+
+def read_identity_file(path: PathLike, passphrase: str | None = None) -> list[Identity]:
+    """Parse an identity file, plain or passphrase-encrypted."""
+    with open_input(Path(path)) as handle:
+        raw = handle.read()
+    ask = (lambda: passphrase.encode()) if passphrase is not None else _ask_passphrase
+    return identities_from_bytes(raw, str(path), ask)
 
 
 def _passphrase_source(passphrase: str | None) -> Callable[[str, bool], bytes]:
