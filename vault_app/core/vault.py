@@ -384,24 +384,7 @@ class Vault:
 
     def scan(self) -> list[Path]:
         """Every ``*.age`` file under the vault (hidden folders skipped); no header reads."""
-        found: list[Path] = []
-        stack = [str(self.path)]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = os.scandir(folder)
-            except OSError:
-                continue
-            with entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.name.endswith(SUFFIX) and entry.is_file():
-                        found.append(Path(entry.path))
-        found.sort()
-        return found
+        return sorted(Path(entry.path) for entry, locked in walk_vault(self.path) if locked)
 
     def display_name(self, locked: Path) -> str:
         try:
@@ -867,6 +850,40 @@ class Vault:
             self._write_registry(registry.with_entry(removed.signed(self.config["vault_id"],
                                                                      me)))
             self._audit("member-remove", f"member:{name}")
+
+
+def walk_vault(root: Path | str, *, plain_top_level: bool = False,
+               folders: list[str] | None = None) -> Iterator[tuple[os.DirEntry[str], bool]]:
+    """The one walk of a vault folder: ``(entry, locked)`` for every ``*.age`` regular file
+    below ``root`` (hidden names and symlinked folders skipped), plus, with
+    ``plain_top_level``, the plain regular files directly in ``root``. ``folders``, if
+    given, receives every folder walked. Entries that vanish meanwhile are skipped.
+    """
+    top = str(root)
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        if folders is not None:
+            folders.append(folder)
+        try:
+            listing = os.scandir(folder)
+        except OSError:
+            continue
+        with listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.name.endswith(SUFFIX):
+                        if entry.is_file():
+                            yield entry, True
+                    elif (plain_top_level and folder == top
+                          and entry.is_file(follow_symlinks=False)):
+                        yield entry, False
+                except OSError:
+                    continue
 
 
 def _out_path(out_dir: Path | str, locked: Path) -> Path:

@@ -100,44 +100,21 @@ def display_name(path: Path, root: Path) -> str:
 def scan_entries(vault: Vault, folders: list[str] | None = None) -> list[Entry]:
     """Locked files anywhere under the vault plus plain files at its top level.
 
-    The same walk as ``Vault.scan`` (hidden names skipped, no symlinked folders, ``*.age``
-    regular files; a test holds them equal) done in one pass with ``DirEntry.stat`` and
-    plain strings: 10,000 files in about 50 ms instead of 250 ms through Path objects.
+    ``walk_vault`` (the walk behind ``Vault.scan``) with ``DirEntry.stat`` and plain
+    strings: 10,000 files in about 50 ms instead of 250 ms through Path objects.
     ``folders``, if given, receives every folder walked (for the window's watcher).
     """
-    root = str(vault.path)
+    from vault_app.core.vault import walk_vault
+
     entries: list[Entry] = []
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        if folders is not None:
-            folders.append(folder)
+    for d, locked in walk_vault(vault.path, plain_top_level=True, folders=folders):
         try:
-            it = os.scandir(folder)
+            st = d.stat(follow_symlinks=locked)
         except OSError:
-            continue
-        with it:
-            for d in it:
-                if d.name.startswith("."):
-                    continue
-                try:
-                    if d.is_dir(follow_symlinks=False):
-                        stack.append(d.path)
-                        continue
-                    locked = d.name.endswith(LOCKED_SUFFIX)
-                    if locked:
-                        if not d.is_file():
-                            continue
-                        st = d.stat()
-                    elif folder == root and d.is_file(follow_symlinks=False):
-                        st = d.stat(follow_symlinks=False)
-                    else:
-                        continue
-                except OSError:
-                    continue   # vanished or unreadable between listing and stat
-                path = Path(d.path)
-                name = display_name(path, vault.path) if locked else d.name
-                entries.append(Entry(path, name, locked, st.st_size, st.st_mtime))
+            continue   # vanished or unreadable between listing and stat
+        path = Path(d.path)
+        name = display_name(path, vault.path) if locked else d.name
+        entries.append(Entry(path, name, locked, st.st_size, st.st_mtime))
     return entries
 
 
