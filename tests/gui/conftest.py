@@ -54,3 +54,18 @@ def _private_qsettings() -> Iterator[None]:
 def _stop_answer_timers() -> Iterator[None]:
     yield
     stop_answer_timers()
+
+
+@pytest.fixture
+def window(qtbot, vault_env: VaultEnv):  # type: ignore[no-untyped-def]
+    """The main window on ``vault_env``'s vault, shown; its background work stopped after."""
+    from vault_app.gui.main_window import MainWindow
+
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.shutdown()
+    w.model.wait_idle()
+

@@ -6,25 +6,12 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pytest
-from gui_support import VaultEnv, answer_later, find_dialog
+from gui_support import answer_later, find_dialog
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from vault_app.gui.dnd import expand, file_urls_mime
-from vault_app.gui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, vault_env: VaultEnv) -> MainWindow:
-    w = MainWindow(vault_env.vault)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.shutdown()
-    w.model.wait_idle()
 
 
 def drop(target, paths: list[Path]) -> QDropEvent:

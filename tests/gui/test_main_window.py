@@ -24,17 +24,6 @@ def plain(folder: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.fixture
-def window(qtbot, vault_env: VaultEnv) -> MainWindow:
-    w = MainWindow(vault_env.vault)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.shutdown()
-    w.model.wait_idle()
-
-
 def lock_into(env: VaultEnv, name: str, data: bytes, *, user: str | None = None) -> Path:
     vault = env.as_user(user) if user else env.vault
     return vault.lock(plain(env.root / "incoming", name, data)).path
