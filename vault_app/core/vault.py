@@ -69,12 +69,12 @@ from vault_app.core.members import (
     verify_signature,
 )
 from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.readback import ReadBackVerifier
 from vault_app.core.recipients import Identity
 from vault_app.core.recipients.hybrid import HybridRecipient
 from vault_app.core.stream import decrypt_payload, encrypt_payload, plaintext_size
 from vault_app.core.vault_io import (
     Pipe,
-    Sink,
     atomic_rw,
     copy_range,
     payload_digest,
@@ -568,34 +568,45 @@ class Vault:
                         prev=prev[-1].digest() if prev else "")
         draft = build_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
         with atomic_rw(dest, overwrite=overwrite) as out:
-            out.write(draft.encode())
+            start = out.write(draft.encode())
             digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
-            size = encrypt_payload(file_key, plain, out, progress=progress, cancel=cancel,
-                                   digest=digest)
+            # Each block is read back from the file and authenticated while the next
+            # ones are encrypted: the plaintext is only removed after all of it verified.
+            verifier = ReadBackVerifier(out, start, file_key, cancel)
+            try:
+                size = encrypt_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
+                                       cancel=cancel, digest=digest)
+            except BaseException:
+                verifier.abort()
+                raise
+            try:
+                verified = verifier.finish()
+            except PayloadError:  # what was read back is not what was written
+                verified = -1
             if expect_size is not None and size != expect_size:
                 raise FileOperationError("the file changed while it was being locked")
             final = Record(**{**record.__dict__, "payload_sha256": digest.hexdigest()})
             final = final.sign(me)
             header = build_header(file_key, [*stanzas, encode_stanza([*prev, final])])
             encoded = header.encode()
-            if len(encoded) != len(draft.encode()):  # pragma: no cover - format invariant
+            if len(encoded) != start:  # pragma: no cover - format invariant
                 raise VaultError("internal error: the signed header changed length")
             out.seek(0)
             out.write(encoded)
-            self._verify_written(out, encoded, me, size, cancel)
+            self._verify_header(out, encoded, me, file_key, verified == size)
 
-    def _verify_written(self, handle: BinaryIO, expected_header: bytes, me: UserKeys,
-                        size: int, cancel: CancelToken | None) -> None:
-        """Read the new file back: our key unwraps it, every chunk verifies, sizes match.
+    def _verify_header(self, handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,
+                       payload_ok: bool) -> None:
+        """The signed header as read back is the one meant, and our own key unwraps it.
 
-        (No second hash: the chunks authenticate under a key only we have held.)
+        (The payload was read back and authenticated chunk by chunk as it was written.
+        No second hash: the chunks authenticate under a key only we have held.)
         """
         handle.flush()
         handle.seek(0)
         header = read_header(handle)
-        file_key = age.unwrap_file_key(header, [me.identity])
-        got = decrypt_payload(file_key, handle, Sink(), cancel=cancel)  # type: ignore[arg-type]
-        if got != size or header.encode() != expected_header:
+        if (not payload_ok or header.encode() != expected
+                or age.unwrap_file_key(header, [me.identity]) != file_key):
             raise VaultError("verification of the written file failed; nothing was changed",
                              hint="check the disk (bad sectors, full, or failing?)")
         handle.seek(0, os.SEEK_END)

@@ -42,13 +42,6 @@ def shared_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~current_umask()
 
 
-class Sink:
-    """Discards plaintext (verifying a file by decrypting it)."""
-
-    def write(self, data: bytes | memoryview) -> int:
-        return len(data)
-
-
 class Pipe:
     """A bounded in-memory pipe between a decrypting thread and an encrypting reader."""
 
