@@ -17,6 +17,7 @@ command line's start-up lean.
 
 from __future__ import annotations
 
+import mmap
 import os
 import queue
 import struct
@@ -65,6 +66,17 @@ def plaintext_size(payload_size: int) -> int:
     if body < TAG or (rem and rem < TAG) or (rem == TAG and full > 0):
         raise TruncatedError("the payload has an impossible length")
     return full * CHUNK + (rem - TAG if rem else 0)
+
+
+def block_buffer(size: int) -> memoryview:
+    """A zeroed working buffer of ``size`` bytes, mapped straight from the OS.
+
+    Not from malloc: glibc raises its mmap threshold after a big block is freed, so
+    2 MiB buffers freed by one operation would be kept in the heap (or in a thread's
+    arena) and RSS would creep up by a few MiB per operation in a long-lived process.
+    Mapped memory goes back to the OS as soon as the last view of it is dropped.
+    """
+    return memoryview(mmap.mmap(-1, size))
 
 
 def _read_full(src: BinaryIO, view: memoryview) -> int:
@@ -337,8 +349,8 @@ def encrypt_payload(
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
     dst.write(nonce)
     _advise_sequential(src)
-    inview = memoryview(bytearray(BLOCK_CHUNKS * CHUNK))
-    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK)) for _ in range(RING)]
+    inview = block_buffer(BLOCK_CHUNKS * CHUNK)
+    outbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(RING)]
     hasher = None
     if digest is not None:
         digest.update(memoryview(nonce))
@@ -421,8 +433,7 @@ def decrypt_payload(
     _advise_sequential(src)
     # With a digest, the input is read into a ring of buffers: one is decrypted while
     # the ones before it are still being hashed.
-    inbufs = [memoryview(bytearray(BLOCK_CHUNKS * ENC_CHUNK))
-              for _ in range(1 if digest is None else RING)]
+    inbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(1 if digest is None else RING)]
     hasher = None
     if digest is not None:
         digest.update(memoryview(nonce))
@@ -437,7 +448,7 @@ def decrypt_payload(
 def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO,
                     inbufs: list[memoryview], hasher: _Hasher | None,
                     progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    outbufs = [memoryview(bytearray(BLOCK_CHUNKS * CHUNK)) for _ in range(RING)]
+    outbufs = [block_buffer(BLOCK_CHUNKS * CHUNK) for _ in range(RING)]
     counter = carry = total = turn = 0
     inview = inbufs[0]
     with _Pipeline(dst) as pipe:
