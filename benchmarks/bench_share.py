@@ -4,7 +4,8 @@ Sharing rewrites only the header (the file key is wrapped for one more reader) a
 copies the payload in the kernel, so it should cost a small fraction of a lock; the
 script also proves the payload bytes are unchanged. Vault operations run through
 the Python API (``Vault.lock``/``unlock``/``share``) in one child process, whose
-peak RSS is reported too; ``age`` runs as a command on the same file.
+peak RSS is reported too; ``age`` and ``cp`` run as commands on the same file
+(after the child, interleaved with each other).
 
     python benchmarks/bench_share.py [--size-mib 1024] [--runs 5] [--dir /dev/shm]
 """
@@ -36,6 +37,7 @@ from _table import (  # noqa: E402
 
 SHARE_SHARE = 0.05  # a share (or a random read) may cost at most 5% of a full lock/unlock
 AGE_FASTER = 2.0
+CP_SLOWER = 1.5  # lock and unlock within 1.5x of cp of the same file
 
 
 def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
@@ -58,11 +60,12 @@ def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
         subprocess.run([keygen, "-o", str(key)], check=True, capture_output=True)
         recipient = subprocess.run([keygen, "-y", str(key)], check=True, capture_output=True,
                                    text=True).stdout.strip()
-        locked, out = work / "age.age", work / "age.out"
-        age_times: dict[str, list[float]] = {"encrypt": [], "decrypt": []}
+        locked, out, copy = work / "age.age", work / "age.out", work / "copy.bin"
+        age_times: dict[str, list[float]] = {"encrypt": [], "decrypt": [], "cp": []}
         for _ in range(runs):
-            locked.unlink(missing_ok=True)
-            out.unlink(missing_ok=True)
+            for path in (locked, out, copy):
+                path.unlink(missing_ok=True)
+            age_times["cp"].append(timed(["cp", str(plain), str(copy)]))
             age_times["encrypt"].append(timed([age, "-r", recipient, "-o", str(locked),
                                                str(plain)]))
             age_times["decrypt"].append(timed([age, "-d", "-i", str(key), "-o", str(out),
@@ -71,10 +74,12 @@ def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
         shutil.rmtree(work, ignore_errors=True)
     med = {name: median(values) for name, values in result["times"].items()}
     age_enc, age_dec = median(age_times["encrypt"]), median(age_times["decrypt"])
+    cp = median(age_times["cp"])
     share_ratio = med["share"] / med["lock"]
     random_ratio = med["random_read"] / med["unlock"]
     untouched = bool(result["payload_untouched"])
     return [
+        Row("cp (command)", seconds(cp)),
         Row("age encrypt (command)", seconds(age_enc)),
         Row("age decrypt (command)", seconds(age_dec)),
         Row("vault lock (API: encrypt, sign, verify)", seconds(med["lock"]),
@@ -83,6 +88,9 @@ def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
         Row("vault unlock (API: decrypt, check digest)", seconds(med["unlock"]),
             f"age {seconds(age_dec)}", f"{age_dec / med['unlock']:.2f}x faster",
             f">= {AGE_FASTER:.1f}x faster", age_dec / med["unlock"] >= AGE_FASTER),
+        *(Row(f"vault {verb} vs cp", seconds(med[verb]), f"cp {seconds(cp)}",
+              f"{med[verb] / cp:.2f}x cp", f"<= {CP_SLOWER:.1f}x cp", med[verb] / cp <= CP_SLOWER)
+          for verb in ("lock", "unlock")),
         Row("vault share (add a reader)", seconds(med["share"]), f"lock {seconds(med['lock'])}",
             f"{share_ratio * 100:.1f}% of lock", f"< {SHARE_SHARE * 100:.0f}% of lock",
             share_ratio < SHARE_SHARE),
