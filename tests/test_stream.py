@@ -216,6 +216,16 @@ def test_truncation_at_chunk_boundaries_of_a_big_file(big: tuple[bytes, bytes],
     assert out.getvalue() == plain[: chunks * CHUNK]
 
 
+def test_authenticate_only_without_an_output(big: tuple[bytes, bytes]) -> None:
+    """``dst=None`` checks every chunk (what the lock's read-back uses) and keeps nothing."""
+    plain, sealed = big
+    assert decrypt_payload(KEY, io.BytesIO(sealed), None) == len(plain)
+    with pytest.raises(PayloadError, match=f"chunk {BLOCK_CHUNKS + 1} "):
+        decrypt_payload(KEY, io.BytesIO(damaged_at_chunk(sealed, BLOCK_CHUNKS + 1)), None)
+    with pytest.raises(TruncatedError):
+        decrypt_payload(KEY, io.BytesIO(sealed[: NONCE_SIZE + BLOCK_CHUNKS * ENC_CHUNK]), None)
+
+
 def test_final_flag_in_the_middle_is_caught(big: tuple[bytes, bytes]) -> None:
     """A stream cut after a block and re-sealed with a final chunk there, then continued:
     data after a final chunk is an error, even deep in a big file."""

@@ -4,8 +4,8 @@ Locking removes the plaintext, so the new file must be proved readable first: ev
 chunk read back from the file and authenticated. Doing that as a second pass after the
 write costs a full extra read and decryption on the critical path; here a thread
 follows the writer instead, reading each block back (``os.pread``, which leaves the
-writer's file position alone) soon after it is written and decrypting it into a
-discarding sink. The work is the same; it overlaps the encryption.
+writer's file position alone) soon after it is written and authenticating it (the
+plaintext is dropped). The work is the same; it overlaps the encryption.
 
 The bytes checked are the bytes in the file, not the buffers they were written from.
 Where ``os.pread`` is missing (Windows) the same check runs after the write instead.
@@ -22,13 +22,6 @@ from vault_app.core.stream import decrypt_payload
 
 #: Reading at an offset without moving the writer's position (not on Windows).
 CAN_PREAD = hasattr(os, "pread")
-
-
-class _Discard:
-    """The verifier's output: authenticated plaintext is counted, then dropped."""
-
-    def write(self, data: bytes | memoryview) -> int:
-        return len(data)
 
 
 class _Aborted(Exception):
@@ -111,7 +104,7 @@ class ReadBackVerifier:
 
     def _follow(self) -> None:
         try:
-            self._result = decrypt_payload(self._file_key, self, _Discard(),  # type: ignore[arg-type]
+            self._result = decrypt_payload(self._file_key, self, None,  # type: ignore[arg-type]
                                            cancel=self._cancel)
         except _Aborted:
             self._result = None

@@ -192,7 +192,7 @@ class _Pipeline:
     raised on the calling thread at the next :meth:`write` or :meth:`flush`.
     """
 
-    def __init__(self, dst: BinaryIO) -> None:
+    def __init__(self, dst: BinaryIO | None) -> None:
         self._dst = dst
         self._nonces = _Nonces()
         self._jobs: queue.SimpleQueue[tuple[Work, int, int] | None] = queue.SimpleQueue()
@@ -201,8 +201,11 @@ class _Pipeline:
         self._free = threading.Semaphore(RING - 1)  # writes queued ahead of the writer
         self._error: BaseException | None = None
         self._helper: threading.Thread | None = None  # started by the first large block
-        self._writer = threading.Thread(target=self._write, name="vault-writer", daemon=True)
-        self._writer.start()
+        self._writer: threading.Thread | None = None  # none when there is nothing to write
+        if dst is not None:
+            self._writer = threading.Thread(target=self._write, name="vault-writer",
+                                            daemon=True)
+            self._writer.start()
 
     def __enter__(self) -> _Pipeline:
         return self
@@ -212,8 +215,9 @@ class _Pipeline:
             if exc[0] is None:
                 self.flush()
         finally:
-            self._writes.put(None)
-            self._writer.join()
+            if self._writer is not None:
+                self._writes.put(None)
+                self._writer.join()
             if self._helper is not None:
                 self._jobs.put(None)
                 self._helper.join()
@@ -230,6 +234,7 @@ class _Pipeline:
                 self._done.put(exc)
 
     def _write(self) -> None:
+        assert self._dst is not None
         while (view := self._writes.get()) is not None:
             if self._error is None:
                 try:
@@ -264,6 +269,8 @@ class _Pipeline:
         write has finished (the semaphore guarantees it).
         """
         self._raise_write_error()
+        if self._writer is None:  # authenticating only: the plaintext is dropped
+            return
         self._free.acquire()
         self._writes.put(view)
 
@@ -412,7 +419,7 @@ def _plan_last_block(n: int, counter: int) -> tuple[int, int, PayloadError | Non
 def decrypt_payload(
     file_key: bytes,
     src: BinaryIO,
-    dst: BinaryIO,
+    dst: BinaryIO | None,
     *,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -422,6 +429,8 @@ def decrypt_payload(
 
     Only authenticated plaintext is ever written: on a bad chunk, the good chunks
     before it have been written and PayloadError is raised. Returns plaintext size.
+    With ``dst=None`` every chunk is authenticated and the plaintext dropped (a check
+    of the file, with no writer thread and one output buffer).
     ``digest``, if given, is updated with every payload byte read (nonce included),
     on a thread of its own: the bytes hashed are exactly the bytes decrypted, in
     one read pass.
@@ -445,10 +454,10 @@ def decrypt_payload(
             hasher.close()
 
 
-def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO,
+def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO | None,
                     inbufs: list[memoryview], hasher: _Hasher | None,
                     progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    outbufs = [block_buffer(BLOCK_CHUNKS * CHUNK) for _ in range(RING)]
+    outbufs = [block_buffer(BLOCK_CHUNKS * CHUNK) for _ in range(1 if dst is None else RING)]
     counter = carry = total = turn = 0
     inview = inbufs[0]
     with _Pipeline(dst) as pipe:
@@ -464,7 +473,7 @@ def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO,
                 count, final_index, deferred = _plan_last_block(n, counter)
             else:
                 count, final_index = BLOCK_CHUNKS - 1, -1
-            out = outbufs[turn % RING]
+            out = outbufs[turn % len(outbufs)]
             good = pipe.split(count, partial(_open_range, aead, inview, out, counter, n,
                                              final_index))
             if good < count:
