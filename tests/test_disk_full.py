@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from vault_support import REAL_KEYRING, TEST_PASSPHRASE
 
 from vault_app.core import age
 from vault_app.core.atomic import TEMP_SUFFIX
@@ -153,3 +154,26 @@ def test_filesystem_already_full_keeps_existing_files(small_fs: Path, tmp_path: 
                             check=False)
     assert_clean_failure(result, dest)
     assert digest(existing) == keep
+
+
+def test_vault_lock_past_file_size_limit_keeps_the_plaintext(tmp_path: Path,
+                                                             plain: Path) -> None:
+    """`vault lock` runs out of space mid-file: the plaintext stays, nothing is published,
+    no temp is left, and the error says what to do (the read-back thread stops too)."""
+    secret = tmp_path / "passphrase"
+    secret.write_bytes(TEST_PASSPHRASE + b"\n")
+    env = {**os.environ, "VAULT_PASSPHRASE_FILE": str(secret)}
+    if not REAL_KEYRING:
+        env["VAULT_KEY_FILE"] = "1"
+    root = tmp_path / "vault"
+    init = subprocess.run([*VAULT, "init", str(root), "--user", "alice", "--recovery-out",
+                           str(tmp_path / "recovery.txt")], capture_output=True, env=env,
+                          timeout=120, check=False)
+    assert init.returncode == 0, init.stderr.decode()
+    before = digest(plain)
+    result = subprocess.run([*VAULT, "lock", str(plain), "--vault", str(root), "--user",
+                             "alice"], capture_output=True, timeout=120, check=False, env=env,
+                            preexec_fn=_limit_file_size)
+    dest = root / "big.csv.age"
+    assert_clean_failure(result, dest)
+    assert digest(plain) == before
