@@ -194,3 +194,19 @@ def test_memory_returns_after_each_lock_and_unlock(tmp_path: Path) -> None:
         locked.unlink()
         after.append(_rss_mib())
     assert max(after) - before < 4, f"RSS {before:.1f} MiB, then after each lock+unlock: {after}"
+
+
+def test_vault_lock_when_reading_back_fails_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An I/O error reading the new file back (a failing disk) is the same clear error."""
+    alice = team(tmp_path / "vault", "alice")["alice"]
+    src = tmp_path / "data.csv"
+    src.write_bytes(os.urandom(3 << 20))
+
+    def failing_read(self: ReadBackVerifier, view: memoryview, offset: int) -> int:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ReadBackVerifier, "_read_at", failing_read)
+    with pytest.raises(VaultError, match="verification of the written file failed"):
+        alice.lock(src)
+    assert src.exists() and not (alice.path / "data.csv.age").exists()

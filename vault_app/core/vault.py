@@ -581,7 +581,7 @@ class Vault:
                 raise
             try:
                 verified = verifier.finish()
-            except PayloadError:  # what was read back is not what was written
+            except (PayloadError, OSError):  # what was read back is not what was written
                 verified = -1
             if expect_size is not None and size != expect_size:
                 raise FileOperationError("the file changed while it was being locked")
