@@ -6,7 +6,10 @@ warm-up round comes first: on a fresh VM the first writes of a run fault in memo
 pages for tmpfs and slow every tool alike. Targets
 (PRODUCT.md): at least 2x faster than age, and within 1.5x of cp.
 
-    python benchmarks/bench_throughput.py [--size-mib 512] [--runs 5] [--dir /dev/shm]
+    python benchmarks/bench_throughput.py [--size-mib 512] [--runs 5] [--dir /dev/shm] [--armor]
+
+With ``--armor`` both tools write (and then read) ASCII-armored files; the targets
+are for binary files, so there the table is for information.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row]:
+def run(size_mib: int, runs: int, base: str | None, warmup: int = 1,
+        armor: bool = False) -> list[Row]:
     age = shutil.which("age")
     keygen = shutil.which("age-keygen")
     if age is None or keygen is None:
@@ -59,12 +63,14 @@ def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row
         recipient = subprocess.run([keygen, "-y", str(key)], check=True, capture_output=True,
                                    text=True).stdout.strip()
         locked_age, locked_vault = work / "age.age", work / "vault.age"
+        armored = ["-a"] if armor else []
         copy, out_age, out_vault = work / "copy.bin", work / "age.out", work / "vault.out"
         commands = {
             "cp": [["cp", str(plain), str(copy)]],
-            "age encrypt": [[age, "-r", recipient, "-o", str(locked_age), str(plain)]],
-            "vault encrypt": [[*vault, "encrypt", "-r", recipient, "-o", str(locked_vault),
-                               str(plain)]],
+            "age encrypt": [[age, *armored, "-r", recipient, "-o", str(locked_age),
+                             str(plain)]],
+            "vault encrypt": [[*vault, "encrypt", *armored, "-r", recipient, "-o",
+                               str(locked_vault), str(plain)]],
             "age decrypt": [[age, "-d", "-i", str(key), "-o", str(out_age), str(locked_age)]],
             "vault decrypt": [[*vault, "decrypt", "-i", str(key), "-o", str(out_vault),
                                str(locked_vault)]],
@@ -101,12 +107,14 @@ def run(size_mib: int, runs: int, base: str | None, warmup: int = 1) -> list[Row
                 f"{med['age decrypt'] / med['cp']:.2f}x cp")]
     for verb in ("encrypt", "decrypt"):
         ours, theirs = med[f"vault {verb}"], med[f"age {verb}"]
+        # The targets are for binary files; armored figures are for information.
         rows.append(Row(f"vault {verb} vs age", seconds(ours), f"age {seconds(theirs)}",
-                        f"{theirs / ours:.2f}x faster", f">= {AGE_FASTER:.1f}x faster",
-                        theirs / ours >= AGE_FASTER))
+                        f"{theirs / ours:.2f}x faster",
+                        "" if armor else f">= {AGE_FASTER:.1f}x faster",
+                        None if armor else theirs / ours >= AGE_FASTER))
         rows.append(Row(f"vault {verb} vs cp", seconds(ours), f"cp {seconds(med['cp'])}",
-                        f"{ours / med['cp']:.2f}x cp", f"<= {CP_SLOWER:.1f}x cp",
-                        ours / med["cp"] <= CP_SLOWER))
+                        f"{ours / med['cp']:.2f}x cp", "" if armor else f"<= {CP_SLOWER:.1f}x cp",
+                        None if armor else ours / med["cp"] <= CP_SLOWER))
     # CPU time (user + system) does not depend on how busy the machine is: on a loaded
     # machine wall time follows it; on a quiet one, vault spreads it over both cores.
     for name in commands:
@@ -121,11 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=512, help="file size (default 512)")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
     parser.add_argument("--dir", default=None, help="scratch folder (default /dev/shm)")
+    parser.add_argument("--armor", action="store_true",
+                        help="ASCII-armored files (for information; targets are binary)")
     parser.add_argument("--warmup", type=int, default=1,
                         help="uncounted warm-up rounds first (default 1)")
     args = parser.parse_args(argv)
-    rows = run(args.size_mib, args.runs, args.dir, args.warmup)
-    print_table(f"Throughput, {args.size_mib} MiB file, median of {args.runs} runs "
+    rows = run(args.size_mib, args.runs, args.dir, args.warmup, args.armor)
+    kind = "armored " if args.armor else ""
+    print_table(f"Throughput, {args.size_mib} MiB {kind}file, median of {args.runs} runs "
                 f"({machine()})", rows)
     return 0
 

@@ -41,6 +41,13 @@ def test_bench_throughput_smoke(tmp_path: Path, age_cli: str) -> None:
 
 
 @pytest.mark.interop
+def test_bench_throughput_armored_smoke(tmp_path: Path, age_cli: str) -> None:
+    rows = run_script("bench_throughput.py", "--size-mib", "1", "--runs", "1", "--armor",
+                      "--dir", str(tmp_path))
+    assert "vault decrypt vs age" in figure_names(rows)
+
+
+@pytest.mark.interop
 def test_bench_memory_smoke(age_cli: str) -> None:
     rows = run_script("bench_memory.py", "--sizes-mib", "1,3", "--runs", "1")
     names = figure_names(rows)
