@@ -310,3 +310,29 @@ def test_rage_reads_vault_files_ignoring_the_acl_stanza(tmp_path: Path) -> None:
     stranger = pyrage.x25519.Identity.generate()
     with pytest.raises(pyrage.DecryptError):
         pyrage.decrypt(raw, [stranger])
+
+
+def test_listing_a_large_vault_on_threads_keeps_order_and_verdicts(tmp_path: Path) -> None:
+    """Past a few hundred files the first listing reads headers on threads: the result is
+    what ``info`` says of each file, one by one, in scan order (damaged, unreadable and
+    unsigned files among valid ones)."""
+    v = team(tmp_path / "v", "alice", "bob")
+    good = _lock(v["alice"], tmp_path, b"a,b\n1,2\n")
+    v["alice"].share(good, "bob")
+    raw = good.read_bytes()
+    head, payload = _split(good)
+    flipped = bytearray(head)
+    flipped[head.index(b"dataset-vault.org/acl\n") + 40] ^= 1
+    plain_age = io.BytesIO()
+    age.encrypt(io.BytesIO(b"x"), plain_age, [parse_recipient(v["bob"].keys().recipient)])
+    for i in range(700):
+        path = good.parent / f"f{i:04d}.csv.age"
+        path.write_bytes(bytes(flipped) + payload if i % 97 == 5 else
+                         b"not age at all" if i % 101 == 7 else
+                         plain_age.getvalue() if i % 103 == 11 else raw)
+    listed = v["bob"].files()
+    one_by_one = [v["bob"].info(p) for p in v["bob"].scan()]
+    assert listed == one_by_one
+    statuses = [f.signature for f in listed]
+    assert statuses.count("valid") == 701 - 8 - 7 - 7
+    assert {"unreadable", "unsigned"} <= set(statuses)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -74,12 +74,18 @@ class Record:
     prev: str = ""
     signature: str = field(default="", repr=False)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The record as a plain dict, for encoding. Shallow (``asdict`` deep-copies, which
+        was a quarter of the time of listing a large vault); callers only serialize it."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
     def message(self) -> bytes:
-        body = {k: v for k, v in asdict(self).items() if k != "signature"}
+        body = self.as_dict()
+        del body["signature"]
         return _SIG_DOMAIN + canonical(body)
 
     def digest(self) -> str:
-        return hashlib.sha256(canonical(asdict(self))).hexdigest()
+        return hashlib.sha256(canonical(self.as_dict())).hexdigest()
 
     def sign(self, keys: UserKeys) -> Record:
         if keys.name != self.signer:
@@ -113,7 +119,7 @@ class Record:
 
 
 def encode_stanza(history: Sequence[Record]) -> Stanza:
-    body = {"v": ACL_VERSION, "history": [asdict(r) for r in history]}
+    body = {"v": ACL_VERSION, "history": [r.as_dict() for r in history]}
     return Stanza(ACL_STANZA, (), canonical(body))
 
 

@@ -12,6 +12,7 @@ No private key is ever written to disk in plaintext, logged, or put in an error.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -70,7 +71,10 @@ def encode_signing_public(key: Ed25519PublicKey) -> str:
     return bech32_encode(SIGN_PUBLIC_HRP, key.public_bytes_raw())
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_signing_public(text: str) -> Ed25519PublicKey:
+    """Parsed once per key: a listing checks every file's signatures against the same few
+    members' keys, and Bech32 decoding (in Python) cost as much as the Ed25519 check."""
     hrp, data = bech32_decode(text.strip())
     if hrp != SIGN_PUBLIC_HRP or len(data) != 32:
         raise KeyFormatError("not a signing public key (vaultsig1…)")
