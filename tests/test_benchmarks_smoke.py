@@ -64,6 +64,12 @@ def test_bench_share_smoke(tmp_path: Path, age_cli: str) -> None:
     assert "pass" in by_name["share left the payload bytes unchanged"]
 
 
+def test_bench_listing_smoke(tmp_path: Path) -> None:
+    rows = run_script("bench_listing.py", "--files", "40", "--runs", "1", "--dir", str(tmp_path))
+    by_name = {row.split("|")[1].strip(): row for row in rows}
+    assert "pass" in by_name["files listed with a valid signature"]
+
+
 def test_bench_gui_smoke(tmp_path: Path) -> None:
     rows = run_script("bench_gui.py", "--files", "20", "--size-mib", "2", "--runs", "1",
                       "--dir", str(tmp_path))
