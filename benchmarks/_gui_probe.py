@@ -18,17 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench_vault import bench_keystore
+
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 PREVIEW_ROWS = 100
 
-
-def keystore(config: Path) -> Any:
-    from vault_app.core.keystore import Keystore
-
-    return Keystore(config_dir=config, passphrase=lambda _p, _c: b"bench", use_key_file=True,
-                    work_factor=10)
 
 
 def emit(**figures: object) -> None:
@@ -61,7 +57,7 @@ def start(config: Path, vault: Path, rows: int) -> None:
     window = None
     painted = Painted()
     app.installEventFilter(painted)
-    window = start_window(vault, keystore(config))
+    window = start_window(vault, bench_keystore(config))
     QTimer.singleShot(30_000, app.quit)  # give up: the caller reports it missing
     app.exec()
 
@@ -75,7 +71,7 @@ def stall(config: Path, vault_path: Path, src: Path) -> None:
     from vault_app.gui.main_window import MainWindow
 
     app = create_application()
-    vault = Vault.open(vault_path, user="alice", keystore=keystore(config))
+    vault = Vault.open(vault_path, user="alice", keystore=bench_keystore(config))
     vault.keys()  # unwrap the key file before timing (the keyring does it once per session)
     window = MainWindow(vault)
     window.show()
@@ -117,7 +113,7 @@ def preview(config: Path, vault_path: Path, locked: Path) -> None:
     from vault_app.gui.dialogs.preview import PreviewDialog
 
     app = create_application()
-    vault = Vault.open(vault_path, user="alice", keystore=keystore(config))
+    vault = Vault.open(vault_path, user="alice", keystore=bench_keystore(config))
     vault.keys()
     figures: dict[str, object] = {}
     for verify in (False, True):

@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from _bench_vault import bench_team
+
 import vault_app
 from vault_app.core.header import read_header
-from vault_app.core.keystore import Keystore
-from vault_app.core.vault import Vault
 
 
 def payload_digest(path: Path) -> str:
@@ -33,11 +33,7 @@ def payload_digest(path: Path) -> str:
 
 
 def main(work: Path, plain: Path, runs: int) -> dict[str, object]:
-    keystore = Keystore(config_dir=work / "config", passphrase=lambda _p, _c: b"bench",
-                        use_key_file=True, work_factor=10)
-    vault, _recovery = Vault.init(work / "vault", user="alice", keystore=keystore)
-    bob = keystore.create("bob")
-    vault.add_member("bob", bob.recipient, bob.signing_public)
+    vault, keystore = bench_team(work)
     out_dir = work / "out"
     out_dir.mkdir()
     times: dict[str, list[float]] = {"lock": [], "unlock": [], "share": [], "open": [],

@@ -27,18 +27,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _bench_vault import bench_keystore  # noqa: E402
 from _table import Row, machine, median, print_table, scratch_dir, seconds  # noqa: E402
 
 START_LIMIT = 1.0
 STALL_LIMIT = 0.050
 PREVIEW_LIMIT = 0.3
 
-
-def keystore(config: Path):  # type: ignore[no-untyped-def]
-    from vault_app.core.keystore import Keystore
-
-    return Keystore(config_dir=config, passphrase=lambda _p, _c: b"bench", use_key_file=True,
-                    work_factor=10)
 
 
 def write_csv(path: Path, size: int) -> None:
@@ -89,7 +84,7 @@ def run(files: int, size_mib: int, runs: int, base: str | None) -> list[Row]:
     try:
         # A vault of ``files`` locked files: one real lock, copied (the list reads names
         # first and headers only for the rows on screen).
-        many, _ = Vault.init(work / "many", user="alice", keystore=keystore(config))
+        many, _ = Vault.init(work / "many", user="alice", keystore=bench_keystore(config))
         sample = work / "sample.csv"
         sample.write_text("id,value\n1,alpha\n2,beta\n")
         first = many.path / "d000" / "f0000.csv.age"
@@ -117,7 +112,7 @@ def run(files: int, size_mib: int, runs: int, base: str | None) -> list[Row]:
         else:
             rows.append(Row("cold start", "MISSING (the probe failed)", ok=False))
 
-        work_vault, _ = Vault.init(work / "work", user="alice", keystore=keystore(config))
+        work_vault, _ = Vault.init(work / "work", user="alice", keystore=bench_keystore(config))
         stalls, elapsed = [], []
         for n in range(runs):
             src = work / f"big{n}.bin"

@@ -23,18 +23,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _bench_vault import bench_team  # noqa: E402
 from _table import Row, machine, median, print_table, scratch_dir, seconds, timed  # noqa: E402
 
 
 def build_vault(work: Path, files: int) -> Path:
-    from vault_app.core.keystore import Keystore
-    from vault_app.core.vault import Vault
-
-    keystore = Keystore(config_dir=work / "config", passphrase=lambda _p, _c: b"bench",
-                        use_key_file=True, work_factor=10)
-    vault, _recovery = Vault.init(work / "vault", user="alice", keystore=keystore)
-    bob = keystore.create("bob")
-    vault.add_member("bob", bob.recipient, bob.signing_public)
+    vault, _keystore = bench_team(work)
     src = work / "sample.csv"
     src.write_bytes(b"id,value\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(200)))
     locked = vault.lock(src, keep=True).path
