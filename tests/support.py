@@ -5,6 +5,7 @@ Importable everywhere as ``support`` (pyproject sets ``pythonpath = ["tests"]``)
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -78,3 +79,14 @@ def run_with_tty(argv: list[str], answers: list[bytes], *, stdin: int | None = N
         if proc.stderr:
             proc.stderr.close()
     return status, screen, stderr
+
+
+def armored(data: bytes) -> bytes:
+    """``data`` as ASCII armor, through the project's own writer."""
+    from vault_app.core.armor import ArmoredWriter
+
+    out = io.BytesIO()
+    writer = ArmoredWriter(out)
+    writer.write(data)
+    writer.close()
+    return out.getvalue()

@@ -9,20 +9,13 @@ import io
 import time
 
 import pytest
+from support import armored
 
 from vault_app.core import age
 from vault_app.core.armor import BEGIN, END, ArmoredReader, ArmoredWriter, is_armored
 from vault_app.core.errors import ArmorError, Cancelled
 from vault_app.core.keys import generate_identity
 from vault_app.core.progress import CancelToken
-
-
-def armored(data: bytes) -> bytes:
-    out = io.BytesIO()
-    writer = ArmoredWriter(out)
-    writer.write(data)
-    writer.close()
-    return out.getvalue()
 
 
 def reference(data: bytes) -> bytes:

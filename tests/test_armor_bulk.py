@@ -10,8 +10,9 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import armored
 
-from vault_app.core.armor import ArmoredReader, ArmoredWriter
+from vault_app.core.armor import ArmoredReader
 from vault_app.core.errors import ArmorError
 
 PROFILE = settings(deadline=None, max_examples=300, derandomize=True, database=None,
@@ -35,14 +36,6 @@ class Trickle(io.RawIOBase):
         return n
 
 
-def armor(data: bytes) -> bytes:
-    out = io.BytesIO()
-    writer = ArmoredWriter(out)
-    writer.write(data)
-    writer.close()
-    return out.getvalue()
-
-
 def outcome(text: bytes, *, bulk: bool, step: int, read_size: int) -> tuple[str, bytes]:
     reader = ArmoredReader(io.BufferedReader(Trickle(text, step), 1 << 16))
     if not bulk:
@@ -59,7 +52,7 @@ def outcome(text: bytes, *, bulk: bool, step: int, read_size: int) -> tuple[str,
 @st.composite
 def damaged_armor(draw: st.DrawFn) -> bytes:
     size = draw(st.one_of(st.integers(0, 200), st.integers(200, 6000)))
-    text = bytearray(armor(random.Random(draw(st.integers(0, 2**32))).randbytes(size)))
+    text = bytearray(armored(random.Random(draw(st.integers(0, 2**32))).randbytes(size)))
     for _ in range(draw(st.integers(0, 3))):
         pos = draw(st.integers(0, len(text) - 1))
         action = draw(st.sampled_from(["replace", "insert", "delete", "crlf"]))
@@ -88,7 +81,7 @@ def test_bulk_and_line_by_line_agree(text: bytes, step: int, read_size: int) -> 
 @pytest.mark.parametrize("size", [0, 1, 47, 48, 49, 48 * 1365, 48 * 1366 + 5, 300_001])
 def test_long_armor_round_trips_through_the_bulk_path(size: int) -> None:
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
-    text = armor(data)
+    text = armored(data)
     calls = []
     reader = ArmoredReader(io.BytesIO(text))
     bulk = reader._full_lines
@@ -105,7 +98,7 @@ def test_long_armor_round_trips_through_the_bulk_path(size: int) -> None:
 
 
 def test_a_bad_character_deep_in_a_long_armor_is_caught() -> None:
-    text = bytearray(armor(bytes(500_000)))
+    text = bytearray(armored(bytes(500_000)))
     text[400_000] = ord("*")
     with pytest.raises(ArmorError, match="invalid character"):
         ArmoredReader(io.BytesIO(bytes(text))).read()

@@ -7,6 +7,7 @@ import io
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import armored
 
 from vault_app.core import age
 from vault_app.core.armor import ArmoredReader, ArmoredWriter
@@ -132,11 +133,7 @@ def test_armor_round_trip(data: bytes, pieces: list[int]) -> None:
 
 @st.composite
 def mutated_armor(draw: st.DrawFn) -> bytes:
-    out = io.BytesIO()
-    writer = ArmoredWriter(out)
-    writer.write(draw(st.binary(max_size=300)))
-    writer.close()
-    data = bytearray(out.getvalue())
+    data = bytearray(armored(draw(st.binary(max_size=300))))
     for _ in range(draw(st.integers(1, 3))):
         pos = draw(st.integers(0, len(data) - 1))
         data[pos] = draw(st.sampled_from(b" \n\r-=A/\x00\xff"))

@@ -7,7 +7,6 @@ import io
 import os
 import random
 import subprocess
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,22 +14,18 @@ import pyrage
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vector_support import OUTCOME_ERRORS, VECTOR_NAMES, load_vector, outcome_of, vector_identities
 
 from vault_app.core.age import encrypt_file, unwrap_file_key
 from vault_app.core.errors import (
-    ArmorError,
     FileOperationError,
     HeaderMACError,
-    MalformedError,
     NoIdentityMatchError,
     PayloadError,
     TruncatedError,
 )
 from vault_app.core.header import read_header
-from vault_app.core.keys import parse_identity
 from vault_app.core.reader import AgeReader, open_reader
-from vault_app.core.recipients import Identity
-from vault_app.core.recipients.scrypt import ScryptIdentity
 from vault_app.core.recipients.x25519 import X25519Identity
 from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG, encrypt_payload
 
@@ -373,13 +368,6 @@ def test_reads_files_written_by_age_and_rage(tmp_path: Path, age_cli: str) -> No
             assert reader.read() == data
 
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "testkit" / "age" / "vectors"
-VECTOR_NAMES = sorted(p.name for p in VECTORS.iterdir()) if VECTORS.is_dir() else []
-OUTCOMES = [(ArmorError, "armor failure"), (HeaderMACError, "HMAC failure"),
-            (NoIdentityMatchError, "no match"), (PayloadError, "payload failure"),
-            (MalformedError, "header failure")]
-
-
 def test_vectors_are_there() -> None:
     assert len(VECTOR_NAMES) == 143
 
@@ -387,15 +375,8 @@ def test_vectors_are_there() -> None:
 @pytest.mark.parametrize("name", VECTOR_NAMES)
 def test_conformance_vectors_through_the_random_access_reader(name: str) -> None:
     """Every official vector gives the same verdict read at random as streamed."""
-    head, _, body = (VECTORS / name).read_bytes().partition(b"\n\n")
-    meta: dict[str, list[str]] = {}
-    for line in head.decode().splitlines():
-        key, _, value = line.partition(": ")
-        meta.setdefault(key, []).append(value)
-    if meta.get("compressed") == ["zlib"]:
-        body = zlib.decompress(body)
-    identities: list[Identity] = [parse_identity(k) for k in meta.get("identity", [])]
-    identities += [ScryptIdentity(p.encode()) for p in meta.get("passphrase", [])]
+    meta, body = load_vector(name)
+    identities = vector_identities(meta)
     outcome, data = "success", b""
     try:
         with AgeReader(io.BytesIO(body), identities=identities,
@@ -403,8 +384,8 @@ def test_conformance_vectors_through_the_random_access_reader(name: str) -> None
             reader.seek(0, io.SEEK_END)  # the final chunk first, then everything in order
             reader.seek(0)
             data = reader.read()
-    except tuple(kind for kind, _ in OUTCOMES) as exc:
-        outcome = next(verdict for kind, verdict in OUTCOMES if isinstance(exc, kind))
+    except OUTCOME_ERRORS as exc:
+        outcome = outcome_of(exc)
     assert outcome == meta["expect"][0], meta.get("comment")
     if outcome == "success":
         assert hashlib.sha256(data).hexdigest() == meta["payload"][0]
