@@ -37,6 +37,7 @@ from vault_app.core.keys import parse_recipient
 from vault_app.core.keystore import check_name, parse_signing_public
 from vault_app.core.vault import Member, Vault
 from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.tables import selected_key
 
 MAX_KEY_FILE = 64 * 1024
 _FIELD = re.compile(r"^\s*(name|recipient|public key|signing key|signing public key)\s*:\s*(\S+)",
@@ -302,11 +303,7 @@ class MembersDialog(QDialog):
         self._selection_changed()
 
     def selected_name(self) -> str | None:
-        rows = {i.row() for i in self.table.selectedIndexes()}
-        if len(rows) != 1:
-            return None
-        item = self.table.item(rows.pop(), 0)
-        return str(item.data(Qt.ItemDataRole.UserRole)) if item else None
+        return selected_key(self.table)
 
     def _selection_changed(self) -> None:
         name = self.selected_name()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.vault import FileInfo, Role, Vault
 from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.tables import selected_key
 from vault_app.gui.worker import TaskRunner
 
 NO_ACCESS = "none"
@@ -238,11 +239,7 @@ class ShareDialog(QDialog):
         self._selection_changed()
 
     def _selected_name(self) -> str | None:
-        rows = {i.row() for i in self.table.selectedIndexes()}
-        if len(rows) != 1:
-            return None
-        item = self.table.item(rows.pop(), 0)
-        return str(item.data(Qt.ItemDataRole.UserRole)) if item else None
+        return selected_key(self.table)
 
     def _selection_changed(self) -> None:
         name = self._selected_name()
