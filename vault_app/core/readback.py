@@ -3,12 +3,12 @@
 Locking removes the plaintext, so the new file must be proved readable first: every
 chunk read back from the file and authenticated. Doing that as a second pass after the
 write costs a full extra read and decryption on the critical path; here a thread
-follows the writer instead, reading each block back (``os.pread``, which leaves the
+follows the writer instead, reading each block back (``os.preadv``, which leaves the
 writer's file position alone) soon after it is written and authenticating it (the
 plaintext is dropped). The work is the same; it overlaps the encryption.
 
 The bytes checked are the bytes in the file, not the buffers they were written from.
-Where ``os.pread`` is missing (Windows) the same check runs after the write instead.
+Where ``os.preadv`` is missing (Windows) the same check runs after the write instead.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import BinaryIO
 from vault_app.core.progress import CancelToken
 from vault_app.core.stream import decrypt_payload
 
-#: Reading at an offset without moving the writer's position (not on Windows).
-CAN_PREAD = hasattr(os, "pread")
+#: Reading at an offset, straight into a buffer, without moving the writer's position
+#: (``os.preadv``: Linux, the BSDs, macOS 11+; not Windows).
+CAN_PREAD = hasattr(os, "preadv")
 
 
 class _Aborted(Exception):
@@ -91,14 +92,10 @@ class ReadBackVerifier:
         return got
 
     def _read_at(self, view: memoryview, offset: int) -> int:
-        preadv = getattr(os, "preadv", None)  # straight into the buffer (Linux, BSDs)
-        if self._concurrent and preadv is not None:
-            return int(preadv(self._handle.fileno(), [view], offset))
         if self._concurrent:
-            data = os.pread(self._handle.fileno(), len(view), offset)
-        else:
-            self._handle.seek(offset)
-            data = self._handle.read(len(view))
+            return int(os.preadv(self._handle.fileno(), [view], offset))
+        self._handle.seek(offset)  # after the write: nobody else moves the position
+        data = self._handle.read(len(view))
         view[: len(data)] = data
         return len(data)
 
