@@ -107,8 +107,9 @@ class Folder:
 
     # -- entries ------------------------------------------------------------------------
 
-    def _open_raw(self, name: str, flags: int, mode: int) -> int:
-        """``os.open`` without following a link; OSError as the OS raised it."""
+    def open_raw(self, name: str, flags: int, mode: int = 0o600) -> int:
+        """``os.open`` without following a link, of a regular file only; OSError as the OS
+        raised it (for callers that handle one errno themselves)."""
         where, dir_fd = self._at(name)
         fd = os.open(where, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY, mode,
                      dir_fd=dir_fd)
@@ -125,9 +126,9 @@ class Folder:
     def open(self, name: str, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
         """A descriptor of the regular file ``name`` (never a link, FIFO or device)."""
         try:
-            return self._open_raw(name, flags, mode)
+            return self.open_raw(name, flags, mode)
         except OSError as exc:
-            raise _describe(exc, str(self.path / name)) from None
+            raise describe_entry_error(exc, self, name) from None
 
     def lstat(self, name: str) -> os.stat_result | None:
         where, dir_fd = self._at(name)
@@ -141,7 +142,7 @@ class Folder:
     def read(self, name: str, limit: int) -> bytes | None:
         """The whole regular file ``name`` (None if it does not exist), at most ``limit``."""
         try:
-            fd = self._open_raw(name, os.O_RDONLY, 0)
+            fd = self.open_raw(name, os.O_RDONLY, 0)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -284,6 +285,11 @@ class Folder:
             raise _describe(exc, str(self.path / name)) from None
         finally:
             os.close(fd)
+
+
+def describe_entry_error(exc: OSError, folder: Folder, name: str) -> FileOperationError:
+    """The error to show for an OSError on the entry ``name`` of ``folder``."""
+    return _describe(exc, str(folder.path / name))
 
 
 def open_root(root: Path) -> Folder:
