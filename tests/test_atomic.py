@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from vault_app.core.atomic import TEMP_SUFFIX, atomic_output, describe_os_error
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import ErrorKind, FileOperationError
 from vault_app.core.keys import generate_identity
 
 
@@ -97,22 +97,45 @@ def test_folder_problems(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize(("code", "words", "has_hint"), [
-    (errno.ENOENT, "no such file or folder", False),
-    (errno.EISDIR, "is a folder", False),
-    (errno.EACCES, "permission denied", True),
-    (errno.EPERM, "permission denied", True),
-    (errno.EROFS, "read-only", False),
-    (errno.ENOSPC, "not enough disk space", True),
-    (errno.EDQUOT, "not enough disk space", True),
-    (errno.EFBIG, "not enough disk space", True),
-    (errno.EIO, "Input/output error", False),
+@pytest.mark.parametrize(("code", "words", "kind"), [
+    (errno.ENOENT, "no such file or folder", ErrorKind.NOT_FOUND),
+    (errno.ENOTDIR, "not a folder", ErrorKind.NOT_FOUND),
+    (errno.EISDIR, "is a folder", ErrorKind.IS_A_FOLDER),
+    (errno.ELOOP, "symbolic link", ErrorKind.NOT_A_FILE),
+    (errno.EEXIST, "already exists", ErrorKind.EXISTS),
+    (errno.EACCES, "permission denied", ErrorKind.PERMISSION),
+    (errno.EPERM, "permission denied", ErrorKind.PERMISSION),
+    (errno.EROFS, "read-only", ErrorKind.READ_ONLY),
+    (errno.ENOSPC, "not enough disk space", ErrorKind.NO_SPACE),
+    (errno.EDQUOT, "not enough disk space", ErrorKind.NO_SPACE),
+    (errno.EFBIG, "not enough disk space", ErrorKind.NO_SPACE),
+    (errno.EIO, "Input/output error", ErrorKind.IO),
+    (errno.ENXIO, os.strerror(errno.ENXIO), ErrorKind.IO),
 ])
-def test_describe_os_error(code: int, words: str, has_hint: bool) -> None:
-    exc = describe_os_error(OSError(code, os.strerror(code)), "/data/x.csv")
+def test_describe_os_error(code: int, words: str, kind: ErrorKind) -> None:
+    """The errno decides the kind (never the wording); the path is kept for clients."""
+    exc = describe_os_error(OSError(code, os.strerror(code)), Path("/data/x.csv"))
     assert isinstance(exc, FileOperationError)
     assert str(exc).startswith("/data/x.csv: ") and words in str(exc)
-    assert bool(exc.hint) == has_hint
+    assert exc.kind is kind
+    assert exc.path == "/data/x.csv"
+    assert exc.hint is None and exc.remedy is None  # advice is each client's wording
+
+
+def test_os_error_without_errno_is_io() -> None:
+    exc = describe_os_error(OSError("the output accepted no data"), "out.bin")
+    assert exc.kind is ErrorKind.IO and exc.path == "out.bin"
+
+
+def test_atomic_output_refusals_have_kinds(tmp_path: Path) -> None:
+    taken = tmp_path / "taken.csv"
+    taken.write_bytes(b"x")
+    with pytest.raises(FileOperationError) as exists, atomic_output(taken):
+        pytest.fail("must not get here")
+    assert exists.value.kind is ErrorKind.EXISTS and exists.value.path == str(taken)
+    with pytest.raises(FileOperationError) as folder, atomic_output(tmp_path, overwrite=True):
+        pytest.fail("must not get here")
+    assert folder.value.kind is ErrorKind.IS_A_FOLDER
 
 
 def limit_file_size() -> None:  # runs in the child: files may not grow past 256 KiB

@@ -10,7 +10,7 @@ import pytest
 
 from vault_app.core import age
 from vault_app.core.encoding import bech32_decode, bech32_encode
-from vault_app.core.errors import KeyFormatError, MalformedError
+from vault_app.core.errors import KeyFormatError, MalformedError, Remedy
 from vault_app.core.header import Stanza
 from vault_app.core.keys import (
     generate_identity,
@@ -171,11 +171,11 @@ def test_wrong_lengths() -> None:
         HybridRecipient(bytes(1215))
 
 
-def test_file_errors_keep_the_specific_hint() -> None:
-    """A secret key pasted into a recipients file gets the 'pass the public key' hint."""
+def test_file_errors_keep_the_specific_remedy() -> None:
+    """A secret key pasted into a recipients file keeps the 'pass the public key' remedy."""
     secret = str(generate_identity())
     with pytest.raises(KeyFormatError) as info:
         parse_recipients(f"# team\n{secret}\n")
     assert "line 2" in str(info.value) and "secret key" in str(info.value)
-    assert info.value.hint and "vault keygen" in info.value.hint
+    assert info.value.remedy is Remedy.USE_PUBLIC_RECIPIENT
     assert secret[16:] not in str(info.value)

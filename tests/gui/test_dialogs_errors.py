@@ -13,8 +13,15 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from vault_app.core import errors as E
 from vault_app.core.atomic import describe_os_error
+from vault_app.core.errors import ErrorKind, Remedy
 from vault_app.core.keys import generate_identity
-from vault_app.gui.dialogs.errors import GENERIC_TITLE, error_text, show_error
+from vault_app.gui.dialogs.errors import (
+    GENERIC_TITLE,
+    KIND_TEXT,
+    REMEDY_TEXT,
+    error_text,
+    show_error,
+)
 
 
 @pytest.mark.parametrize(("exc", "title"), [
@@ -43,10 +50,10 @@ def test_each_failure_class_gets_its_own_title(exc: BaseException, title: str) -
     assert "Traceback" not in text + hint
 
 
-def test_command_line_hints_are_replaced_by_window_hints() -> None:
+def test_the_window_words_advice_from_kind_and_remedy() -> None:
     exc = E.KeyringUnavailableError("no usable OS keyring was found")
     title, _text, hint = error_text(exc)
-    assert exc.hint is not None and "--key-file" in exc.hint  # the core speaks CLI here
+    assert exc.hint is None  # the core gives a kind, not command-line advice
     assert title == "No keyring available"
     assert hint == ("Unlock your keyring, or keep your keys in a passphrase-protected key "
                     "file instead.")
@@ -54,6 +61,32 @@ def test_command_line_hints_are_replaced_by_window_hints() -> None:
     assert hint == "Open another folder, or create a vault there."
     _t, _x, hint = error_text(E.AccessDeniedError("x", hint="only a file's owners may do it"))
     assert hint == "Only a file's owners may do it."
+    _t, _x, hint = error_text(E.UnknownUserError("'bob' is not a member of this vault",
+                                                 remedy=Remedy.ADD_MEMBER))
+    assert hint == REMEDY_TEXT[Remedy.ADD_MEMBER]
+
+
+@pytest.mark.parametrize(("message", "kind", "title"), [
+    ("x.csv: not enough disk space", ErrorKind.PERMISSION, "Permission denied"),
+    ("x.csv: permission denied", ErrorKind.NO_SPACE, "Disk full"),
+    ("x.csv: already exists", ErrorKind.IO, "Could not read or write a file"),
+    ("bob is already a member", ErrorKind.EXISTS, "Already exists"),
+])
+def test_the_title_follows_the_kind_never_the_message(message: str, kind: ErrorKind,
+                                                      title: str) -> None:
+    got, _text, hint = error_text(E.VaultError(message, kind=kind))
+    assert got == title
+    assert hint == KIND_TEXT[kind][1]
+
+
+def test_every_kind_has_a_title_and_every_remedy_a_wording() -> None:
+    assert set(KIND_TEXT) == set(ErrorKind)
+    assert set(REMEDY_TEXT) == set(Remedy)
+    for kind, (title, hint) in KIND_TEXT.items():
+        assert title, kind
+        assert hint or kind is ErrorKind.CANCELLED, kind
+    for text in [h for _t, h in KIND_TEXT.values()] + list(REMEDY_TEXT.values()):
+        assert "`" not in text and " --" not in text, text  # the window's own words
 
 
 def test_file_names_keep_their_case() -> None:

@@ -10,14 +10,17 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vault_app.core.errors import Cancelled, VaultError
+from vault_app.cli.hints import hint_lines
+from vault_app.core.errors import Cancelled, ErrorKind, VaultError
 
 
 class UsageError(VaultError):
     """The command line was well-formed but asks for something impossible."""
+
+    kind = ErrorKind.USAGE
 
 
 class Terminated(BaseException):
@@ -52,14 +55,18 @@ def _unwind_on_termination() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def error(message: str, hint: str | None = None) -> None:
+def error(message: str, hints: Sequence[str] = ()) -> None:
     print(f"error: {message}", file=sys.stderr)
-    if hint:
+    for hint in hints:
         print(f"hint: {hint}", file=sys.stderr)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the verb's handler; map every expected failure to ``error:`` and exit 1."""
+    """Run the verb's handler; map every expected failure to ``error:`` and exit 1.
+
+    The ``hint:`` lines are worded from the error's kind and remedy (``cli/hints.py``),
+    never from its message text.
+    """
     if os.environ.get("VAULT_DEBUG"):
         import logging  # only here: about 5 ms of start-up otherwise
 
@@ -71,11 +78,11 @@ def run_command(args: argparse.Namespace) -> int:
     except Terminated as exc:
         error("terminated")
         return 128 + exc.signum
-    except Cancelled:
-        error("cancelled")
+    except Cancelled as exc:
+        error("cancelled", hint_lines(exc))
         return 130
     except VaultError as exc:
-        error(str(exc), exc.hint)
+        error(str(exc), hint_lines(exc))
         return 1
     except KeyboardInterrupt:
         error("interrupted")

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from vault_app.core import armor as _armor
 from vault_app.core.atomic import atomic_output, describe_os_error
 from vault_app.core.errors import (
+    ErrorKind,
     FileOperationError,
     MalformedError,
     NoIdentityMatchError,
@@ -141,7 +142,8 @@ def open_input(path: Path | str) -> Iterator[BinaryIO]:
     """Open a regular file for reading, with errors a person can act on."""
     path = Path(path)
     if path.is_dir():
-        raise FileOperationError(f"{path}: is a folder, not a file")
+        raise FileOperationError(f"{path}: is a folder, not a file", path=path,
+                                 kind=ErrorKind.IS_A_FOLDER)
     try:
         handle = path.open("rb")
     except OSError as exc:

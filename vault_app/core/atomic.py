@@ -14,28 +14,35 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import ErrorKind, FileOperationError
 
 TEMP_SUFFIX = ".vault-tmp"
 
 
+# errno -> (kind, what the message says); anything else is ``io`` with the OS's words.
+_BY_ERRNO: dict[int, tuple[ErrorKind, str]] = {
+    errno.ENOENT: (ErrorKind.NOT_FOUND, "no such file or folder"),
+    errno.ENOTDIR: (ErrorKind.NOT_FOUND, "a part of the path is not a folder"),
+    errno.EISDIR: (ErrorKind.IS_A_FOLDER, "is a folder, not a file"),
+    errno.ELOOP: (ErrorKind.NOT_A_FILE, "is a symbolic link (or a loop of links), not a file"),
+    errno.EEXIST: (ErrorKind.EXISTS, "already exists"),
+    errno.EACCES: (ErrorKind.PERMISSION, "permission denied"),
+    errno.EPERM: (ErrorKind.PERMISSION, "permission denied"),
+    errno.EROFS: (ErrorKind.READ_ONLY, "the file system is read-only"),
+    errno.ENOSPC: (ErrorKind.NO_SPACE, "not enough disk space (nothing was changed)"),
+    errno.EDQUOT: (ErrorKind.NO_SPACE, "not enough disk space (nothing was changed)"),
+    errno.EFBIG: (ErrorKind.NO_SPACE, "not enough disk space (nothing was changed)"),
+}
+
+
 def describe_os_error(exc: OSError, path: Path | str) -> FileOperationError:
-    """Turn an OSError into a FileOperationError a person can act on."""
-    name = str(path)
-    code = exc.errno
-    if code == errno.ENOENT:
-        return FileOperationError(f"{name}: no such file or folder")
-    if code == errno.EISDIR:
-        return FileOperationError(f"{name}: is a folder, not a file")
-    if code in (errno.EACCES, errno.EPERM):
-        return FileOperationError(f"{name}: permission denied",
-                                  hint="check that you may write to that folder")
-    if code == errno.EROFS:
-        return FileOperationError(f"{name}: the file system is read-only")
-    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return FileOperationError(f"{name}: not enough disk space (nothing was changed)",
-                                  hint="free some space and try again")
-    return FileOperationError(f"{name}: {exc.strerror or 'input/output error'}")
+    """Turn an OSError into a FileOperationError: its kind from the errno, its path kept.
+
+    No hint: each client words the advice for the kind (free space, check permissions).
+    """
+    known = _BY_ERRNO.get(exc.errno) if exc.errno is not None else None
+    kind, words = known or (ErrorKind.IO, exc.strerror or "input/output error")
+    return FileOperationError(f"{path}: {words}", path=path, kind=kind)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -113,10 +120,11 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False, readable: bool =
     dest = Path(dest)
     folder = dest.parent if str(dest.parent) else Path(".")
     if not overwrite and (dest.exists() or dest.is_symlink()):
-        raise FileOperationError(f"{dest}: already exists",
+        raise FileOperationError(f"{dest}: already exists", path=dest, kind=ErrorKind.EXISTS,
                                  hint="choose another name, or remove the existing file")
     if dest.is_dir():
-        raise FileOperationError(f"{dest}: is a folder, not a file")
+        raise FileOperationError(f"{dest}: is a folder, not a file", path=dest,
+                                 kind=ErrorKind.IS_A_FOLDER)
     # The temp name is longer than the real one: keep it within NAME_MAX (255 bytes).
     stem = os.fsdecode(os.fsencode(dest.name)[:100])
     remove_stale_temps(folder, stem)
@@ -139,8 +147,6 @@ def atomic_output(dest: Path | str, *, overwrite: bool = False, readable: bool =
             else:
                 _link_no_clobber(tmp, dest)
         except OSError as exc:
-            if exc.errno == errno.EEXIST:
-                raise FileOperationError(f"{dest}: already exists") from None
             raise describe_os_error(exc, dest) from None
     except BaseException:
         with contextlib.suppress(OSError):

@@ -32,7 +32,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault_app.core.atomic import atomic_output, describe_os_error
 from vault_app.core.encoding import bech32_decode
-from vault_app.core.errors import FileOperationError, KeyFormatError, VaultError
+from vault_app.core.errors import (
+    ErrorKind,
+    FileOperationError,
+    KeyFormatError,
+    Remedy,
+    VaultError,
+)
 from vault_app.core.vault_io import shared_mode
 
 LOG = "audit.log"
@@ -60,6 +66,8 @@ class Signer(Protocol):
 
 class AuditError(VaultError):
     """The audit log cannot be read or written."""
+
+    kind = ErrorKind.VAULT_DAMAGED
 
 
 def _canonical(data: Mapping[str, Any]) -> bytes:
@@ -162,7 +170,8 @@ class AuditLog:
                                    mode=shared_mode()):
                 yield
         except filelock.Timeout:
-            raise FileOperationError("timed out waiting for the audit log lock") from None
+            raise FileOperationError("timed out waiting for the audit log lock",
+                                     kind=ErrorKind.BUSY) from None
 
     def append(self, signer: Signer, action: str, target: str = "",
                details: Mapping[str, Any] | None = None) -> AuditRecord:
@@ -229,8 +238,9 @@ class AuditLog:
         try:
             return AuditRecord.parse(lines[-1])
         except AuditError as exc:
-            raise AuditError(f"{self.path}: the last record is damaged; run `vault audit "
-                             "--verify`", hint="restore .vault/audit.log from a backup") from exc
+            raise AuditError(f"{self.path}: the last record is damaged",
+                             hint="restore .vault/audit.log from a backup",
+                             remedy=Remedy.VERIFY_AUDIT_LOG) from exc
 
     # -- reading --------------------------------------------------------------------------
 

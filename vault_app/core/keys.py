@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vault_app.core.errors import KeyFormatError
+from vault_app.core.errors import KeyFormatError, Remedy
 from vault_app.core.recipients import Identity, Recipient
 from vault_app.core.recipients.hybrid import HybridIdentity, HybridRecipient
 from vault_app.core.recipients.x25519 import X25519Identity, X25519Recipient
@@ -28,7 +28,7 @@ def parse_recipient(text: str) -> X25519Recipient | HybridRecipient:
     if text.startswith("AGE-SECRET-KEY-"):
         raise KeyFormatError(
             "that is a secret key, not a recipient",
-            hint="pass the public recipient (age1…) printed by `vault keygen`",
+            remedy=Remedy.USE_PUBLIC_RECIPIENT,
         )
     raise KeyFormatError("unknown recipient type (expected age1… or age1pq1…)")
 
@@ -56,7 +56,8 @@ def parse_identities(text: str) -> list[Identity]:
         try:
             found.append(parse_identity(line))
         except KeyFormatError as exc:
-            raise KeyFormatError(f"identity file line {number}: {exc}", hint=exc.hint) from None
+            raise KeyFormatError(f"identity file line {number}: {exc}", hint=exc.hint,
+                                 remedy=exc.remedy) from None
     if not found:
         raise KeyFormatError("no identities found in the identity file")
     return found
@@ -69,7 +70,7 @@ def parse_recipients(text: str) -> list[Recipient]:
             found.append(parse_recipient(line))
         except KeyFormatError as exc:
             raise KeyFormatError(f"recipients file line {number}: {exc}",
-                                 hint=exc.hint) from None
+                                 hint=exc.hint, remedy=exc.remedy) from None
     if not found:
         raise KeyFormatError("no recipients found in the recipients file")
     return found

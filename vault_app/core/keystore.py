@@ -32,8 +32,10 @@ from vault_app.core.atomic import atomic_output, describe_os_error
 from vault_app.core.encoding import bech32_decode, bech32_encode
 from vault_app.core.errors import (
     BadPassphraseError,
+    ErrorKind,
     KeyFormatError,
     KeyringUnavailableError,
+    Remedy,
     UnknownUserError,
     VaultError,
 )
@@ -61,7 +63,7 @@ def check_name(name: str) -> str:
     """User names become keyring entries, file names and header fields: keep them plain."""
     if not _NAME.fullmatch(name):
         raise UnknownUserError(
-            f"invalid user name {name!r}",
+            f"invalid user name {name!r}", kind=ErrorKind.USAGE,
             hint="use letters, digits, '.', '_', '-' or '@' (at most 64, no leading dot)",
         )
     return name
@@ -135,7 +137,7 @@ class UserKeys:
             raise KeyFormatError(
                 "not a Dataset Vault key file (it needs a user name, one age identity "
                 "and a signing key)",
-                hint="use a file written by `vault user export`",
+                remedy=Remedy.USE_EXPORTED_KEY_FILE,
             )
         identity = identities[0]
         assert not isinstance(identity, ScryptIdentity)
@@ -216,7 +218,7 @@ class Keystore:
         if self._ask is None:
             raise BadPassphraseError(
                 "a passphrase is needed to open these keys, and none can be asked for",
-                hint="run in a terminal, or set VAULT_PASSPHRASE_FILE")
+                kind=ErrorKind.USAGE, remedy=Remedy.SUPPLY_PASSPHRASE)
         return self._ask(prompt, confirm)
 
     # -- queries ----------------------------------------------------------------------------
@@ -278,8 +280,7 @@ class Keystore:
             raise KeyringUnavailableError(
                 f"no usable OS keyring, and no key file for {name!r} at {path}")
         raise UnknownUserError(f"no keys for user {name!r} in this account's keyring",
-                               hint="create them with `vault user add`, or import them with "
-                                    "`vault user import`")
+                               remedy=Remedy.CREATE_OR_IMPORT_KEYS)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -293,8 +294,7 @@ class Keystore:
         name = keys.name
         if not overwrite and self.where(name) is not None:
             raise VaultError(f"keys for user {name!r} already exist here",
-                             hint="import under another name (--name), or replace them with "
-                                  "--force (export the old ones first if you need them)")
+                             kind=ErrorKind.EXISTS, remedy=Remedy.RENAME_OR_REPLACE_KEYS)
         to_file = self.use_key_file or not self.keyring_available()
         if to_file and not self.use_key_file:
             raise KeyringUnavailableError(
@@ -322,7 +322,7 @@ class Keystore:
         keys = self.load(name)
         where = self.where(name)
         if where == "file" and not protect:
-            raise VaultError("a key file is always passphrase-protected",
+            raise VaultError("a key file is always passphrase-protected", kind=ErrorKind.USAGE,
                              hint="move the keys into a keyring first (export, then import)")
         return self.save(keys, protect=protect, overwrite=True)
 

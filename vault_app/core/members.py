@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from vault_app.core.errors import (
     KeyFormatError,
     MemberKeyMismatchError,
+    Remedy,
     UnknownUserError,
     VaultFormatError,
 )
@@ -167,7 +168,7 @@ class Registry:
         entry = self.trusted.get(name)
         if entry is None or (active and not entry.active):
             raise UnknownUserError(f"{name!r} is not a member of this vault",
-                                   hint="a vault admin can add them with `vault user add`")
+                                   remedy=Remedy.ADD_MEMBER)
         return entry
 
     def lookup(self, name: str) -> Member | None:

@@ -27,6 +27,7 @@ from vault_app.core import armor as _armor
 from vault_app.core.age import unwrap_file_key
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.errors import (
+    ErrorKind,
     FileOperationError,
     MalformedError,
     PayloadError,
@@ -94,7 +95,8 @@ class _HeaderLines:
 def _open_file(path: Path) -> BinaryIO:
     """Open a regular file unbuffered (reads are chunk-sized), with errors a person can act on."""
     if path.is_dir():
-        raise FileOperationError(f"{path}: is a folder, not a file")
+        raise FileOperationError(f"{path}: is a folder, not a file", path=path,
+                                 kind=ErrorKind.IS_A_FOLDER)
     try:
         return open(path, "rb", buffering=0)  # closed by AgeReader.close
     except OSError as exc:

@@ -44,12 +44,14 @@ from vault_app.core.audit import AuditLog
 from vault_app.core.errors import (
     AccessDeniedError,
     AgeError,
+    ErrorKind,
     FileOperationError,
     KeyFormatError,
     MemberKeyMismatchError,
     NoIdentityMatchError,
     NotAVaultError,
     PayloadError,
+    Remedy,
     SignatureError,
     UnknownUserError,
     VaultBusyError,
@@ -183,7 +185,7 @@ class Vault:
         name = check_name(user or default_user())
         meta = path / META
         if meta.exists():
-            raise VaultError(f"{path} is already a vault")
+            raise VaultError(f"{path} is already a vault", kind=ErrorKind.EXISTS)
         keys = (keystore.load(name) if keystore.exists(name)
                 else keystore.create(name, post_quantum=post_quantum, protect=protect))
         _check_policy(post_quantum, keys.recipient, name)
@@ -225,7 +227,7 @@ class Vault:
             shutil.rmtree(staging, ignore_errors=True)
             if isinstance(exc, OSError):
                 if meta.exists():
-                    raise VaultError(f"{path} is already a vault") from None
+                    raise VaultError(f"{path} is already a vault", kind=ErrorKind.EXISTS) from None
                 raise describe_os_error(exc, meta) from None
             raise
         fsync_dir(path)
@@ -517,24 +519,27 @@ class Vault:
         """
         src = Path(src)
         if src.is_symlink():  # it may point out of the vault; its target would stay behind
-            raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to")
+            raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to",
+                                     path=src, kind=ErrorKind.NOT_A_FILE)
         if src.name.endswith(SUFFIX) and _looks_locked(src):
-            raise FileOperationError(f"{src}: is already locked",
+            raise FileOperationError(f"{src}: is already locked", path=src, kind=ErrorKind.USAGE,
                                      hint="unlock it first to lock a new version")
         if not src.is_file():
-            raise FileOperationError(f"{src}: no such file" if not src.exists()
-                                     else f"{src}: is not a regular file")
+            missing = not src.exists()
+            raise FileOperationError(f"{src}: no such file" if missing
+                                     else f"{src}: is not a regular file", path=src,
+                                     kind=ErrorKind.NOT_FOUND if missing else ErrorKind.NOT_A_FILE)
         if self.meta in src.absolute().parents:
-            raise FileOperationError(f"{src}: is inside the vault's metadata folder")
+            raise FileOperationError(f"{src}: is inside the vault's metadata folder", path=src,
+                                     kind=ErrorKind.USAGE)
         replace = replace or dest is not None
         dest = Path(dest) if dest is not None else self.default_dest(src)
         me = self.keys()
         with self._file_lock(dest):
             prev: list[Record] = []
             if dest.exists() and not replace:
-                raise FileOperationError(
-                    f"{dest}: already exists",
-                    hint="to store a new version of it, lock again with --replace")
+                raise FileOperationError(f"{dest}: already exists", path=dest,
+                                         kind=ErrorKind.EXISTS, remedy=Remedy.LOCK_AS_NEW_VERSION)
             if dest.exists():
                 prev = self._checked_head(dest).history or []
                 current = prev[-1]
@@ -604,13 +609,15 @@ class Vault:
             except (PayloadError, OSError):  # what was read back is not what was written
                 verified = -1
             if expect_size is not None and size != expect_size:
-                raise FileOperationError("the file changed while it was being locked")
+                raise FileOperationError("the file changed while it was being locked",
+                                         kind=ErrorKind.BUSY)
             final = Record(**{**record.__dict__, "payload_sha256": digest.hexdigest()})
             final = final.sign(me)
             header = build_header(file_key, [*stanzas, encode_stanza([*prev, final])])
             encoded = header.encode()
             if len(encoded) != start:  # pragma: no cover - format invariant
-                raise VaultError("internal error: the signed header changed length")
+                raise VaultError("internal error: the signed header changed length",
+                                 kind=ErrorKind.INTERNAL)
             out.seek(0)
             out.write(encoded)
             self._verify_header(out, encoded, me, file_key, verified == size)
@@ -628,6 +635,7 @@ class Vault:
         if (not payload_ok or header.encode() != expected
                 or age.unwrap_file_key(header, [me.identity]) != file_key):
             raise VaultError("verification of the written file failed; nothing was changed",
+                             kind=ErrorKind.IO,
                              hint="check the disk (bad sectors, full, or failing?)")
         handle.seek(0, os.SEEK_END)
 
@@ -861,7 +869,7 @@ class Vault:
             registry = self.registry
             existing = registry.trusted.get(name)
             if name in registry.problems or (existing is not None and existing.active):
-                raise VaultError(f"{name} is already a member of this vault",
+                raise VaultError(f"{name} is already a member of this vault", kind=ErrorKind.EXISTS,
                                  hint="remove them first to change their keys")
             signed = entry.signed(self.config["vault_id"], me)
             self._write_registry(registry.with_entry(signed))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vault_app.core.atomic import atomic_output
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import ErrorKind, FileOperationError
 
 COPY_BLOCK = 8 << 20
 
@@ -128,7 +128,8 @@ def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
         while remaining:
             block = src.read(min(COPY_BLOCK, remaining))
             if not block:
-                raise FileOperationError("the file shrank while it was being copied")
+                raise FileOperationError("the file shrank while it was being copied",
+                                         kind=ErrorKind.BUSY)
             dst.write(block)
             remaining -= len(block)
     dst.seek(0, os.SEEK_END)

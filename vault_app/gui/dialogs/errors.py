@@ -1,8 +1,10 @@
 """Errors as dialogs a person can act on: a title naming the failure class, a sentence, a hint.
 
-Never a traceback and never a secret: core errors carry no key material by design, and
-the displayed text is scrubbed of anything that looks like a private key as a second
-line of defence. Unknown exceptions show only their class name.
+The title and the advice are chosen by the error's ``kind`` and ``remedy`` (codes the
+core sets), worded here for the window; the message text is only ever shown, never
+inspected. Never a traceback and never a secret: core errors carry no key material by
+design, and the displayed text is scrubbed of anything that looks like a private key as
+a second line of defence. Unknown exceptions show only their class name.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from vault_app.core import errors as E
 from vault_app.core.atomic import describe_os_error
+from vault_app.core.errors import ErrorKind, Remedy
 
 log = logging.getLogger(__name__)
 
@@ -24,38 +27,67 @@ _SECRET = re.compile(r"(AGE-SECRET-KEY-[0-9A-Z]+|AGE-PLUGIN-[0-9A-Z-]+|"
                      r"VAULT-SIGN-SECRET-KEY-[0-9A-Z]+)", re.IGNORECASE)
 
 GENERIC_TITLE = "Something went wrong"
-_NO_KEYRING_HINT = ("Unlock your keyring, or keep your keys in a passphrase-protected key "
-                    "file instead.")
 _OPEN: set[QMessageBox] = set()  # parentless boxes stay alive until closed
 
-# (class, title, fallback hint) — most specific first: the first isinstance match wins.
-_TABLE: list[tuple[type[BaseException], str, str]] = [
-    (E.BadPassphraseError, "Wrong passphrase", "Check the passphrase and try again."),
-    (E.NoIdentityMatchError, "You don't have access to this file",
-     "It was not locked for any of your keys (wrong key). Ask its owner to share it with you."),
-    (E.AccessDeniedError, "You don't have access to this file",
-     "Ask the file's owner (or a vault admin) to share it with you."),
-    (E.TruncatedError, "File incomplete or damaged",
-     "It was cut short (an interrupted copy?). Copy it again or restore it from a backup."),
-    (E.HeaderMACError, "File tampered with or damaged",
-     "Its header was changed after it was locked. Restore it from a backup."),
-    (E.PayloadError, "File tampered with or damaged",
-     "Its content was changed after it was locked. Restore it from a backup."),
-    (E.SignatureError, "Signature does not hold",
-     "The file or its access list was changed by someone not allowed to."),
-    (E.ArmorError, "File tampered with or damaged", "An armored file must be passed on unchanged."),
-    (E.MalformedError, "Not a readable locked file",
-     "The file is not a valid age file, or it is damaged."),
-    (E.MemberKeyMismatchError, "A member's key changed",
-     "Someone edited the member registry, or keys changed. Ask a vault admin."),
-    (E.KeyringUnavailableError, "No keyring available", _NO_KEYRING_HINT),
-    (E.VaultFormatError, "Vault data damaged", "Restore the .vault folder from a backup."),
-    (E.NotAVaultError, "Not a vault", "Open another folder, or create a vault there."),
-    (E.UnknownUserError, "Unknown user", "Ask a vault admin to add you as a member."),
-    (E.VaultBusyError, "Vault busy", "Another operation is using this file; try again shortly."),
-    (E.KeyFormatError, "Not a valid key",
-     "Recipients look like age1…, identities like AGE-SECRET-KEY-1…"),
-]
+K = ErrorKind
+
+# kind -> (title, what to try when neither a remedy nor the core's own advice says more)
+KIND_TEXT: dict[ErrorKind, tuple[str, str]] = {
+    K.NO_ACCESS: ("You don't have access to this file",
+                  "Ask the file's owner (or a vault admin) to share it with you."),
+    K.WRONG_KEY: ("You don't have access to this file",
+                  "It was not locked for any of your keys (wrong key). "
+                  "Ask its owner to share it with you."),
+    K.BAD_PASSPHRASE: ("Wrong passphrase", "Check the passphrase and try again."),
+    K.TAMPERED: ("File tampered with or damaged",
+                 "It was changed after it was locked. Restore it from a backup."),
+    K.BAD_SIGNATURE: ("Signature does not hold",
+                      "The file or its access list was changed by someone not allowed to."),
+    K.TRUNCATED: ("File incomplete or damaged",
+                  "It was cut short (an interrupted copy?). "
+                  "Copy it again or restore it from a backup."),
+    K.MALFORMED: ("Not a readable locked file",
+                  "The file is not a valid age file, or it is damaged."),
+    K.NOT_FOUND: ("File not found", "Check that it was not moved or renamed, and try again."),
+    K.EXISTS: ("Already exists", "Choose another name, or remove the existing one first."),
+    K.PERMISSION: ("Permission denied", "Check that you may write to that folder."),
+    K.READ_ONLY: ("Read-only disk", "Choose a folder on another disk, or make this one "
+                  "writable."),
+    K.NO_SPACE: ("Disk full", "Free some space and try again."),
+    K.IS_A_FOLDER: ("That is a folder", "Choose a file, not a folder."),
+    K.NOT_A_FILE: ("Not a regular file", "Choose the file itself, not a link or a device."),
+    K.IO: ("Could not read or write a file", "Check the folder and try again."),
+    K.NOT_A_VAULT: ("Not a vault", "Open another folder, or create a vault there."),
+    K.VAULT_DAMAGED: ("Vault data damaged", "Restore the .vault folder from a backup."),
+    K.KEYRING_UNAVAILABLE: ("No keyring available",
+                            "Unlock your keyring, or keep your keys in a passphrase-protected "
+                            "key file instead."),
+    K.KEY_MISMATCH: ("A member's key changed",
+                     "Someone edited the member registry, or keys changed. Ask a vault admin."),
+    K.UNKNOWN_USER: ("Unknown user", "Ask a vault admin to add you as a member."),
+    K.BUSY: ("Vault busy", "Another operation is using this file; try again shortly."),
+    K.BAD_KEY: ("Not a valid key", "Recipients look like age1…, identities like "
+                "AGE-SECRET-KEY-1…"),
+    K.USAGE: ("Cannot do that", "Check what was asked for and try again."),
+    K.CANCELLED: ("Cancelled", ""),
+    K.CONFLICT: ("Changed elsewhere",
+                 "The vault was changed elsewhere at the same time. Check it, then try again."),
+    K.INTERNAL: ("Operation failed",
+                 "Try again. If it keeps happening, report the steps that led to it."),
+}
+
+REMEDY_TEXT: dict[Remedy, str] = {
+    Remedy.ADD_MEMBER: "A vault admin can add them under Vault > Members.",
+    Remedy.CREATE_OR_IMPORT_KEYS: "Create keys for this user, or import the keys they exported.",
+    Remedy.USE_EXPORTED_KEY_FILE: "Use a key file exported from Dataset Vault.",
+    Remedy.SUPPLY_PASSPHRASE: "Enter the passphrase of these keys when asked.",
+    Remedy.RENAME_OR_REPLACE_KEYS: "Use another user name, or export the existing keys and "
+                                   "remove them first.",
+    Remedy.USE_PUBLIC_RECIPIENT: "Use the public key (age1…), never the secret key.",
+    Remedy.LOCK_AS_NEW_VERSION: "A locked file of that name is already in the vault. "
+                                "Rename this file to lock it beside that one.",
+    Remedy.VERIFY_AUDIT_LOG: "Ask a vault admin to check the audit log.",
+}
 
 
 def redact(text: str) -> str:
@@ -72,56 +104,39 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
-_CLI_WORDS = re.compile(r"`|(^|[\s(])--[a-z]|VAULT_[A-Z]|\bvault=|\bin a terminal\b")
+def _as_vault_error(exc: BaseException) -> E.VaultError | None:
+    """The error with a kind: ours as is, OS and keyring errors classified, else None."""
+    if isinstance(exc, E.VaultError):
+        return exc
+    if isinstance(exc, OSError):
+        return describe_os_error(exc, exc.filename if exc.filename is not None else "a file")
+    keyring_errors = sys.modules.get("keyring.errors")  # imported lazily, only if used
+    if keyring_errors is not None and isinstance(exc, keyring_errors.KeyringError):
+        return E.KeyringUnavailableError("the operating system's keyring could not be used")
+    return None
 
 
-def _hint(exc: E.VaultError, fallback: str) -> str:
-    """The core's hint, unless it speaks command-line (`vault …`, --flags, env vars)."""
-    hint = exc.hint or ""
-    if not hint or _CLI_WORDS.search(hint):
-        return fallback
-    return _sentence(hint)
-
-
-def _file_error(exc: E.FileOperationError) -> str:
-    message = str(exc)
-    if "disk space" in message:
-        return "Disk full"
-    if "permission denied" in message or "read-only" in message:
-        return "Permission denied"
-    if "already exists" in message:
-        return "File already exists"
-    return "Could not read or write a file"
+def _hint(exc: E.VaultError) -> str:
+    """The remedy worded for the window, then the core's neutral advice; else the kind's."""
+    parts = [REMEDY_TEXT[exc.remedy]] if exc.remedy is not None else []
+    if exc.hint:
+        parts.append(_sentence(exc.hint))
+    return " ".join(parts) if parts else KIND_TEXT[exc.kind][1]
 
 
 def error_text(exc: BaseException, action: str | None = None) -> tuple[str, str, str]:
     """``(title, text, hint)`` for ``exc``; the text starts with what failed, if given."""
     lead = f"Could not {action}. " if action else ""
-    if isinstance(exc, OSError) and not isinstance(exc, E.VaultError):
-        exc = describe_os_error(exc, exc.filename or "a file")
-    if isinstance(exc, E.Cancelled):
-        return "Cancelled", _sentence(f"{lead}the operation was cancelled"), ""
-    if isinstance(exc, E.FileOperationError):
-        hint = exc.hint or "Check the folder and try again."
-        return _file_error(exc), redact(lead + _sentence(str(exc))), redact(_sentence(hint))
-    keyring_errors = sys.modules.get("keyring.errors")  # imported lazily, only if used
-    if keyring_errors is not None and isinstance(exc, keyring_errors.KeyringError):
-        return ("No keyring available",
-                lead + "The operating system's keyring could not be used.", _NO_KEYRING_HINT)
-    for cls, title, fallback in _TABLE:
-        if isinstance(exc, cls):
-            detail = _sentence(str(exc))
-            hint = _hint(exc, fallback) if isinstance(exc, E.VaultError) else fallback
-            return title, redact(lead + detail), redact(hint)
-    if isinstance(exc, E.VaultError):
-        hint = _hint(exc, "")
-        return "Operation failed", redact(lead + _sentence(str(exc))), redact(hint)
-    log.debug("unexpected %s%s; at:\n%s", type(exc).__name__,
-              f" while trying to {action}" if action else "",
-              "".join(traceback.format_tb(exc.__traceback__)))
-    return (GENERIC_TITLE,
-            f"{lead}An unexpected error occurred ({type(exc).__name__}).",
-            "Try again. If it keeps happening, report the steps that led to it.")
+    known = _as_vault_error(exc)
+    if known is None:
+        log.debug("unexpected %s%s; at:\n%s", type(exc).__name__,
+                  f" while trying to {action}" if action else "",
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        return (GENERIC_TITLE,
+                f"{lead}An unexpected error occurred ({type(exc).__name__}).",
+                "Try again. If it keeps happening, report the steps that led to it.")
+    title = KIND_TEXT[known.kind][0]
+    return title, redact(lead + _sentence(str(known))), redact(_hint(known))
 
 
 def show_error(parent: QWidget | None, exc: BaseException, *, action: str) -> QMessageBox | None:
