@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import ErrorKind, FileOperationError
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,17 @@ def resolve_group(name: str) -> int:
     try:
         import grp
     except ImportError:  # pragma: no cover - Windows has no POSIX groups
-        raise FileOperationError("OS groups are not available on this system",
+        raise FileOperationError("OS groups are not available on this system", kind=ErrorKind.USAGE,
                                  hint="share the folder with the system's own tools") from None
     try:
         entry = grp.getgrnam(name)
     except KeyError:
-        raise FileOperationError(f"there is no OS group named {name!r}",
+        raise FileOperationError(f"there is no OS group named {name!r}", kind=ErrorKind.NOT_FOUND,
                                  hint="create it first (as an administrator: groupadd) and "
                                       "add the team's logins to it") from None
     if os.geteuid() != 0 and entry.gr_gid not in os.getgroups():
         raise FileOperationError(
-            f"you are not a member of the OS group {name!r}",
+            f"you are not a member of the OS group {name!r}", kind=ErrorKind.PERMISSION,
             hint="add your login to the group (then log in again) before making its vault")
     return entry.gr_gid
 

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from vault_app.core.errors import FileOperationError
+from vault_app.core.errors import ErrorKind, FileOperationError
 
 _DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -45,6 +45,7 @@ TEMP_PREFIX = ".vault-new-"
 class UnsafeEntryError(FileOperationError):
     """An entry in the vault is a link or a special file where a file or folder belongs."""
 
+    kind = ErrorKind.NOT_A_FILE
     hint = ("someone with write access to the vault folder put it there; remove it, "
             "and tell a vault admin")
 
@@ -81,7 +82,7 @@ def parts_of(root: Path, path: Path) -> tuple[str, ...]:
         if any(p in ("", ".", "..") for p in rel.parts):
             break
         return rel.parts
-    raise FileOperationError(f"{path}: is not inside the vault at {root}")
+    raise FileOperationError(f"{path}: is not inside the vault at {root}", kind=ErrorKind.USAGE)
 
 
 class Folder:
@@ -237,7 +238,8 @@ class Folder:
             else:
                 self._link_no_clobber(src, src_fd, dst, dst_fd)
         except FileExistsError:
-            raise FileOperationError(f"{self.path / name}: already exists") from None
+            raise FileOperationError(f"{self.path / name}: already exists",
+                                     kind=ErrorKind.EXISTS) from None
         except OSError as exc:
             raise _describe(exc, str(self.path / name)) from None
         published = self.lstat(name)
@@ -246,7 +248,7 @@ class Folder:
                                                                          mine.st_ino):
             raise FileOperationError(
                 f"{self.path / name}: was replaced by someone else while it was being "
-                "written; nothing was changed",
+                "written; nothing was changed", kind=ErrorKind.BUSY,
                 hint="someone with write access to the vault folder is interfering; "
                      "tell a vault admin")
         if not overwrite:
@@ -296,7 +298,7 @@ def open_root(root: Path) -> Folder:
     """The vault root, which the user chose (so it may be reached through a link)."""
     if not _DIR_FD:
         if not root.is_dir():
-            raise FileOperationError(f"{root}: is not a folder")
+            raise FileOperationError(f"{root}: is not a folder", kind=ErrorKind.NOT_FOUND)
         return Folder(None, root)
     try:
         fd = os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
