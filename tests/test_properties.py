@@ -14,10 +14,11 @@ from vault_app.core.armor import ArmoredReader, ArmoredWriter
 from vault_app.core.encoding import b64decode, b64encode, bech32_decode, bech32_encode
 from vault_app.core.errors import VaultError
 from vault_app.core.header import VERSION_LINE, Header, Stanza, build_header, read_header
+from vault_app.core.pipeline import BLOCK_CHUNKS, decrypt_payload, encrypt_payload
 from vault_app.core.recipients.hybrid import HybridIdentity
 from vault_app.core.recipients.scrypt import ScryptIdentity, ScryptRecipient
 from vault_app.core.recipients.x25519 import X25519Identity
-from vault_app.core.stream import BLOCK_CHUNKS, CHUNK, decrypt_payload, encrypt_payload
+from vault_app.core.stream import CHUNK
 
 # Applied per test (not a global profile: other modules keep their own settings).
 # Derandomized so CI runs are reproducible; no example database written to the tree.

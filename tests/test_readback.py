@@ -15,9 +15,10 @@ from vault_support import team
 
 from vault_app.core import readback as readback_module
 from vault_app.core.errors import Cancelled, PayloadError, VaultError
+from vault_app.core.pipeline import decrypt_payload, encrypt_payload
 from vault_app.core.progress import CancelToken
 from vault_app.core.readback import ReadBackVerifier
-from vault_app.core.stream import CHUNK, decrypt_payload, encrypt_payload
+from vault_app.core.stream import CHUNK
 
 KEY = bytes(range(32))
 HEADER = b"a draft header of some length\n"

@@ -10,14 +10,8 @@ import threading
 import pytest
 
 from vault_app.core.errors import PayloadError
-from vault_app.core.stream import (
-    BLOCK_CHUNKS,
-    CHUNK,
-    ENC_CHUNK,
-    NONCE_SIZE,
-    decrypt_payload,
-    encrypt_payload,
-)
+from vault_app.core.pipeline import BLOCK_CHUNKS, decrypt_payload, encrypt_payload
+from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE
 
 KEY = bytes(range(16))
 NONCE = bytes(range(100, 116))

@@ -1,50 +1,56 @@
-"""The age STREAM payload: 64 KiB ChaCha20-Poly1305 chunks with a last-chunk flag.
+"""The age STREAM payload, as the spec states it: 64 KiB ChaCha20-Poly1305 chunks
+with a last-chunk flag.
 
-One implementation, built for speed and flat memory. The work is a three-stage
-pipeline over a few fixed 2 MiB buffers, so memory is flat whatever the file size:
+This module holds the rules and nothing else, as age's ``stream.go`` does: sizes, the
+payload key, nonces, sealing and opening chunks, which chunk is final, and what each
+failure is called. Both ways of reading a payload apply these same rules: front to
+back through the threaded pipeline (``pipeline.py``, which adds threads and buffers
+and no rule of its own), and at random through :class:`RandomAccess` (``reader.py``).
 
-* the calling thread reads a block straight into a preallocated buffer (``readinto``)
-  and ciphers it with ``encrypt_into``/``decrypt_into`` (no per-chunk allocation of
-  payload bytes; the AEAD releases the GIL), handing one half of the block to a
-  helper thread so both cores cipher at once;
-* a writer thread writes finished blocks in order while the next ones are read and
-  ciphered, through a small ring of output buffers that absorbs jitter.
+The rules, in short:
 
-Progress is reported and cancellation checked on the calling thread, between blocks.
-Only ``threading`` and ``queue`` are used (not ``concurrent.futures``) to keep the
-command line's start-up lean.
+* a payload is a 16-byte nonce, then chunks of up to 64 KiB of plaintext, each sealed
+  with its 16-byte tag under ``HKDF-SHA256(file key, nonce, "payload")``;
+* a chunk's nonce is its number (11 bytes, big-endian) and a last-chunk flag byte;
+* exactly the last chunk carries the flag, and it may be empty only when it is the
+  only chunk;
+* a full chunk that fails with one flag but opens with the other is authentic, and
+  its plaintext is released before the error that follows it (data after the final
+  chunk, or no final chunk at all), as age does.
 """
 
 from __future__ import annotations
 
-import mmap
-import os
-import queue
 import struct
-import threading
-from collections.abc import Callable
-from functools import partial
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from vault_app.core.errors import MalformedError, PayloadError, TruncatedError
 from vault_app.core.kdf import hkdf_sha256
-from vault_app.core.progress import CancelToken, ProgressFn
+
+if TYPE_CHECKING:  # see __getattr__ below
+    from vault_app.core.pipeline import decrypt_payload, encrypt_payload
 
 CHUNK = 64 * 1024
 TAG = 16
 ENC_CHUNK = CHUNK + TAG
 NONCE_SIZE = 16
-BLOCK_CHUNKS = 32  # 2 MiB of plaintext per block: big reads, yet cache-sized
-RING = 3  # output buffers: one being written, one queued, one being filled
-_SPLIT_MIN = 4  # blocks with fewer chunks are not worth a thread hand-off
 _COUNTER = struct.Struct(">Q")  # the low 64 bits of the 88-bit counter, big-endian
+
+# -- keys and nonces ---------------------------------------------------------------------------
 
 
 def payload_key(file_key: bytes, nonce: bytes) -> bytes:
     return hkdf_sha256(file_key, nonce, b"payload")
+
+
+def payload_aead(file_key: bytes, nonce: bytes) -> ChaCha20Poly1305:
+    """The cipher of a payload that starts with ``nonce`` (as read: it may be short)."""
+    if len(nonce) != NONCE_SIZE:
+        raise MalformedError("the payload nonce is missing or short (truncated file?)")
+    return ChaCha20Poly1305(payload_key(file_key, nonce))
 
 
 def chunk_nonce(counter: int, final: bool) -> bytes:
@@ -53,73 +59,9 @@ def chunk_nonce(counter: int, final: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if final else b"\x00")
 
 
-def encrypted_size(plain_size: int) -> int:
-    """Payload size (nonce included) of ``plain_size`` plaintext bytes."""
-    chunks = max(1, -(-plain_size // CHUNK))
-    return NONCE_SIZE + plain_size + chunks * TAG
-
-
-def plaintext_size(payload_size: int) -> int:
-    """Inverse of :func:`encrypted_size`; raises TruncatedError on impossible sizes."""
-    body = payload_size - NONCE_SIZE
-    full, rem = divmod(body, ENC_CHUNK)
-    if body < TAG or (rem and rem < TAG) or (rem == TAG and full > 0):
-        raise TruncatedError("the payload has an impossible length")
-    return full * CHUNK + (rem - TAG if rem else 0)
-
-
-def block_buffer(size: int) -> memoryview:
-    """A zeroed working buffer of ``size`` bytes, mapped straight from the OS.
-
-    Not from malloc: glibc raises its mmap threshold after a big block is freed, so
-    2 MiB buffers freed by one operation would be kept in the heap (or in a thread's
-    arena) and RSS would creep up by a few MiB per operation in a long-lived process.
-    Mapped memory goes back to the OS as soon as the last view of it is dropped.
-    """
-    return memoryview(mmap.mmap(-1, size))
-
-
-def _read_full(src: BinaryIO, view: memoryview) -> int:
-    """Fill ``view`` from ``src`` until full or end of file; return bytes read."""
-    done = 0
-    readinto = getattr(src, "readinto", None)
-    while done < len(view):
-        if readinto is not None:
-            n = readinto(view[done:])
-        else:
-            data = src.read(len(view) - done)
-            n = len(data)
-            view[done : done + n] = data
-        if not n:
-            break
-        done += n
-    return done
-
-
-def _advise_sequential(src: BinaryIO) -> None:
-    """Tell the kernel we read ``src`` once, front to back (more read-ahead on disks)."""
-    advise = getattr(os, "posix_fadvise", None)
-    try:
-        fd = src.fileno()
-        if advise is not None:
-            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-    except (AttributeError, OSError, ValueError):  # not a real file: nothing to advise
-        pass
-
-
-def _write_all(dst: BinaryIO, view: memoryview) -> None:
-    """``dst.write`` until all of ``view`` is out: a raw (unbuffered) file may take less."""
-    while view:
-        n = dst.write(view)
-        if n is None or n >= len(view):  # None: a writer that does not count
-            return
-        if n <= 0:
-            raise OSError("the output accepted no data (short write)")
-        view = view[n:]
-
-
-class _Nonces:
-    """A reusable 12-byte nonce buffer, updated in place: no bytes object per chunk.
+class Nonces:
+    """:func:`chunk_nonce` in a reusable 12-byte buffer, updated in place: no bytes
+    object per chunk.
 
     Each thread has its own. Counters beyond 64 bits fall back to :func:`chunk_nonce`
     (which enforces the 88-bit limit); no real file gets there.
@@ -136,161 +78,73 @@ class _Nonces:
         return self._buf
 
 
-class Digest(Protocol):
-    """What :func:`encrypt_payload`/:func:`decrypt_payload` hash the payload into
-    (``hashlib.sha256()``, for one)."""
-
-    def update(self, data: memoryview, /) -> None: ...
+# -- sizes and the last chunk ------------------------------------------------------------------
 
 
-class _Hasher:
-    """Hashes blocks in order on its own thread, overlapping the cipher and the writes
-    (hashlib releases the GIL for big buffers).
+def last_chunks(sealed: int, counter: int) -> tuple[int, PayloadError | None]:
+    """The chunks in the last ``sealed`` bytes of a payload, the first being chunk
+    ``counter``: how many there are to open, and the error that ends them, if any.
 
-    :meth:`feed` waits while ``depth`` blocks are still being hashed, so once it has
-    returned ``depth`` times after a block was fed, that block's buffer may be reused.
+    Without an error the last of them is the final chunk. With one, none is final:
+    the authentic chunks before the error are still released first.
     """
-
-    def __init__(self, digest: Digest, depth: int) -> None:
-        self._digest = digest
-        self._jobs: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
-        self._free = threading.Semaphore(depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="vault-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (view := self._jobs.get()) is not None:
-            if self._error is None:
-                try:
-                    self._digest.update(view)
-                except BaseException as exc:  # raised on the calling thread by close()
-                    self._error = exc
-            self._free.release()
-
-    def feed(self, view: memoryview) -> None:
-        self._free.acquire()
-        self._jobs.put(view)
-
-    def close(self) -> None:
-        """Wait until every block is hashed; raise the hash's error, if any."""
-        self._jobs.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+    full, rem = divmod(sealed, ENC_CHUNK)
+    if rem == 0:
+        if full == 0:
+            return 0, TruncatedError("the payload has no chunks (truncated file?)")
+        return full, None
+    if rem < TAG:
+        return full, TruncatedError("the last chunk is cut short (truncated file?)")
+    if rem == TAG and counter + full > 0:
+        return full, PayloadError("the last chunk is empty, which age forbids")
+    return full + 1, None
 
 
-#: ``work(lo, hi)`` ciphers chunks ``lo..hi`` of a block; it returns ``hi`` on
-#: success or the index of the first chunk that failed authentication.
-Work = Callable[[_Nonces, int, int], int]
+def plaintext_size(payload_size: int) -> int:
+    """The plaintext in a payload of ``payload_size`` bytes (nonce included).
 
-
-class _Pipeline:
-    """A cipher helper thread and a writer thread around the calling thread.
-
-    ``dst.write`` runs only on the writer thread, in block order; its errors are
-    raised on the calling thread at the next :meth:`write` or :meth:`flush`.
+    Raises TruncatedError on a size no payload can have; a possible size is still
+    only a claim until the last chunk has opened as the final one.
     """
-
-    def __init__(self, dst: BinaryIO | None) -> None:
-        self._dst = dst
-        self._nonces = _Nonces()
-        self._jobs: queue.SimpleQueue[tuple[Work, int, int] | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
-        self._writes: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
-        self._free = threading.Semaphore(RING - 1)  # writes queued ahead of the writer
-        self._error: BaseException | None = None
-        self._helper: threading.Thread | None = None  # started by the first large block
-        self._writer: threading.Thread | None = None  # none when there is nothing to write
-        if dst is not None:
-            self._writer = threading.Thread(target=self._write, name="vault-writer",
-                                            daemon=True)
-            self._writer.start()
-
-    def __enter__(self) -> _Pipeline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if exc[0] is None:
-                self.flush()
-        finally:
-            if self._writer is not None:
-                self._writes.put(None)
-                self._writer.join()
-            if self._helper is not None:
-                self._jobs.put(None)
-                self._helper.join()
-
-    # The helper and writer threads.
-
-    def _help(self) -> None:
-        nonces = _Nonces()
-        while (job := self._jobs.get()) is not None:
-            work, lo, hi = job
-            try:
-                self._done.put(work(nonces, lo, hi))
-            except BaseException as exc:  # handed to the calling thread
-                self._done.put(exc)
-
-    def _write(self) -> None:
-        assert self._dst is not None
-        while (view := self._writes.get()) is not None:
-            if self._error is None:
-                try:
-                    _write_all(self._dst, view)
-                except BaseException as exc:  # raised on the calling thread
-                    self._error = exc
-            self._free.release()
-
-    # The calling thread's side.
-
-    def split(self, count: int, work: Work) -> int:
-        """Run ``work`` over the two halves of ``range(count)`` at once; see :data:`Work`."""
-        if count < _SPLIT_MIN:
-            return work(self._nonces, 0, count)
-        if self._helper is None:
-            self._helper = threading.Thread(target=self._help, name="vault-cipher", daemon=True)
-            self._helper.start()
-        mid = count // 2
-        self._jobs.put((work, mid, count))
-        try:
-            first = work(self._nonces, 0, mid)
-        finally:
-            second = self._done.get()
-        if isinstance(second, BaseException):
-            raise second
-        return first if first < mid else second
-
-    def write(self, view: memoryview) -> None:
-        """Queue ``view`` for writing; blocks while ``RING - 1`` writes are pending.
-
-        The buffer behind ``view`` is reused ``RING`` blocks later, by which time its
-        write has finished (the semaphore guarantees it).
-        """
-        self._raise_write_error()
-        if self._writer is None:  # authenticating only: the plaintext is dropped
-            return
-        self._free.acquire()
-        self._writes.put(view)
-
-    def flush(self) -> None:
-        """Wait until every queued write is done; raise the writer's error, if any."""
-        for _ in range(RING - 1):
-            self._free.acquire()
-        for _ in range(RING - 1):
-            self._free.release()
-        self._raise_write_error()
-
-    def _raise_write_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+    body = payload_size - NONCE_SIZE
+    count, error = last_chunks(max(body, 0), 0)
+    if error is not None:
+        raise TruncatedError(f"the payload has an impossible length: {error}")
+    return body - count * TAG
 
 
-def _seal_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
-                end: int, final_index: int, nonces: _Nonces, lo: int, hi: int) -> int:
-    """Encrypt chunks ``lo..hi`` of ``src[:end]``; chunk ``final_index`` gets the last flag."""
+def seal_plan(n: int, end: bool) -> tuple[int, int]:
+    """How many chunks to seal from ``n`` plaintext bytes in hand, and which is final
+    (-1: none).
+
+    Until the input has ended the last full chunk is held back: only more input
+    proves that it is not the final one.
+    """
+    if not end:
+        return n // CHUNK - 1, -1
+    count = max(1, -(-n // CHUNK))
+    return count, count - 1
+
+
+def open_plan(n: int, counter: int, end: bool) -> tuple[int, int, PayloadError | None]:
+    """How many chunks to open from ``n`` sealed bytes in hand (the first is chunk
+    ``counter``), which is final (-1: none), and the error that follows them, if any.
+
+    As in :func:`seal_plan`, the last full chunk is held back until the input ends.
+    """
+    if not end:
+        return n // ENC_CHUNK - 1, -1, None
+    count, error = last_chunks(n, counter)
+    return count, (count - 1 if error is None else -1), error
+
+
+# -- sealing and opening -----------------------------------------------------------------------
+
+
+def seal_run(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
+             end: int, final_index: int, nonces: Nonces, lo: int, hi: int) -> int:
+    """Seal chunks ``lo..hi`` of the plaintext ``src[:end]`` into ``dst``, in place
+    (``encrypt_into``); chunk ``final_index`` gets the last-chunk flag. Returns ``hi``."""
     seal = aead.encrypt_into
     nonce = nonces.get
     for i in range(lo, hi):
@@ -302,9 +156,14 @@ def _seal_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_
     return hi
 
 
-def _open_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
-                end: int, final_index: int, nonces: _Nonces, lo: int, hi: int) -> int:
-    """Decrypt chunks ``lo..hi``; return ``hi``, or the index of the first bad chunk."""
+def open_run(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_counter: int,
+             end: int, final_index: int, nonces: Nonces, lo: int, hi: int) -> int:
+    """Open chunks ``lo..hi`` of the sealed ``src[:end]`` into ``dst``, in place
+    (``decrypt_into``); chunk ``final_index`` must carry the last-chunk flag.
+
+    Returns ``hi``, or the index of the first chunk that failed (see
+    :func:`chunk_failure`); what lies in ``dst`` from that chunk on is not authentic.
+    """
     open_ = aead.decrypt_into
     nonce = nonces.get
     for i in range(lo, hi):
@@ -319,193 +178,89 @@ def _open_range(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview, first_
     return hi
 
 
-def _retry_full_chunk(aead: ChaCha20Poly1305, src: memoryview, dst: memoryview,
-                      first_counter: int, index: int, was_final: bool) -> bool:
-    """A full chunk failed: does it open with the other last-chunk flag?
+def chunk_failure(aead: ChaCha20Poly1305, sealed: memoryview, counter: int, final: bool,
+                  plain: memoryview) -> tuple[bool, PayloadError]:
+    """Why chunk ``counter`` (``sealed``) failed to open with last-chunk flag ``final``.
 
-    As in age, such a chunk is authentic and is released before the error that
-    follows (data after the final chunk, or no final chunk at all).
+    A full chunk that opens with the other flag is authentic: then the first item is
+    True, its plaintext is in ``plain`` (``CHUNK`` bytes), and the error is that the
+    stream ends without a final chunk (it was meant to be final) or that data follows
+    the final chunk. Any other failure is the chunk itself: tampered with or damaged.
     """
-    start = index * ENC_CHUNK
-    try:
-        aead.decrypt_into(chunk_nonce(first_counter + index, not was_final),
-                          src[start : start + ENC_CHUNK], None,
-                          dst[index * CHUNK : (index + 1) * CHUNK])
-    except InvalidTag:
-        return False
-    return True
+    if len(sealed) == ENC_CHUNK:
+        try:
+            aead.decrypt_into(chunk_nonce(counter, not final), sealed, None, plain[:CHUNK])
+        except InvalidTag:
+            pass
+        else:
+            if final:
+                return True, TruncatedError("the file ends without a final chunk (truncated?)")
+            return True, PayloadError("data follows the final chunk (appended or tampered)")
+    return False, PayloadError(
+        f"chunk {counter} (plaintext bytes {counter * CHUNK}..) failed authentication: "
+        "the file was tampered with or damaged"
+    )
 
 
-def encrypt_payload(
-    file_key: bytes,
-    src: BinaryIO,
-    dst: BinaryIO,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-    nonce: bytes | None = None,
-    digest: Digest | None = None,
-) -> int:
-    """Write the nonce and the encrypted STREAM of ``src`` to ``dst``; return plaintext size.
+class RandomAccess:
+    """A payload's chunks for random access (age's ``DecryptReaderAt``): where each
+    lies, which is final, and opening a run of them. The caller does the reading.
 
-    The last chunk of each full block is held back until more input proves it is
-    not the final one. ``digest``, if given, is updated with every byte written
-    (nonce included), on a thread of its own.
+    ``payload_size`` counts the nonce. The plaintext :attr:`size` it implies is only a
+    claim until the final chunk has opened as final: the reader must open the last
+    chunk before it reports the end of the file.
     """
-    nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
-    aead = ChaCha20Poly1305(payload_key(file_key, nonce))
-    dst.write(nonce)
-    _advise_sequential(src)
-    inview = block_buffer(BLOCK_CHUNKS * CHUNK)
-    outbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(RING)]
-    hasher = None
-    if digest is not None:
-        digest.update(memoryview(nonce))
-        hasher = _Hasher(digest, RING - 1)  # as the writer: a buffer is refilled RING later
-    try:
-        return _encrypt_blocks(aead, src, dst, inview, outbufs, hasher, progress, cancel)
-    finally:
-        if hasher is not None:
-            hasher.close()
+
+    def __init__(self, aead: ChaCha20Poly1305, payload_size: int) -> None:
+        self.size = plaintext_size(payload_size)
+        self.chunks = max(1, -(-self.size // CHUNK))
+        self._aead = aead
+        self._nonces = Nonces()
+
+    def plain_len(self, index: int) -> int:
+        """Plaintext bytes in chunk ``index``."""
+        return min(CHUNK, self.size - index * CHUNK)
+
+    def span(self, first: int, count: int) -> tuple[int, int]:
+        """Where chunks ``first..first+count`` lie: offset from the payload's start
+        (its nonce), and length."""
+        plain = min(self.size, (first + count) * CHUNK) - first * CHUNK
+        return NONCE_SIZE + first * ENC_CHUNK, plain + count * TAG
+
+    def open(self, first: int, sealed: memoryview, plain: memoryview) -> int:
+        """Open the chunks from ``first`` in ``sealed`` (as read at :meth:`span`) into
+        ``plain``; return the plaintext bytes.
+
+        On a failure the bad chunk's bytes in ``plain`` are zeroed (nothing unverified
+        is left behind) and the error named by :func:`chunk_failure` is raised.
+        """
+        count = -(-len(sealed) // ENC_CHUNK)
+        final_index = self.chunks - 1 - first
+        good = open_run(self._aead, sealed, plain, first, len(sealed), final_index,
+                        self._nonces, 0, count)
+        if good < count:
+            at = good * ENC_CHUNK
+            bad = plain[good * CHUNK : good * CHUNK + self.plain_len(first + good)]
+            _, error = chunk_failure(self._aead, sealed[at : at + ENC_CHUNK], first + good,
+                                     good == final_index, bad)
+            bad[:] = bytes(len(bad))
+            raise error
+        return len(sealed) - count * TAG
 
 
-def _encrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO, inview: memoryview,
-                    outbufs: list[memoryview], hasher: _Hasher | None,
-                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    counter = carry = total = turn = 0
-    with _Pipeline(dst) as pipe:
-        while True:
-            if cancel is not None:
-                cancel.check()
-            n = carry + _read_full(src, inview[carry:])
-            eof = n < len(inview)
-            count = max(1, -(-n // CHUNK)) if eof else BLOCK_CHUNKS - 1
-            size = n if eof else count * CHUNK
-            out = outbufs[turn % RING]
-            final_index = count - 1 if eof else -1
-            pipe.split(count, partial(_seal_range, aead, inview, out, counter, n, final_index))
-            pipe.write(out[: size + count * TAG])
-            if hasher is not None:
-                hasher.feed(out[: size + count * TAG])
-            counter += count
-            total += size
-            turn += 1
-            if progress is not None:
-                progress(total)
-            if eof:
-                pipe.flush()
-                return total
-            inview[:CHUNK] = inview[size : size + CHUNK]
-            carry = CHUNK
+def __getattr__(name: str) -> Any:
+    """``encrypt_payload``/``decrypt_payload`` moved to ``pipeline.py``; served from
+    there on first use for ``vault.py``, which still imports them from here (a
+    module-level import would be circular: the pipeline builds on this module)."""
+    if name in ("encrypt_payload", "decrypt_payload"):
+        from vault_app.core import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _plan_last_block(n: int, counter: int) -> tuple[int, int, PayloadError | None]:
-    """For the block that ends the input (``n`` bytes): chunk count, final index, error.
-
-    The error, if any, is raised after the authentic chunks before it are released.
-    """
-    full, rem = divmod(n, ENC_CHUNK)
-    if rem == 0:
-        if full == 0:
-            return 0, -1, TruncatedError("the payload has no chunks (truncated file?)")
-        return full, full - 1, None
-    if rem < TAG:
-        return full, -1, TruncatedError("the last chunk is cut short (truncated file?)")
-    if rem == TAG and counter + full > 0:
-        return full, -1, PayloadError("the last chunk is empty, which age forbids")
-    return full + 1, full, None
-
-
-def decrypt_payload(
-    file_key: bytes,
-    src: BinaryIO,
-    dst: BinaryIO | None,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-    digest: Digest | None = None,
-) -> int:
-    """Decrypt the STREAM from ``src`` (starting at its nonce) to ``dst``.
-
-    Only authenticated plaintext is ever written: on a bad chunk, the good chunks
-    before it have been written and PayloadError is raised. Returns plaintext size.
-    With ``dst=None`` every chunk is authenticated and the plaintext dropped (a check
-    of the file, with no writer thread and one output buffer).
-    ``digest``, if given, is updated with every payload byte read (nonce included),
-    on a thread of its own: the bytes hashed are exactly the bytes decrypted, in
-    one read pass.
-    """
-    nonce = src.read(NONCE_SIZE)
-    if len(nonce) != NONCE_SIZE:
-        raise MalformedError("the payload nonce is missing or short (truncated file?)")
-    aead = ChaCha20Poly1305(payload_key(file_key, nonce))
-    _advise_sequential(src)
-    # With a digest, the input is read into a ring of buffers: one is decrypted while
-    # the ones before it are still being hashed.
-    inbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(1 if digest is None else RING)]
-    hasher = None
-    if digest is not None:
-        digest.update(memoryview(nonce))
-        hasher = _Hasher(digest, RING - 1)
-    try:
-        return _decrypt_blocks(aead, src, dst, inbufs, hasher, progress, cancel)
-    finally:
-        if hasher is not None:
-            hasher.close()
-
-
-def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO | None,
-                    inbufs: list[memoryview], hasher: _Hasher | None,
-                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    outbufs = [block_buffer(BLOCK_CHUNKS * CHUNK) for _ in range(1 if dst is None else RING)]
-    counter = carry = total = turn = 0
-    inview = inbufs[0]
-    with _Pipeline(dst) as pipe:
-        while True:
-            if cancel is not None:
-                cancel.check()
-            n = carry + _read_full(src, inview[carry:])
-            if hasher is not None:
-                hasher.feed(inview[carry:n])
-            eof = n < len(inview)
-            deferred: PayloadError | None = None
-            if eof:
-                count, final_index, deferred = _plan_last_block(n, counter)
-            else:
-                count, final_index = BLOCK_CHUNKS - 1, -1
-            out = outbufs[turn % len(outbufs)]
-            good = pipe.split(count, partial(_open_range, aead, inview, out, counter, n,
-                                             final_index))
-            if good < count:
-                was_final = good == final_index
-                full_size = (good + 1) * ENC_CHUNK <= n
-                if full_size and _retry_full_chunk(aead, inview, out, counter, good, was_final):
-                    good += 1
-                    deferred = (
-                        TruncatedError("the file ends without a final chunk (truncated?)")
-                        if was_final
-                        else PayloadError("data follows the final chunk (appended or tampered)")
-                    )
-                else:
-                    deferred = PayloadError(
-                        f"chunk {counter + good} failed authentication: the file was "
-                        "tampered with or damaged"
-                    )
-            size = n - count * TAG if (eof and good == count and final_index >= 0) else good * CHUNK
-            if size:
-                pipe.write(out[:size])
-            total += size
-            turn += 1
-            if deferred is not None:
-                pipe.flush()
-                raise deferred
-            counter += count
-            if progress is not None:
-                progress(total)
-            if eof:
-                pipe.flush()
-                return total
-            consumed = count * ENC_CHUNK
-            block, inview = inview, inbufs[turn % len(inbufs)]
-            inview[:ENC_CHUNK] = block[consumed : consumed + ENC_CHUNK]
-            carry = ENC_CHUNK
+__all__ = [
+    "CHUNK", "ENC_CHUNK", "NONCE_SIZE", "TAG", "Nonces", "RandomAccess", "chunk_failure",
+    "chunk_nonce", "decrypt_payload", "encrypt_payload", "last_chunks", "open_plan",
+    "open_run", "payload_aead", "payload_key", "plaintext_size", "seal_plan", "seal_run",
+]
