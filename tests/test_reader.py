@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vector_support import OUTCOME_ERRORS, VECTOR_NAMES, load_vector, outcome_of, vector_identities
 
-from vault_app.core.age import encrypt_file, unwrap_file_key
+from vault_app.core.age import encrypt_file, seal_payload, unwrap_file_key
+from vault_app.core.api import open_locked
 from vault_app.core.errors import (
     FileOperationError,
     HeaderMACError,
@@ -25,9 +26,9 @@ from vault_app.core.errors import (
     TruncatedError,
 )
 from vault_app.core.header import read_header
-from vault_app.core.reader import AgeReader, open_reader
+from vault_app.core.reader import AgeReader
 from vault_app.core.recipients.x25519 import X25519Identity
-from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG, encrypt_payload
+from vault_app.core.stream import CHUNK, ENC_CHUNK, TAG
 
 IDENTITY = X25519Identity.generate()
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]
@@ -89,7 +90,7 @@ def test_reads_back_every_size(reader_for: Callable[[bytes], AgeReader], size: i
 def test_buffered_readline_and_small_reads(tmp_path: Path, size: int) -> None:
     rng = random.Random(size)
     data = bytes(rng.choice(b"abc,\n") for _ in range(size))
-    with open_reader(lock(tmp_path, data), [IDENTITY]) as f:
+    with open_locked(lock(tmp_path, data), identities=[IDENTITY]) as f:
         assert f.readlines() == io.BytesIO(data).readlines()
         f.seek(size // 2)
         assert f.read(7) == data[size // 2 : size // 2 + 7]
@@ -313,7 +314,7 @@ def test_expected_payload_digest(tmp_path: Path) -> None:
     key = unwrap_file_key(header, [IDENTITY])
     forged = io.BytesIO()
     forged.write(header.encode())
-    encrypt_payload(key, io.BytesIO(b"poisoned" * 100), forged)
+    seal_payload(key, io.BytesIO(b"poisoned" * 100), forged)
     locked.write_bytes(forged.getvalue())
     with AgeReader(locked, identities=[IDENTITY]) as reader:  # chunk tags alone accept it
         assert reader.read(8) == b"poisoned"

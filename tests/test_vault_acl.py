@@ -26,7 +26,6 @@ from vault_app.core.keys import generate_identity, parse_recipient
 from vault_app.core.keystore import UserKeys
 from vault_app.core.members import b64, canonical
 from vault_app.core.progress import CancelToken
-from vault_app.core.stream import encrypt_payload
 from vault_app.core.vault import Role, Vault
 
 
@@ -57,7 +56,7 @@ def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
     file_key = age.unwrap_file_key(header, [v["bob"].keys().identity])
     forged = io.BytesIO()
     forged.write(header.encode())
-    encrypt_payload(file_key, io.BytesIO(b"poisoned,data\n" * 1000), forged)
+    age.seal_payload(file_key, io.BytesIO(b"poisoned,data\n" * 1000), forged)
     locked.write_bytes(forged.getvalue())
 
     for who in ("alice", "carol"):
@@ -251,7 +250,7 @@ def test_hostile_acl_stanza_is_unreadable_not_a_crash(tmp_path: Path, body: byte
     stanzas = age.wrap_stanzas(key, [parse_recipient(v["alice"].keys().recipient)])
     header = build_header(key, [*stanzas, Stanza("dataset-vault.org/acl", (), body)])
     payload = io.BytesIO()
-    encrypt_payload(key, io.BytesIO(b"x"), payload)
+    age.seal_payload(key, io.BytesIO(b"x"), payload)
     path = tmp_path / "v" / "hostile.age"
     path.write_bytes(header.encode() + payload.getvalue())
     assert v["alice"].info(path).signature == "unreadable"

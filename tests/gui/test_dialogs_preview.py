@@ -74,9 +74,8 @@ def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
     authenticate. The signed digest still catches it, and the rows are withdrawn."""
     import io
 
-    from vault_app.core.age import unwrap_file_key
+    from vault_app.core.age import seal_payload, unwrap_file_key
     from vault_app.core.header import read_header
-    from vault_app.core.stream import encrypt_payload
     from vault_app.core.vault import Role
 
     locked = _lock(vault_env, "labels.csv", b"id,label\n1,cat\n2,dog\n")
@@ -86,7 +85,7 @@ def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
     bob = vault_env.keystore.load(vault_env.other)
     file_key = unwrap_file_key(header, [bob.identity])
     forged = io.BytesIO()
-    encrypt_payload(file_key, io.BytesIO(b"id,label\n1,EVIL\n2,dog\n"), forged)
+    seal_payload(file_key, io.BytesIO(b"id,label\n1,EVIL\n2,dog\n"), forged)
     locked.write_bytes(raw[: len(header.encode())] + forged.getvalue())
 
     dialog = PreviewDialog(vault_env.vault, locked)

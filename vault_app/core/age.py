@@ -1,6 +1,11 @@
 """The one safe recipe on top of the format: encrypt to recipients, decrypt with identities.
 
-Ties together header, recipients, armor and STREAM (the only module that does).
+Ties together header, recipients, armor and STREAM (the only module that does), as
+age's ``age.go`` does. Besides whole-file encryption and decryption it offers the steps
+of the recipe one by one, for callers that interleave their own work: read a header
+and authenticate it (:func:`read_head`, :func:`open_head`), seal a header
+(:func:`seal_header`), seal and open a payload front to back (:func:`seal_payload`,
+:func:`open_payload`) or open it for random access (:func:`open_random_access`).
 File-to-file functions write atomically, so no partial or unauthenticated output
 ever appears at the destination.
 """
@@ -23,12 +28,13 @@ from vault_app.core.errors import (
     MalformedError,
     NoIdentityMatchError,
 )
-from vault_app.core.header import Header, Stanza, build_header, read_header
+from vault_app.core.header import Header, LineReader, Stanza, build_header, read_header
+from vault_app.core.pipeline import Digest, decrypt_payload, encrypt_payload
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import FILE_KEY_SIZE, Identity, Recipient
 from vault_app.core.recipients.scrypt import STANZA_TYPE as SCRYPT
 from vault_app.core.recipients.scrypt import ScryptRecipient
-from vault_app.core.stream import decrypt_payload, encrypt_payload
+from vault_app.core.stream import NONCE_SIZE, RandomAccess, payload_aead, plaintext_size
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,81 @@ def unwrap_file_key(header: Header, identities: Sequence[Identity]) -> bytes:
     raise NoIdentityMatchError("no identity matched any of the file's recipients")
 
 
+# -- the recipe's steps ------------------------------------------------------------------------
+
+
+def read_head(src: LineReader) -> Header:
+    """Read and parse the header at ``src``, leaving ``src`` at the payload (its nonce).
+
+    Nothing is authenticated yet (no key is needed to list a file's stanzas): use
+    :func:`open_head`, or :func:`unwrap_file_key` on the result, before trusting it.
+    """
+    return read_header(src)
+
+
+def open_head(src: LineReader, *, identities: Sequence[Identity] | None = None,
+              file_key: bytes | None = None) -> tuple[Header, bytes]:
+    """Read the header at ``src`` and authenticate it: return it and its file key.
+
+    Give ``identities`` (any that unwrap the file key) or an already-known
+    ``file_key``; either way the header MAC is verified. ``src`` is left at the payload.
+    """
+    if (identities is None) == (file_key is None):
+        raise ValueError("give exactly one of identities or file_key")
+    header = read_head(src)
+    if file_key is None:
+        assert identities is not None
+        return header, unwrap_file_key(header, identities)
+    header.verify_mac(file_key)
+    return header, file_key
+
+
+def content_size(header: Header, file_size: int) -> int:
+    """The plaintext size of a binary age file of ``file_size`` bytes with ``header``,
+    from its length alone (TruncatedError if no payload can be that long)."""
+    return plaintext_size(file_size - len(header.encode()))
+
+
+def seal_header(file_key: bytes, stanzas: Sequence[Stanza]) -> Header:
+    """A header for ``stanzas`` (recipients' and extra ones), MACed with ``file_key``."""
+    return build_header(file_key, stanzas)
+
+
+def seal_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO, *,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 digest: Digest | None = None) -> int:
+    """Encrypt ``src`` as the payload (nonce first) to ``dst``, which is already past
+    the header; return the plaintext size. ``digest`` gets every payload byte written."""
+    return encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest)
+
+
+def open_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO | None, *,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 digest: Digest | None = None) -> int:
+    """Decrypt the payload at ``src`` (past the header) to ``dst``; return its size.
+
+    Only authenticated chunks are released, in order; ``dst=None`` authenticates every
+    chunk and keeps nothing. ``digest`` gets every payload byte read.
+    """
+    return decrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest)
+
+
+def open_random_access(src: BinaryIO, payload_at: int, file_key: bytes) -> RandomAccess:
+    """The payload of the seekable age file ``src``, which starts at ``payload_at`` and
+    runs to the end of ``src``, for random access (age's ``DecryptReaderAt``).
+
+    Its nonce is read here; the chunks are read by the caller, where
+    :meth:`RandomAccess.span` says.
+    """
+    end = src.seek(0, io.SEEK_END)
+    src.seek(payload_at)
+    nonce = src.read(NONCE_SIZE)
+    return RandomAccess(payload_aead(file_key, nonce), end - payload_at)
+
+
+# -- whole files -------------------------------------------------------------------------------
+
+
 def encrypt(
     src: BinaryIO,
     dst: BinaryIO,
@@ -80,16 +161,16 @@ def encrypt(
 ) -> Header:
     """Encrypt ``src`` to ``dst`` for ``recipients``; extra stanzas ride in the header."""
     file_key = new_file_key() if file_key is None else file_key
-    header = build_header(file_key, [*wrap_stanzas(file_key, recipients), *extra_stanzas])
+    header = seal_header(file_key, [*wrap_stanzas(file_key, recipients), *extra_stanzas])
     if not armor:
         dst.write(header.encode())
-        encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel)
+        seal_payload(file_key, src, dst, progress=progress, cancel=cancel)
         return header
     armored = _armor.ArmoredWriter(dst)
     try:
         armored.write(header.encode())
-        encrypt_payload(file_key, src, armored,  # type: ignore[arg-type]
-                        progress=progress, cancel=cancel)
+        seal_payload(file_key, src, armored,  # type: ignore[arg-type]
+                     progress=progress, cancel=cancel)
     except BaseException:
         armored.abandon()
         raise
@@ -131,9 +212,8 @@ def decrypt(
     :func:`decrypt_file` for all-or-nothing output.
     """
     reader = open_source(src, armored)
-    header = read_header(reader)
-    file_key = unwrap_file_key(header, identities)
-    size = decrypt_payload(file_key, reader, dst, progress=progress, cancel=cancel)
+    header, file_key = open_head(reader, identities=identities)
+    size = open_payload(file_key, reader, dst, progress=progress, cancel=cancel)
     return Decrypted(header, size)
 
 

@@ -17,8 +17,8 @@ import os
 import threading
 from typing import BinaryIO
 
+from vault_app.core.age import open_payload
 from vault_app.core.progress import CancelToken
-from vault_app.core.stream import decrypt_payload
 
 #: Reading at an offset, straight into a buffer, without moving the writer's position
 #: (``os.preadv``: Linux, the BSDs, macOS 11+; not Windows).
@@ -32,7 +32,7 @@ class _Aborted(Exception):
 class ReadBackVerifier:
     """A write-through wrapper for the payload's output that verifies what landed.
 
-    Pass it to :func:`encrypt_payload` as ``dst``; after that returns call
+    Pass it to :func:`~vault_app.core.age.seal_payload` as ``dst``; after that returns call
     :meth:`finish`, which waits for the follower and returns the plaintext size it
     authenticated (raising the first error it met). Call :meth:`abort` if the write
     failed, so the follower stops and the thread is joined.
@@ -69,7 +69,7 @@ class ReadBackVerifier:
     def flush(self) -> None:
         self._handle.flush()
 
-    # The follower's side: what decrypt_payload reads from.
+    # The follower's side: what open_payload reads from (the STREAM's own rules).
 
     def read(self, size: int) -> bytes:
         buffer = bytearray(size)
@@ -101,8 +101,8 @@ class ReadBackVerifier:
 
     def _follow(self) -> None:
         try:
-            self._result = decrypt_payload(self._file_key, self, None,  # type: ignore[arg-type]
-                                           cancel=self._cancel)
+            self._result = open_payload(self._file_key, self, None,  # type: ignore[arg-type]
+                                        cancel=self._cancel)
         except _Aborted:
             self._result = None
         except BaseException as exc:  # reported by finish()

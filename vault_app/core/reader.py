@@ -5,6 +5,11 @@ offsets, so reading plaintext offset X needs only the chunk(s) covering X: one
 positioned read and one AEAD call per chunk, whatever the file size. Nothing is
 released before its chunk verifies, the last chunk must verify as the final one
 before the end of the file is reported, and memory stays a few fixed buffers.
+
+The header is read and authenticated by the recipe (``age.open_head``) and the chunk
+rules (where a chunk lies, which is final, what a failure is called) are
+``stream.RandomAccess``'s (from ``age.open_random_access``); this module is the file
+object around them: positioned reads, a small cache of chunks, ``read`` and ``seek``.
 """
 
 from __future__ import annotations
@@ -20,30 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
+from vault_app.core import age
 from vault_app.core import armor as _armor
-from vault_app.core.age import unwrap_file_key
 from vault_app.core.atomic import describe_os_error
-from vault_app.core.errors import (
-    ErrorKind,
-    FileOperationError,
-    MalformedError,
-    PayloadError,
-    TruncatedError,
-)
-from vault_app.core.header import Header, read_header
+from vault_app.core.errors import ErrorKind, FileOperationError, PayloadError, TruncatedError
+from vault_app.core.header import Header
 from vault_app.core.recipients import Identity
-from vault_app.core.stream import (
-    CHUNK,
-    ENC_CHUNK,
-    NONCE_SIZE,
-    TAG,
-    chunk_nonce,
-    payload_key,
-    plaintext_size,
-)
+from vault_app.core.stream import CHUNK, ENC_CHUNK
 
 BATCH_CHUNKS = 16  # whole chunks fetched with one read: 1 MiB of plaintext
 CACHE_CHUNKS = 4  # decrypted chunks kept for small, unaligned reads
@@ -144,8 +132,6 @@ class AgeReader(io.RawIOBase):
         payload_sha256: str | None = None,
     ) -> None:
         super().__init__()
-        if (identities is None) == (file_key is None):
-            raise ValueError("give exactly one of identities or file_key")
         self._lock = threading.Lock()
         self._owned: BinaryIO | None = None
         if isinstance(source, str | os.PathLike):
@@ -172,22 +158,10 @@ class AgeReader(io.RawIOBase):
             src, base = _dearmor(src, base), 0
         self._src = src
         lines = _HeaderLines(src, base)
-        header = read_header(lines)
-        if file_key is None:
-            assert identities is not None
-            file_key = unwrap_file_key(header, identities)
-        else:
-            header.verify_mac(file_key)
+        header, file_key = age.open_head(lines, identities=identities, file_key=file_key)
         self.header: Header = header
-        nonce_at = lines.consumed_to
-        end = src.seek(0, io.SEEK_END)
-        nonce = bytearray(NONCE_SIZE)
-        if _read_at(src, nonce_at, memoryview(nonce)) != NONCE_SIZE:
-            raise MalformedError("the payload nonce is missing or short (truncated file?)")
-        self._claimed_size = plaintext_size(end - nonce_at)
-        self._aead = ChaCha20Poly1305(payload_key(file_key, bytes(nonce)))
-        self._data_at = nonce_at + NONCE_SIZE
-        self._chunks = max(1, -(-self._claimed_size // CHUNK))
+        self._payload_at = lines.consumed_to
+        self._payload = age.open_random_access(src, self._payload_at, file_key)
         self._final_ok = False
         self._pos = 0
         self._ct = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK))
@@ -204,7 +178,7 @@ class AgeReader(io.RawIOBase):
         sequential read of the file, no decryption.
         """
         digest = hashlib.sha256()
-        pos, end = self._data_at - NONCE_SIZE, self._src.seek(0, io.SEEK_END)
+        pos, end = self._payload_at, self._src.seek(0, io.SEEK_END)
         while pos < end:
             view = self._ct[: min(len(self._ct), end - pos)]
             n = _read_at(self._src, pos, view)
@@ -257,14 +231,14 @@ class AgeReader(io.RawIOBase):
         with self._lock:
             self._check_open()
             view = memoryview(buffer).cast("B")
-            pos, size = self._pos, self._claimed_size
+            pos, size = self._pos, self._payload.size
             if pos >= size:
                 self._verified_size()
                 return 0
             n = min(len(view), size - pos)
             end = pos + n
             # chunks up to ``covered`` lie wholly inside the request: decrypt in place
-            covered = self._chunks if end == size else end // CHUNK
+            covered = self._payload.chunks if end == size else end // CHUNK
             done = 0
             while done < n:
                 index, offset = divmod(pos + done, CHUNK)
@@ -282,7 +256,7 @@ class AgeReader(io.RawIOBase):
     def readall(self) -> bytes:
         with self._lock:
             self._check_open()
-            left = max(0, self._claimed_size - self._pos)
+            left = max(0, self._payload.size - self._pos)
         out = bytearray(left)
         self.readinto(out)  # reaching the end verifies the final chunk, even when left == 0
         return bytes(out)
@@ -308,13 +282,10 @@ class AgeReader(io.RawIOBase):
 
     # -- chunks ---------------------------------------------------------------
 
-    def _plain_len(self, index: int) -> int:
-        return min(CHUNK, self._claimed_size - index * CHUNK)
-
     def _verified_size(self) -> int:
         if not self._final_ok:
-            self._cached(self._chunks - 1)
-        return self._claimed_size
+            self._cached(self._payload.chunks - 1)
+        return self._payload.size
 
     def _cached(self, index: int) -> memoryview:
         """The plaintext of chunk ``index``, from the cache or decrypted into a slot."""
@@ -333,53 +304,15 @@ class AgeReader(io.RawIOBase):
 
     def _decrypt_run(self, first: int, count: int, out: memoryview) -> int:
         """Decrypt ``count`` chunks from ``first`` into ``out``; return plaintext bytes."""
-        plain_total = sum(self._plain_len(i) for i in range(first, first + count))
-        ct_total = plain_total + count * TAG
-        ct = self._ct[:ct_total]
-        if _read_at(self._src, self._data_at + first * ENC_CHUNK, ct) != ct_total:
+        offset, length = self._payload.span(first, count)
+        sealed = self._ct[:length]
+        if _read_at(self._src, self._payload_at + offset, sealed) != length:
             raise TruncatedError("the file got shorter while it was being read")
-        done = 0
-        for i in range(first, first + count):
-            length = self._plain_len(i)
-            start = (i - first) * ENC_CHUNK
-            target = out[done : done + length]
-            final = i == self._chunks - 1
-            try:
-                self._aead.decrypt_into(chunk_nonce(i, final), ct[start : start + length + TAG],
-                                        None, target)
-            except InvalidTag:
-                target[:] = bytes(length)  # decrypt_into leaves unverified bytes behind
-                raise self._chunk_error(i, ct[start : start + length + TAG]) from None
-            self.chunks_decrypted += 1
-            if final:
-                self._final_ok = True
-            done += length
-        return done
-
-    def _chunk_error(self, index: int, sealed: memoryview) -> PayloadError:
-        """Name why chunk ``index`` failed: truncation, appended data, or tampering."""
-        final = index == self._chunks - 1
-        if len(sealed) == ENC_CHUNK:
-            scratch = bytearray(CHUNK)
-            try:
-                self._aead.decrypt_into(chunk_nonce(index, not final), sealed, None, scratch)
-            except InvalidTag:
-                pass
-            else:
-                if final:
-                    return TruncatedError("the file ends without a final chunk (truncated?)")
-                return PayloadError("data follows the final chunk (appended or tampered)")
-            finally:
-                scratch[:] = bytes(CHUNK)
-        return PayloadError(
-            f"chunk {index} (plaintext bytes {index * CHUNK}..) failed authentication: "
-            "the file was tampered with or damaged"
-        )
+        n = self._payload.open(first, sealed, out)
+        self.chunks_decrypted += count
+        if first + count == self._payload.chunks:
+            self._final_ok = True
+        return n
 
 
-def open_reader(source: Source, identities: Sequence[Identity]) -> io.BufferedReader:
-    """An :class:`AgeReader` in a chunk-sized buffer: fast ``readline`` and small reads."""
-    return io.BufferedReader(AgeReader(source, identities=identities), CHUNK)
-
-
-__all__ = ["AgeReader", "open_reader"]
+__all__ = ["AgeReader"]

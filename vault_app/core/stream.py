@@ -217,7 +217,7 @@ class RandomAccess:
         self._aead = aead
         self._nonces = Nonces()
 
-    def plain_len(self, index: int) -> int:
+    def _plain_len(self, index: int) -> int:
         """Plaintext bytes in chunk ``index``."""
         return min(CHUNK, self.size - index * CHUNK)
 
@@ -240,7 +240,7 @@ class RandomAccess:
                         self._nonces, 0, count)
         if good < count:
             at = good * ENC_CHUNK
-            bad = plain[good * CHUNK : good * CHUNK + self.plain_len(first + good)]
+            bad = plain[good * CHUNK : good * CHUNK + self._plain_len(first + good)]
             _, error = chunk_failure(self._aead, sealed[at : at + ENC_CHUNK], first + good,
                                      good == final_index, bad)
             bad[:] = bytes(len(bad))
