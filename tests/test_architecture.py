@@ -56,3 +56,11 @@ def test_core_import_loads_no_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_stream_holds_the_rules_and_the_pipeline_the_threads() -> None:
+    """As in age (stream.go): stream.py states the STREAM's rules and runs nothing; the
+    threads, queues and mapped buffers that apply them front to back are pipeline.py's."""
+    machinery = {"threading", "queue", "mmap", "concurrent.futures"}
+    assert not imports_of(PACKAGE / "core" / "stream.py") & machinery
+    assert {"threading", "queue", "mmap"} <= imports_of(PACKAGE / "core" / "pipeline.py")
