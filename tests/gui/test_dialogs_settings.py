@@ -12,8 +12,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from vault_app.gui.app import dark_palette
-from vault_app.gui.dialogs.settings import Settings, SettingsDialog, apply_theme
+from vault_app.gui.dialogs.settings import Settings, SettingsDialog
+from vault_app.gui.theme import apply_theme, dark_palette
 
 
 @pytest.fixture

@@ -523,7 +523,7 @@ def test_settings_keep_plaintext_and_theme_apply_to_the_window(qtbot, window,
     from PySide6.QtWidgets import QDialog
 
     from vault_app.gui import icons
-    from vault_app.gui.dialogs.settings import apply_theme
+    from vault_app.gui.theme import apply_theme
 
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: find_dialog(QDialog, "settingsDialog") is not None)

@@ -1,50 +1,19 @@
-"""QApplication setup: names, app icon, and a palette that follows the system's light/dark."""
+"""QApplication setup: names, app icon, the chosen theme (``theme.py``), following the
+system's light/dark when the choice is "system"."""
 
 from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from vault_app.gui import icons
+from vault_app.gui.dialogs.settings import Settings
+from vault_app.gui.theme import apply_palette, apply_theme
 
 APP_NAME = "Dataset Vault"
 ORG_NAME = "Dataset Vault"
-
-
-def dark_palette() -> QPalette:
-    """A restrained dark palette (Fusion draws it well on every platform)."""
-    p = QPalette()
-    role, c = QPalette.ColorRole, QColor
-    p.setColor(role.Window, c("#1f2328"))
-    p.setColor(role.WindowText, c("#e6edf3"))
-    p.setColor(role.Base, c("#161a1f"))
-    p.setColor(role.AlternateBase, c("#1c2127"))
-    p.setColor(role.ToolTipBase, c("#2d333b"))
-    p.setColor(role.ToolTipText, c("#e6edf3"))
-    p.setColor(role.Text, c("#e6edf3"))
-    p.setColor(role.Button, c("#2d333b"))
-    p.setColor(role.ButtonText, c("#e6edf3"))
-    p.setColor(role.Highlight, c("#2f6fb3"))
-    p.setColor(role.HighlightedText, c("#ffffff"))
-    p.setColor(role.PlaceholderText, c("#8b949e"))
-    p.setColor(role.Link, c("#58a6ff"))
-    for r in (role.Text, role.WindowText, role.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, r, c("#6e7681"))
-    return p
-
-
-def system_is_dark() -> bool:
-    hints = QGuiApplication.styleHints()
-    return hints.colorScheme() == Qt.ColorScheme.Dark
-
-
-def apply_palette(app: QApplication) -> None:
-    """Fusion style with the system's scheme; re-applied when the system scheme changes."""
-    app.setStyle("Fusion")
-    app.setPalette(dark_palette() if system_is_dark() else app.style().standardPalette())
 
 
 def private_settings(folder: str) -> None:
@@ -65,8 +34,6 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setDesktopFileName("dataset-vault")
-    from vault_app.gui.dialogs.settings import Settings, apply_theme
-
     apply_theme(Settings().theme, app)   # "system" (the default) follows the desktop
     app.setWindowIcon(icons.icon("app"))
     QGuiApplication.styleHints().colorSchemeChanged.connect(

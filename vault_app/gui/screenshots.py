@@ -192,7 +192,7 @@ def render(out: Path) -> list[Path]:
             written.append(write(over_window(window, box), out / "06-error.png"))
             box.accept()
         # 7. the same window in the dark palette (what "follow the system" gives at night)
-        from vault_app.gui.dialogs.settings import apply_theme
+        from vault_app.gui.theme import apply_theme
 
         apply_theme("dark", app)
         window.select_path(patients)

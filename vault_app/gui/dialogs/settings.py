@@ -2,8 +2,8 @@
 after locking, theme (follow the system, light, dark).
 
 ``Settings`` is what the window reads (``Settings().keep_plaintext`` before a lock,
-``Settings().unlock_folder`` for the Unlock-to dialog); ``apply_theme`` is called at
-start and when the choice changes.
+``Settings().unlock_folder`` for the Unlock-to dialog); the theme is applied by
+``theme.apply_theme``, at start and when the choice changes here.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -29,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.vault import Vault
+from vault_app.gui.theme import THEMES, apply_theme
 
 ORG = "Dataset Vault"
 APP = "Dataset Vault"
-THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 _KEY_FOLDER = "unlock/folder"
 _KEY_KEEP = "lock/keep_plaintext"
 _KEY_THEME = "appearance/theme"
@@ -80,24 +78,6 @@ class Settings:
 
     def sync(self) -> None:
         self.store.sync()
-
-
-def apply_theme(theme: str, app: QApplication | None = None) -> None:
-    """Light or dark palette as chosen; "system" hands the choice back to the platform."""
-    from vault_app.gui.app import apply_palette, dark_palette
-
-    instance = app or QApplication.instance()
-    if not isinstance(instance, QApplication):
-        return
-    hints = QGuiApplication.styleHints()
-    if theme == "system":
-        hints.unsetColorScheme()
-        apply_palette(instance)
-        return
-    hints.setColorScheme(Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light)
-    instance.setStyle("Fusion")
-    instance.setPalette(dark_palette() if theme == "dark"
-                        else instance.style().standardPalette())
 
 
 class SettingsDialog(QDialog):
