@@ -63,7 +63,7 @@ def start(config: Path, vault: Path, rows: int) -> None:
 
 
 def stall(config: Path, vault_path: Path, src: Path) -> None:
-    """Lock ``src`` through the window's task runner; record every gap of a 5 ms timer."""
+    """Lock ``src`` on the window's change lane; record every gap of a 5 ms timer."""
     from PySide6.QtCore import QTimer
 
     from vault_app.core.vault import Vault
@@ -87,8 +87,8 @@ def stall(config: Path, vault_path: Path, src: Path) -> None:
     timer = QTimer(interval=5)
     timer.timeout.connect(tick)
     failures: list[str] = []
-    window.runner.task_failed.connect(lambda exc: failures.append(repr(exc)))
-    window.runner.idle.connect(app.quit)
+    window.tasks.task_failed.connect(lambda exc: failures.append(repr(exc)))
+    window.tasks.idle.connect(app.quit)
     started = time.perf_counter()
 
     def go() -> None:
@@ -111,6 +111,7 @@ def preview(config: Path, vault_path: Path, locked: Path) -> None:
     from vault_app.core.vault import Vault
     from vault_app.gui.app import create_application
     from vault_app.gui.dialogs.preview import PreviewDialog
+    from vault_app.gui.tasks import Tasks
 
     app = create_application()
     vault = Vault.open(vault_path, user="alice", keystore=bench_keystore(config))
@@ -124,7 +125,8 @@ def preview(config: Path, vault_path: Path, locked: Path) -> None:
         figures["rows"] = len(rows)
     done: list[float] = []
     start_ = time.perf_counter()
-    dialog = PreviewDialog(vault, locked, limit=PREVIEW_ROWS)
+    tasks = Tasks()
+    dialog = PreviewDialog(vault, locked, tasks, limit=PREVIEW_ROWS)
     dialog.loaded.connect(lambda _p: (done.append(time.perf_counter()), app.quit()))
     dialog.failed.connect(lambda exc: (figures.setdefault("failed", repr(exc)), app.quit()))
     dialog.show()

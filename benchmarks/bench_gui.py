@@ -6,7 +6,7 @@ window code, on the offscreen Qt platform when there is no display:
 * cold start: from spawning the process to the first paint of the main window, and to
   the first paint of the file list holding all the vault's files (10,000 by default);
 * UI stall: the largest gap between ticks of a 5 ms timer while the window locks a
-  1 GiB file through its task runner (target: never more than 50 ms);
+  1 GiB file on the change lane of its ``Tasks`` (target: never more than 50 ms);
 * preview: the first 100 rows of a 1 GiB locked CSV, in the preview dialog (until its
   ``loaded`` signal) and through the core calls it makes (target: under 0.3 s).
 

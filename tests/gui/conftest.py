@@ -66,6 +66,15 @@ def window(qtbot, vault_env: VaultEnv):  # type: ignore[no-untyped-def]
     w.show()
     qtbot.waitExposed(w)
     yield w
-    w.runner.shutdown()
-    w.model.wait_idle()
+    w.tasks.shutdown()
+
+
+@pytest.fixture
+def tasks(qtbot):  # type: ignore[no-untyped-def]
+    """A background-work helper of its own, for dialogs tested without a window."""
+    from vault_app.gui.tasks import Tasks
+
+    t = Tasks()
+    yield t
+    assert t.shutdown(10000), "a worker thread did not stop"
 

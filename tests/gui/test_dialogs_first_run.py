@@ -152,7 +152,7 @@ def test_a_locked_keyring_switches_to_a_key_file(qtbot: Any, tmp_path: Path) -> 
     dialog.show()
     assert not dialog.pass_edit.isVisibleTo(dialog)
     _type_name(qtbot, dialog, "fay")
-    with qtbot.waitSignal(dialog.runner.idle, timeout=10000):
+    with qtbot.waitSignal(dialog.tasks.idle, timeout=10000):
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     assert dialog.stack.currentIndex() == 0
     assert "could not be used" in dialog.keys_note.text()

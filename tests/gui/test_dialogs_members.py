@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from vault_app.core.errors import KeyFormatError
 from vault_app.core.vault import Vault
 from vault_app.gui.dialogs.members import AddMemberDialog, MembersDialog, parse_public_keys
+from vault_app.gui.tasks import Tasks
 
 
 def _names(dialog: MembersDialog) -> list[str]:
@@ -32,9 +33,10 @@ def test_parse_public_keys_formats() -> None:
         parse_public_keys("recipient: age1x\nAGE-SECRET-KEY-1QQQ")
 
 
-def test_admin_adds_from_pasted_keys_and_removes(qtbot: Any, vault_env: VaultEnv) -> None:
+def test_admin_adds_from_pasted_keys_and_removes(qtbot: Any, vault_env: VaultEnv,
+                                                 tasks: Tasks) -> None:
     carol = vault_env.keystore.create("carol")
-    dialog = MembersDialog(vault_env.vault)
+    dialog = MembersDialog(vault_env.vault, tasks)
     qtbot.addWidget(dialog)
     dialog.show()
     assert _names(dialog) == ["alice", "bob"]
@@ -49,7 +51,7 @@ def test_admin_adds_from_pasted_keys_and_removes(qtbot: Any, vault_env: VaultEnv
                            f"signing key: {carol.signing_public}\n")
     assert add.name_edit.text() == "carol"
     assert add.add_button.isEnabled(), add.problem.text()
-    with qtbot.waitSignal(dialog.changed, timeout=5000):
+    with qtbot.waitSignal(add.accepted, timeout=5000):   # written off the UI thread
         qtbot.mouseClick(add.add_button, Qt.MouseButton.LeftButton)
     assert _names(dialog) == ["alice", "bob", "carol"]
     fresh = Vault.open(vault_env.vault.path, user="alice", keystore=vault_env.keystore)
@@ -64,29 +66,30 @@ def test_admin_adds_from_pasted_keys_and_removes(qtbot: Any, vault_env: VaultEnv
     assert isinstance(box, QMessageBox)
     assert "stay readable to them" in box.informativeText()
     remove = next(b for b in box.buttons() if b.text() == "Remove member")
-    with qtbot.waitSignal(dialog.changed, timeout=5000):
+    with qtbot.waitSignal(tasks.idle, timeout=5000):   # written off the UI thread
         qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
     assert "bob" not in _names(dialog)
     fresh = Vault.open(vault_env.vault.path, user="alice", keystore=vault_env.keystore)
     assert [m.name for m in fresh.members()] == ["alice", "carol"]
 
 
-def test_wrong_keys_are_refused_before_anything_is_written(qtbot: Any,
-                                                           vault_env: VaultEnv) -> None:
+def test_wrong_keys_are_refused_before_anything_is_written(qtbot: Any, vault_env: VaultEnv,
+                                                           tasks: Tasks) -> None:
     registry = (vault_env.vault.path / ".vault" / "members.json").read_bytes()
-    dialog = AddMemberDialog(vault_env.vault)
+    dialog = AddMemberDialog(vault_env.vault, tasks)
     qtbot.addWidget(dialog)
     qtbot.keyClicks(dialog.name_edit, "dave")
     qtbot.keyClicks(dialog.recipient_edit, "age1notakey")
     assert "public age key" in dialog.problem.text()
     assert not dialog.add_button.isEnabled()
     dialog.accept()
+    assert not tasks.busy()   # nothing was even queued
     assert (vault_env.vault.path / ".vault" / "members.json").read_bytes() == registry
 
 
-def test_a_member_who_is_not_admin_cannot_change_members(qtbot: Any,
-                                                         vault_env: VaultEnv) -> None:
-    dialog = MembersDialog(vault_env.as_user(vault_env.other))
+def test_a_member_who_is_not_admin_cannot_change_members(qtbot: Any, vault_env: VaultEnv,
+                                                         tasks: Tasks) -> None:
+    dialog = MembersDialog(vault_env.as_user(vault_env.other), tasks)
     qtbot.addWidget(dialog)
     assert not dialog.add_button.isEnabled()
     dialog.table.selectRow(0)
@@ -97,12 +100,13 @@ def test_a_member_who_is_not_admin_cannot_change_members(qtbot: Any,
     assert "SECRET" not in text.upper()
 
 
-def test_import_public_keys_from_a_file(qtbot: Any, vault_env: VaultEnv, tmp_path: Any) -> None:
+def test_import_public_keys_from_a_file(qtbot: Any, vault_env: VaultEnv, tmp_path: Any,
+                                       tasks: Tasks) -> None:
     erin = vault_env.keystore.create("erin")
     exported = tmp_path / "erin.json"
     exported.write_text(json.dumps({"name": "erin", "recipient": erin.recipient,
                                     "signing_key": erin.signing_public}))
-    dialog = AddMemberDialog(vault_env.vault)
+    dialog = AddMemberDialog(vault_env.vault, tasks)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)

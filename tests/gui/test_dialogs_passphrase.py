@@ -3,7 +3,6 @@ the dialog shows on the UI thread, and the answer (or Cancel) goes back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,9 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 from vault_app.core.errors import BadPassphraseError
 from vault_app.core.keystore import Keystore
 from vault_app.gui.dialogs.passphrase import PassphrasePrompt
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 PASSPHRASE = "a long enough passphrase"
-
-
-@pytest.fixture
-def runner(qtbot: Any) -> Iterator[TaskRunner]:
-    r = TaskRunner()
-    yield r
-    assert r.shutdown(10000)
 
 
 def _key_file_store(config: Path, ask: Any) -> Keystore:
@@ -49,7 +41,7 @@ def _type(text: str | None) -> Any:
 
 
 def test_worker_thread_load_asks_on_the_ui_thread(qtbot: Any, tmp_path: Path, gus: str,
-                                                  runner: TaskRunner) -> None:
+                                                  tasks: Tasks) -> None:
     window = QWidget()
     qtbot.addWidget(window)
     prompt = PassphrasePrompt(window)
@@ -61,24 +53,25 @@ def test_worker_thread_load_asks_on_the_ui_thread(qtbot: Any, tmp_path: Path, gu
         _type(PASSPHRASE)(dialog)
 
     answer_later(QInputDialog, answer, name="passphraseDialog")
-    with qtbot.waitSignal(runner.task_finished, timeout=10000) as done:
-        runner.run(lambda progress, cancel: store.load("gus"), label="Opening your keys")
+    with qtbot.waitSignal(tasks.task_finished, timeout=10000) as done:
+        tasks.change(lambda progress, cancel: store.load("gus"), label="Opening your keys")
     assert done.args[0].recipient == gus
     assert labels == ["Passphrase for gus's keys:"]
     assert store.load("gus").recipient == gus  # cached: not asked again
 
 
 def test_wrong_passphrase_and_cancel(qtbot: Any, tmp_path: Path, gus: str,
-                                     runner: TaskRunner) -> None:
+                                     tasks: Tasks) -> None:
     prompt = PassphrasePrompt()
     store = _key_file_store(tmp_path / "config", prompt.ask)
     answer_later(QInputDialog, _type("not it"), name="passphraseDialog")
-    with qtbot.waitSignal(runner.task_failed, timeout=10000) as failed:
-        runner.run(lambda progress, cancel: store.load("gus"), label="Opening your keys")
+    with qtbot.waitSignal(tasks.task_failed, timeout=10000) as failed:
+        tasks.change(lambda progress, cancel: store.load("gus"), label="Opening your keys",
+                     on_failure=lambda _exc: None)   # no error dialog in this test
     assert isinstance(failed.args[0], BadPassphraseError)
     answer_later(QInputDialog, _type(None), name="passphraseDialog")
-    with qtbot.waitSignal(runner.task_cancelled, timeout=10000):
-        runner.run(lambda progress, cancel: store.load("gus"), label="Opening your keys")
+    with qtbot.waitSignal(tasks.task_cancelled, timeout=10000):
+        tasks.change(lambda progress, cancel: store.load("gus"), label="Opening your keys")
 
 
 def test_ui_thread_call_and_confirmation(qtbot: Any) -> None:

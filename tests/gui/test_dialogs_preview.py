@@ -10,6 +10,7 @@ from gui_support import VaultEnv
 from PySide6.QtCore import Qt
 
 from vault_app.gui.dialogs.preview import PreviewDialog
+from vault_app.gui.tasks import Tasks
 
 
 def _lock(env: VaultEnv, name: str, data: bytes) -> Path:
@@ -22,11 +23,11 @@ def _files(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
 
 
-def test_preview_shows_the_first_rows(qtbot: Any, vault_env: VaultEnv) -> None:
+def test_preview_shows_the_first_rows(qtbot: Any, vault_env: VaultEnv, tasks: Tasks) -> None:
     rows = "".join(f"{i},patient{i},{i % 90}\n" for i in range(5000))
     locked = _lock(vault_env, "patients.csv", ("id,name,age\n" + rows).encode())
     before = _files(vault_env.root)
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignals([dialog.loaded, dialog.verified], timeout=10000):
         dialog.show()
@@ -46,10 +47,10 @@ def test_preview_shows_the_first_rows(qtbot: Any, vault_env: VaultEnv) -> None:
         qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
 
 
-def test_no_access_is_said_plainly(qtbot: Any, vault_env: VaultEnv) -> None:
+def test_no_access_is_said_plainly(qtbot: Any, vault_env: VaultEnv, tasks: Tasks) -> None:
     locked = _lock(vault_env, "secret.csv", b"a,b\n1,2\n")
     as_bob = vault_env.as_user(vault_env.other)
-    dialog = PreviewDialog(as_bob, locked)
+    dialog = PreviewDialog(as_bob, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.failed, timeout=10000):
         dialog.show()
@@ -58,9 +59,10 @@ def test_no_access_is_said_plainly(qtbot: Any, vault_env: VaultEnv) -> None:
     assert not dialog.table.isVisibleTo(dialog)
 
 
-def test_unpreviewable_format_gets_a_notice(qtbot: Any, vault_env: VaultEnv) -> None:
+def test_unpreviewable_format_gets_a_notice(qtbot: Any, vault_env: VaultEnv,
+                                            tasks: Tasks) -> None:
     locked = _lock(vault_env, "model.pt", b"\x80\x02binary\x00\x00weights")
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.loaded, timeout=10000):
         dialog.show()
@@ -68,8 +70,8 @@ def test_unpreviewable_format_gets_a_notice(qtbot: Any, vault_env: VaultEnv) -> 
     assert dialog.windowTitle() == "model.pt — no preview"
 
 
-def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
-                                                            vault_env: VaultEnv) -> None:
+def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any, vault_env: VaultEnv,
+                                                            tasks: Tasks) -> None:
     """bob may read the file, so he holds its file key: he can write chunks that
     authenticate. The signed digest still catches it, and the rows are withdrawn."""
     import io
@@ -88,7 +90,7 @@ def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
     seal_payload(file_key, io.BytesIO(b"id,label\n1,EVIL\n2,dog\n"), forged)
     locked.write_bytes(raw[: len(header.encode())] + forged.getvalue())
 
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.failed, timeout=10000):
         dialog.show()
@@ -100,19 +102,17 @@ def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any,
 
 
 def test_closing_at_once_does_not_wait_for_the_background_check(qtbot: Any,
-                                                                vault_env: VaultEnv) -> None:
-    from vault_app.gui.dialogs import preview as preview_module
-
+                                                                vault_env: VaultEnv,
+                                                                tasks: Tasks) -> None:
     locked = _lock(vault_env, "wide.csv", b"a,b\n" + b"1,2\n" * 500_000)
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
-    runner = dialog.runner
-    assert runner.busy()
-    with qtbot.waitSignal(runner.idle, timeout=10000):
-        dialog.reject()  # returns at once; the runner finishes on its own
-        assert runner in preview_module._ORPHANS
-    qtbot.waitUntil(lambda: runner not in preview_module._ORPHANS, timeout=5000)
+    assert tasks.reading_now()
+    with qtbot.waitSignal(tasks.reads_idle, timeout=10000):
+        dialog.reject()  # returns at once; the reads end on their own
+        assert tasks.reading_now()
     assert dialog.preview is None  # nothing was shown into the closed dialog
+    assert dialog.content_verified is None
 
 
 def _parquet_bytes(tmp: Path) -> bytes:
@@ -132,12 +132,13 @@ def _without_pyarrow(monkeypatch: Any) -> None:
 
 
 def test_installed_build_without_pyarrow_says_so_and_unlock_works(
-        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path) -> None:
+        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path,
+        tasks: Tasks) -> None:
     data = _parquet_bytes(tmp_path)
     locked = _lock(vault_env, "results.parquet", data)
     _without_pyarrow(monkeypatch)
     monkeypatch.setattr(sys, "frozen", True, raising=False)   # a PyInstaller bundle
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.loaded, timeout=10000):
         dialog.show()
@@ -151,11 +152,12 @@ def test_installed_build_without_pyarrow_says_so_and_unlock_works(
 
 
 def test_python_install_without_pyarrow_says_how_to_add_it(
-        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path) -> None:
+        qtbot: Any, vault_env: VaultEnv, monkeypatch: Any, tmp_path: Path,
+        tasks: Tasks) -> None:
     locked = _lock(vault_env, "results.parquet", _parquet_bytes(tmp_path))
     _without_pyarrow(monkeypatch)
     monkeypatch.delattr(sys, "frozen", raising=False)
-    dialog = PreviewDialog(vault_env.vault, locked)
+    dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.loaded, timeout=10000):
         dialog.show()

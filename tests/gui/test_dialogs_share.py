@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +10,22 @@ from gui_support import VaultEnv
 from PySide6.QtCore import Qt
 
 from vault_app.core.errors import AccessDeniedError, NoIdentityMatchError
-from vault_app.core.vault import Role
+from vault_app.core.vault import Role, Vault
 from vault_app.gui.dialogs.share import NO_ACCESS, ShareDialog
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 DATA = b"id,diagnosis\n1,flu\n2,cold\n" * 2000
-
-
-@pytest.fixture
-def runner(qtbot: Any) -> Iterator[TaskRunner]:
-    r = TaskRunner()
-    yield r
-    assert r.shutdown(10000)
 
 
 def _locked(env: VaultEnv) -> Path:
     src = env.root / "patients.csv"
     src.write_bytes(DATA)
     return env.vault.lock(src).path
+
+
+def _dialog_as(vault: Vault, locked: Path, tasks: Tasks) -> ShareDialog:
+    """What the window does: read the header, then open the dialog on it."""
+    return ShareDialog(vault, vault.info(locked), tasks)
 
 
 def _choose(dialog: ShareDialog, user: str, value: str) -> None:
@@ -41,10 +38,10 @@ def _read_as(env: VaultEnv, user: str, locked: Path) -> bytes:
         return bytes(reader.read())
 
 
-def test_share_then_remove(qtbot: Any, vault_env: VaultEnv, runner: TaskRunner) -> None:
+def test_share_then_remove(qtbot: Any, vault_env: VaultEnv, tasks: Tasks) -> None:
     locked = _locked(vault_env)
     bob = vault_env.other
-    dialog = ShareDialog(vault_env.vault, locked, runner)
+    dialog = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.windowTitle() == "Share patients.csv"
@@ -64,7 +61,7 @@ def test_share_then_remove(qtbot: Any, vault_env: VaultEnv, runner: TaskRunner) 
     assert _read_as(vault_env, bob, locked) == DATA
 
     header_before = locked.read_bytes()[:200]
-    again = ShareDialog(vault_env.vault, locked, runner)
+    again = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(again)
     again.show()
     assert again.combos[bob].currentData() == Role.READER.value
@@ -88,9 +85,9 @@ def test_share_then_remove(qtbot: Any, vault_env: VaultEnv, runner: TaskRunner) 
 
 
 def test_the_last_owner_cannot_be_removed(qtbot: Any, vault_env: VaultEnv,
-                                          runner: TaskRunner) -> None:
+                                          tasks: Tasks) -> None:
     locked = _locked(vault_env)
-    dialog = ShareDialog(vault_env.vault, locked, runner)
+    dialog = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     _choose(dialog, "alice", Role.READER.value)
     assert "at least one owner" in dialog.summary.text()
@@ -100,10 +97,10 @@ def test_the_last_owner_cannot_be_removed(qtbot: Any, vault_env: VaultEnv,
 
 
 def test_a_reader_sees_but_cannot_change(qtbot: Any, vault_env: VaultEnv,
-                                         runner: TaskRunner) -> None:
+                                         tasks: Tasks) -> None:
     locked = _locked(vault_env)
     vault_env.vault.share(locked, vault_env.other, Role.READER)
-    dialog = ShareDialog(vault_env.as_user(vault_env.other), locked, runner)
+    dialog = _dialog_as(vault_env.as_user(vault_env.other), locked, tasks)
     qtbot.addWidget(dialog)
     assert "Only the owners of patients.csv can change who reads it." in dialog.intro.text()
     assert "You are a reader." in dialog.intro.text()
@@ -112,20 +109,21 @@ def test_a_reader_sees_but_cannot_change(qtbot: Any, vault_env: VaultEnv,
 
 
 def test_cancel_while_queued_changes_nothing(qtbot: Any, vault_env: VaultEnv,
-                                             runner: TaskRunner) -> None:
+                                             tasks: Tasks) -> None:
     import threading
 
     locked = _locked(vault_env)
     gate = threading.Event()
-    runner.run(lambda progress, cancel: gate.wait(10), label="an earlier lock")
-    dialog = ShareDialog(vault_env.vault, locked, runner)
+    tasks.change(lambda progress, cancel: gate.wait(10), label="an earlier lock")
+    dialog = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     _choose(dialog, vault_env.other, Role.EDITOR.value)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
     assert not dialog.cancel_button.isEnabled()  # no closing while it is queued
-    with qtbot.waitSignal(runner.idle, timeout=10000):
-        runner.cancel_all()
+    with qtbot.waitSignal(tasks.idle, timeout=10000):
+        tasks.cancel_all()
         gate.set()
+    qtbot.waitUntil(dialog.cancel_button.isEnabled)   # the file is read again meanwhile
     assert vault_env.other not in vault_env.vault.info(locked).acl
     assert dialog.combos[vault_env.other].currentData() == NO_ACCESS
     assert dialog.cancel_button.isEnabled()
@@ -133,18 +131,18 @@ def test_cancel_while_queued_changes_nothing(qtbot: Any, vault_env: VaultEnv,
 
 
 def test_failure_is_shown_and_the_dialog_stays(qtbot: Any, vault_env: VaultEnv,
-                                               runner: TaskRunner) -> None:
+                                               tasks: Tasks) -> None:
     from PySide6.QtWidgets import QMessageBox
 
     locked = _locked(vault_env)
-    dialog = ShareDialog(vault_env.vault, locked, runner)
+    dialog = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     dialog.show()
     _choose(dialog, vault_env.other, Role.READER.value)
     moved = locked.with_name("elsewhere.bin")
     locked.rename(moved)  # someone moved the file meanwhile
     try:
-        with qtbot.waitSignal(runner.task_failed, timeout=10000):
+        with qtbot.waitSignal(tasks.task_failed, timeout=10000):
             qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
         boxes = [b for b in dialog.findChildren(QMessageBox) if b.objectName() == "errorBox"]
         assert boxes and boxes[0].isVisible()
@@ -155,10 +153,10 @@ def test_failure_is_shown_and_the_dialog_stays(qtbot: Any, vault_env: VaultEnv,
         moved.rename(locked)
 
 
-def test_handing_ownership_over(qtbot: Any, vault_env: VaultEnv, runner: TaskRunner) -> None:
+def test_handing_ownership_over(qtbot: Any, vault_env: VaultEnv, tasks: Tasks) -> None:
     """alice makes bob the owner and herself a reader: her own change must come last."""
     locked = _locked(vault_env)
-    dialog = ShareDialog(vault_env.vault, locked, runner)
+    dialog = _dialog_as(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     _choose(dialog, "alice", Role.READER.value)  # chosen first on purpose
     _choose(dialog, vault_env.other, Role.OWNER.value)

@@ -1,17 +1,19 @@
 """Drag and drop: files and folders dropped from a file manager are locked; a locked file
-dragged out is unlocked (after confirmation) into private staging and offered as a URL."""
+dragged out is unlocked (after confirmation, in the background) into private staging,
+and the next drag offers it as a URL."""
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
 
-from gui_support import answer_later, find_dialog
+from gui_support import find_dialog
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from vault_app.gui.dnd import expand, file_urls_mime
+from vault_app.gui.file_model import Column
 
 
 def drop(target, paths: list[Path]) -> QDropEvent:
@@ -42,8 +44,8 @@ def test_drop_files_on_empty_vault_locks_them(qtbot, window, vault_env) -> None:
     assert window.stack.currentWidget() is window.empty
     files = make(vault_env.root / "desk", {"a.csv": b"1,2\n", "b.parquet": b"PAR1" * 100})
     progress: list[tuple[int, int]] = []
-    window.runner.queue_changed.connect(lambda d, t: progress.append((d, t)))
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    window.tasks.queue_changed.connect(lambda d, t: progress.append((d, t)))
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         event = drop(window.empty, files)
     assert event.isAccepted()
     assert progress[-1] == (2, 2)   # one queue, overall progress over both files
@@ -56,11 +58,11 @@ def test_drop_files_on_empty_vault_locks_them(qtbot, window, vault_env) -> None:
 
 def test_drop_folder_on_file_list_locks_its_files(qtbot, window, vault_env) -> None:
     make(vault_env.root / "desk", {"seed.csv": b"s"})
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         drop(window.empty, [vault_env.root / "desk" / "seed.csv"])
     folder = vault_env.root / "export"
     make(folder, {"x.csv": b"x", "sub/y.csv": b"y", ".hidden": b"h"})
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         drop(window.view.viewport(), [folder])
     names = sorted(p.name for p in vault_env.vault.path.glob("*.age"))
     assert names == ["seed.csv.age", "x.csv.age", "y.csv.age"]
@@ -75,7 +77,7 @@ def test_dropped_locked_files_are_not_locked_twice(qtbot, window, vault_env) -> 
     copy.write_bytes(locked.read_bytes())
     drop(window.empty if window.stack.currentWidget() is window.empty
          else window.view.viewport(), [copy])
-    assert not window.runner.busy()
+    assert not window.tasks.busy()
     assert "already locked" in window.statusBar().currentMessage()
     assert copy.exists()
 
@@ -86,7 +88,13 @@ def test_expand_skips_symlinks_and_hidden(tmp_path) -> None:
     assert expand([tmp_path / "d"]) == [tmp_path / "d" / "a", tmp_path / "d" / "b" / "c"]
 
 
+def press(box: QMessageBox, text: str) -> None:
+    next(b for b in box.buttons() if b.text() == text).click()
+
+
 def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) -> None:
+    """The first drag asks and unlocks in the background; the next drag hands the copy
+    over at once (nothing waits in a nested event loop)."""
     src = make(vault_env.root / "in", {"table.csv": b"h1,h2\n" + b"1,2\n" * 100})[0]
     locked = vault_env.vault.lock(src).path
     window.refresh()
@@ -99,20 +107,21 @@ def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) ->
         staged.append((path, path.read_bytes(), mode))
 
     window.view.drag_prepared.connect(capture)
-    texts: list[str] = []
-
-    def accept(box: QMessageBox) -> None:
-        texts.append(box.text())
-        next(b for b in box.buttons() if b.text() == "Unlock copy").click()
-
-    answer_later(QMessageBox, accept, name="confirm")
-    window.view.startDrag(Qt.DropAction.CopyAction)
-    assert texts and "plain copy" in texts[0]
+    window.view.startDrag(Qt.DropAction.CopyAction)   # returns at once: no drag yet
+    assert staged == []
+    box = find_dialog(QMessageBox, "confirm")
+    assert box is not None and "plain copy" in box.text()
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
+        press(box, "Unlock copy")
+    state = window.model.index(window.model.row_of(locked), Column.STATE)
+    assert state.data() == "Ready to drag"
+    window.view.startDrag(Qt.DropAction.CopyAction)   # the copy is handed over
     path, data, mode = staged[0]
     assert path.name == "table.csv"
     assert data == b"h1,h2\n" + b"1,2\n" * 100
     assert mode == 0o700
     assert locked.exists()
+    assert state.data() == "Locked"   # each copy goes to one drag
     window.staging.clear()
     assert not path.exists()
 
@@ -123,9 +132,9 @@ def test_drag_out_cancelled_writes_nothing(qtbot, window, vault_env) -> None:
     assert window.select_path(locked)
     prepared: list[object] = []
     window.view.drag_prepared.connect(prepared.append)
-    answer_later(QMessageBox, lambda box: box.reject(), name="confirm")
     window.view.startDrag(Qt.DropAction.CopyAction)
-    assert prepared == []
+    find_dialog(QMessageBox, "confirm").reject()
+    assert prepared == [] and not window.tasks.busy()
     assert window.staging._dir is None   # no staging folder was even made
     assert find_dialog(QMessageBox, "confirm") is None
 
@@ -137,11 +146,13 @@ def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_en
     assert window.select_path(locked)
     prepared: list[object] = []
     window.view.drag_prepared.connect(prepared.append)
-    answer_later(QMessageBox, lambda box: next(
-        b for b in box.buttons() if b.text() == "Unlock copy").click(), name="confirm")
     window.view.startDrag(Qt.DropAction.CopyAction)
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
+        press(find_dialog(QMessageBox, "confirm"), "Unlock copy")
     assert prepared == []
     box = find_dialog(QMessageBox, "errorBox")
     assert box is not None and box.windowTitle() == "You don't have access to this file"
     assert not any(window.staging.folder.iterdir())   # the failed slot was removed
+    state = window.model.index(window.model.row_of(locked), Column.STATE)
+    assert state.data() != "Ready to drag"
     box.accept()

@@ -13,6 +13,7 @@ from gui_support import VaultEnv, find_dialog
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QToolButton
 
+from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.file_model import Column
 from vault_app.gui.main_window import MainWindow
 
@@ -27,12 +28,6 @@ def plain(folder: Path, name: str, data: bytes) -> Path:
 def lock_into(env: VaultEnv, name: str, data: bytes, *, user: str | None = None) -> Path:
     vault = env.as_user(user) if user else env.vault
     return vault.lock(plain(env.root / "incoming", name, data)).path
-
-
-def wait_idle(qtbot, w: MainWindow, timeout: int = 20000) -> None:
-    if w.runner.busy():
-        with qtbot.waitSignal(w.runner.idle, timeout=timeout):
-            pass
 
 
 def tool_button(w: MainWindow, action) -> QToolButton:
@@ -100,7 +95,7 @@ def test_lock_from_toolbar_with_file_chooser(qtbot, window, vault_env: VaultEnv)
     dialog = find_dialog(QFileDialog, "chooseFiles")
     dialog.setDirectory(str(src.parent))
     dialog.selectFile(str(src))
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         dialog.accept()
     dest = vault_env.vault.path / "results.csv.age"
     assert dest.is_file() and not src.exists()
@@ -118,7 +113,7 @@ def test_lock_selected_plain_file_in_vault_with_shortcut(qtbot, window, vault_en
     assert window.model.data(window.model.index(window.model.row_of(src), Column.STATE)) \
         == "Not locked"
     window.view.setFocus()
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         qtbot.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert not src.exists()
     assert (vault_env.vault.path / "raw.tsv.age").is_file()
@@ -138,7 +133,7 @@ def test_unlock_to_chosen_folder_with_shortcut(qtbot, window, vault_env) -> None
     dialog = find_dialog(QFileDialog, "chooseFolder")
     dialog.setDirectory(str(target))
     dialog.selectFile(str(target))
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         dialog.accept()
     assert (target / "data.csv").read_bytes() == b"1,2,3\n" * 1000
     assert locked.is_file()
@@ -154,10 +149,10 @@ def test_unlock_asks_before_replacing(qtbot, window, vault_env) -> None:
     box = find_dialog(QMessageBox, "confirm")
     assert box.windowTitle() == "Replace existing files?"
     press_button(box, "Cancel")
-    assert not window.runner.busy() and existing.read_bytes() == b"old"
+    assert not window.tasks.busy() and existing.read_bytes() == b"old"
     window.unlock_to([window.model.entry(window.model.row_of(locked))], target)
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         press_button(find_dialog(QMessageBox, "confirm"), "Replace")
     assert existing.read_bytes() == b"new"
 
@@ -197,7 +192,7 @@ def test_revoke_from_context_menu(qtbot, window, vault_env) -> None:
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
     box = find_dialog(QMessageBox, "confirm")
     assert "re-encrypted with a fresh key" in box.informativeText()
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         press_button(box, "Revoke and re-encrypt")
     info = vault_env.vault.info(locked)
     assert "bob" not in info.readers and info.signature == "valid"
@@ -232,16 +227,17 @@ def test_verify_reports_a_tampered_file(qtbot, window, vault_env) -> None:
     data[-100] ^= 1
     bad.write_bytes(bytes(data))
     window.refresh()
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
-        qtbot.mouseClick(tool_button(window, window.act_verify), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tool_button(window, window.act_verify), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "verifyResult") is not None,
+                    timeout=20000)   # verify reads on the read lane
     box = find_dialog(QMessageBox, "verifyResult")
-    assert box is not None
     assert box.windowTitle() == "Some files did not verify"
     assert "bad.csv.age" in box.detailedText() and "good.csv.age" not in box.detailedText()
     box.accept()
     select(qtbot, window, good)
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
-        window.act_verify.trigger()
+    window.act_verify.trigger()
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "verifyResult") is not None,
+                    timeout=20000)
     assert find_dialog(QMessageBox, "verifyResult").windowTitle() == "All files verified"
 
 
@@ -328,7 +324,7 @@ def test_open_target_plain_file_offers_lock(qtbot, window, vault_env) -> None:
     window.open_target(src)
     box = find_dialog(QMessageBox, "confirm")
     assert box.windowTitle() == "Lock this file?"
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         press_button(box, "Lock")
     assert not src.exists() and (vault_env.vault.path / "export.csv.age").is_file()
 
@@ -347,8 +343,8 @@ def test_ten_thousand_files_open_without_reading_every_header(qtbot, vault_env) 
     opened = time.perf_counter() - start
     assert w.model.rowCount() == 10_001
     qtbot.waitUntil(lambda: w.model.info_requests > 0)
-    w.model.wait_idle()
-    qtbot.wait(50)  # let queued results land; nothing more may be requested
+    qtbot.waitUntil(lambda: not w.tasks.reading_now(), timeout=10000)
+    qtbot.wait(50)  # nothing more may be requested
     visible_guess = w.view.viewport().height() // w.view.verticalHeader().defaultSectionSize()
     assert 0 < w.model.info_requests <= visible_guess + 20, w.model.info_requests
     first = w.model.info_requests
@@ -371,7 +367,7 @@ def test_double_click_previews_locked_and_locks_plain(qtbot, window, vault_env) 
     window.refresh()
     index = window.proxy.mapFromSource(window.model.index(window.model.row_of(src), 0))
     select(qtbot, window, src)
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         window.view.doubleClicked.emit(index)
     assert (vault_env.vault.path / "loose.csv.age").is_file()
 
@@ -415,7 +411,7 @@ def test_share_from_toolbar_with_share_dialog(qtbot, window, vault_env) -> None:
     dialog = find_dialog(ShareDialog)
     combo = dialog.combos["bob"]
     combo.setCurrentIndex(combo.findData("reader"))
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
     assert vault_env.vault.info(locked).readers == ["alice", "bob"]
     row = window.model.row_of(locked)
@@ -429,12 +425,12 @@ def test_closing_while_locking_asks_and_stopping_leaves_nothing_half_written(
         qtbot, window, vault_env) -> None:
     src = plain(vault_env.root / "big", "huge.bin", b"\0" * (96 << 20))
     window.lock_files([src])
-    assert window.runner.busy()
+    assert window.tasks.busy()
     window.close()
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "confirm") is not None)
     box = find_dialog(QMessageBox, "confirm")
     assert box.windowTitle() == "Stop and quit?" and "Locking huge.bin" in box.text()
-    with qtbot.waitSignal(window.runner.idle, timeout=30000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=30000):
         press_button(box, "Stop and Quit")
     assert not window.isVisible()
     assert src.is_file() and src.stat().st_size == 96 << 20
@@ -539,7 +535,7 @@ def test_settings_keep_plaintext_and_theme_apply_to_the_window(qtbot, window,
             lambda: window.act_lock.icon().pixmap(24, 24).toImage() != before)
         assert "#e6edf3" in icons.svg_text("lock", dark=True)
         src = plain(vault_env.vault.path, "kept.csv", b"k\n")
-        with qtbot.waitSignal(window.runner.idle, timeout=20000):
+        with qtbot.waitSignal(window.tasks.idle, timeout=20000):
             window.lock_files([src])
         assert src.exists() and (vault_env.vault.path / "kept.csv.age").is_file()
         assert window.model.row_of(src) is not None   # still listed, as "Not locked"
@@ -652,12 +648,12 @@ def test_window_layout_is_remembered(qtbot, vault_env) -> None:
 
 def test_too_large_to_drag_out_says_to_use_unlock_to(qtbot, window, vault_env,
                                                      monkeypatch) -> None:
-    from vault_app.gui import main_window as mw
+    from vault_app.gui import dnd
 
     locked = lock_into(vault_env, "big.csv", b"x" * 1000)
     window.refresh()
     select(qtbot, window, locked)
-    monkeypatch.setattr(mw, "DRAG_OUT_LIMIT", 999)
+    monkeypatch.setattr(dnd, "DRAG_OUT_LIMIT", 999)
     window.view.startDrag(Qt.DropAction.CopyAction)
     assert find_dialog(QMessageBox, "confirm") is None
     assert "use Unlock to…" in window.statusBar().currentMessage()
@@ -693,8 +689,19 @@ def test_keys_in_a_passphrase_key_file_are_opened_by_asking(qtbot, tmp_path,
         dialog.accept()
 
     answer_later(QInputDialog, answer, name="passphraseDialog")
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         window.unlock_to(window.selected_entries(), out)
     assert asked and "dana" in asked[0]
     assert (out / "d.csv").read_bytes() == b"d,1\n"
     window.close()
+
+
+def test_an_original_kept_outside_the_vault_is_not_listed(qtbot, window, vault_env) -> None:
+    """The lock names both files it touched; the list shows only what a scan shows."""
+    src = plain(vault_env.root / "outside", "kept.csv", b"k\n")
+    Settings().keep_plaintext = True
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
+        window.lock_files([src])
+    assert src.exists()
+    assert window.model.row_of(src) is None
+    assert window.model.row_of(vault_env.vault.path / "kept.csv.age") is not None

@@ -54,11 +54,11 @@ def test_ui_thread_not_blocked_while_a_large_file_locks(qtbot, vault_env: VaultE
     window.show()
     qtbot.waitExposed(window)
     progress: list[int] = []
-    window.runner.progress.connect(lambda done, _total, _speed: progress.append(done))
+    window.tasks.progress.connect(lambda done, _total, _speed: progress.append(done))
     probe = LatencyProbe()
     probe.start()
     started = time.perf_counter()
-    with qtbot.waitSignal(window.runner.idle, timeout=180_000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=180_000):
         window.lock_files([src])
     elapsed = time.perf_counter() - started
     probe.stop()

@@ -119,7 +119,7 @@ def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: Vau
     assert finish(proc) == 0
     box = find_dialog(QMessageBox, "confirm")
     assert box.text() == "Lock new.csv into the vault vault?"
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         next(b for b in box.buttons() if b.text() == "Lock").click()
     assert (vault_env.vault.path / "new.csv.age").is_file() and not plain.exists()
     server.close()
@@ -143,7 +143,7 @@ def test_file_manager_lock_of_several_files_goes_to_the_running_window(
     box = find_dialog(QMessageBox, "confirm")
     assert box.text() == "Lock 3 files into the vault vault?"
     assert "part0.csv, part1.csv, part2.csv" in box.informativeText()
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         next(b for b in box.buttons() if b.text() == "Lock").click()
     for p in plain:
         assert (vault_env.vault.path / f"{p.name}.age").is_file() and not p.exists()
@@ -170,7 +170,7 @@ def test_unlock_verb_of_several_files_asks_for_a_folder_once(qtbot, vault_env: V
     dialog = find_dialog(QFileDialog, "chooseFolder")
     dialog.setDirectory(str(unlocked))
     dialog.selectFile(str(unlocked))
-    with qtbot.waitSignal(window.runner.idle, timeout=20000):
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         dialog.accept()
     assert (unlocked / "a.csv").read_bytes() == b"a.csv"
     assert (unlocked / "b.csv").read_bytes() == b"b.csv"

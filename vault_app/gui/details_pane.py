@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vault_app.core.errors import VaultError
 from vault_app.gui import icons
 from vault_app.gui.file_model import Entry, human_size, human_time
 
@@ -26,6 +28,16 @@ if TYPE_CHECKING:
 
 _ACTIONS = {"lock": "locked", "update": "replaced the content", "unlock": "unlocked a copy",
             "share": "shared", "revoke": "revoked", "export": "exported a copy"}
+
+
+def history_of(root: Path, path: Path) -> list[AuditRecord] | None:
+    """The file's records in the vault's audit log (read lane; None if unreadable)."""
+    from vault_app.core.audit import AuditLog
+
+    try:
+        return AuditLog(root).history(path.relative_to(root).as_posix())
+    except (ValueError, OSError, VaultError):
+        return None
 
 
 def local_time(iso: str) -> str:

@@ -4,29 +4,43 @@ Dropping in: local file URLs (folders expand to the regular files inside them, h
 names skipped) are handed to the window, which queues one lock task per file.
 
 Dragging out: Qt cannot tell where a drag will land, so a copy cannot be unlocked straight
-into the drop folder. After the user confirms, the copy is unlocked (through the
-TaskRunner, with progress) into a private staging folder (0700, under $XDG_RUNTIME_DIR,
-which is RAM-backed on most Linux systems, else the temp folder) and its URL is what the
-drag carries; the file manager copies it to the drop folder. The staged plaintext is
-deleted a little later (the file manager copies after the drop ends) and when the app
-quits. Trade-off: for that short time a plaintext copy exists in the staging folder,
-readable only by this OS user. Files above DRAG_OUT_LIMIT are refused; "Unlock to…" writes
-straight to the chosen folder with no staging.
+into the drop folder, and a drag cannot wait for an unlock (nothing here waits in a
+nested event loop). So it takes two drags: the first asks, then unlocks the copy on the
+change lane of the window's ``Tasks`` (with progress) into a private staging folder
+(0700, under $XDG_RUNTIME_DIR, which is RAM-backed on most Linux systems, else the temp
+folder), and the rows say "Ready to drag"; the next drag of those rows carries the
+copy's URL at once, and the file manager copies it to the drop folder. The staged
+plaintext is deleted a little after that drag (the file manager copies after the drop
+ends), after STAGING_LIFETIME_MS if no drag comes, and when the app quits. Trade-off:
+for that short time a plaintext copy exists in the staging folder, readable only by
+this OS user. Files above DRAG_OUT_LIMIT are refused; "Unlock to…" writes straight to
+the chosen folder with no staging.
+
+``FileTableView`` is the list's side of it, ``DragAndDrop`` the window's (a part of
+``MainWindow``, see ``window_part.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
 
 from vault_app.gui import icons
+from vault_app.gui.file_model import Entry, human_size
+from vault_app.gui.window_part import WindowPart
+
+if TYPE_CHECKING:
+    from vault_app.core.progress import CancelToken, ProgressFn
+    from vault_app.core.vault import Vault
 
 DRAG_OUT_LIMIT = 512 * 1024 * 1024
 STAGING_LIFETIME_MS = 120_000
@@ -69,6 +83,7 @@ class Staging:
 
     def __init__(self) -> None:
         self._dir: Path | None = None
+        self._handed: set[Path] = set()   # slots given to a drag
 
     @property
     def folder(self) -> Path:
@@ -84,12 +99,23 @@ class Staging:
         return Path(tempfile.mkdtemp(dir=self.folder))
 
     def discard(self, slot: Path) -> None:
+        self._handed.discard(slot)
         shutil.rmtree(slot, ignore_errors=True)
+
+    def hand_over(self, slot: Path) -> None:
+        """The copies in ``slot`` go to a drag: removed after its drop, not when unclaimed."""
+        self._handed.add(slot)
+
+    def discard_unclaimed(self, slot: Path) -> None:
+        """Remove ``slot`` unless a drag took its copies."""
+        if slot not in self._handed:
+            self.discard(slot)
 
     def discard_later(self, slot: Path, msecs: int = STAGING_LIFETIME_MS) -> None:
         QTimer.singleShot(msecs, lambda: self.discard(slot))
 
     def clear(self) -> None:
+        self._handed.clear()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -107,7 +133,7 @@ class FileTableView(QTableView):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        #: Set by the window: confirm, unlock into staging, return the mime data (or None).
+        #: Set by the window: the staged copies' mime data, or None (no drag now).
         self.drag_provider: Callable[[], QMimeData | None] | None = None
         self.after_drag: Callable[[], None] | None = None
 
@@ -153,3 +179,113 @@ class FileTableView(QTableView):
         finally:
             if self.after_drag is not None:
                 self.after_drag()
+
+
+def unlock_copies(vault: Vault, paths: Sequence[Path], sizes: Sequence[int], slot: Path, *,
+                  progress: ProgressFn, cancel: CancelToken) -> list[Path]:
+    """Unlock each locked file into the staging ``slot`` (change lane). On a failure or a
+    cancel the slot is removed: no plaintext is left behind for a drag that never comes."""
+    outputs: list[Path] = []
+    offset = 0
+    try:
+        for path, size in zip(paths, sizes, strict=True):
+            def step(done: int, base: int = offset) -> None:
+                progress(base + done)
+
+            outputs.append(vault.unlock(path, slot, progress=step, cancel=cancel))
+            offset += size
+    except BaseException:
+        shutil.rmtree(slot, ignore_errors=True)
+        raise
+    return outputs
+
+
+class DragAndDrop(WindowPart):
+    """Drops on the window lock files; locked rows dragged out hand over plain copies
+    (a part of ``MainWindow``)."""
+
+    # -- drags out ---------------------------------------------------------------------------
+    def _prepare_drag_out(self) -> QMimeData | None:
+        """The staged copies of the selected locked rows, if all are ready; else ask to
+        unlock them (the answer starts the unlock, nothing waits) and drag nothing."""
+        vault = self.vault
+        entries = [e for e in self.selected_entries() if e.locked]
+        if vault is None or not entries:
+            return None
+        copies = [e.staged for e in entries]
+        if all(c is not None and c.is_file() for c in copies):
+            return self._hand_over([c for c in copies if c is not None])
+        total = sum(e.size for e in entries)
+        if total > DRAG_OUT_LIMIT:
+            self.statusBar().showMessage(
+                "Too large to drag out; use Unlock to… to choose a folder.", 8000)
+            return None
+        self._confirm(
+            "Unlock a copy?",
+            f"Dragging out unlocks a plain copy of {len(entries)} file(s) "
+            f"({human_size(total)}) where you drop it.", "Unlock copy",
+            lambda: self._stage(vault, entries),
+            info="The locked file stays in the vault. The plain copy is readable by anyone "
+                 "who can read the folder you drop it in.")
+        return None
+
+    def _stage(self, vault: Vault, entries: list[Entry]) -> None:
+        slot = self.staging.new_slot()
+        paths = [e.path for e in entries]
+        sizes = [e.size for e in entries]
+        label = (f"Unlocking {entries[0].name}" if len(entries) == 1
+                 else f"Unlocking {len(entries)} files to drag out")
+        self.tasks.change(functools.partial(unlock_copies, vault, paths, sizes, slot),
+                          label=label, what="unlock a copy to drag out",
+                          total_bytes=sum(sizes),
+                          on_success=functools.partial(self._staged, paths, slot))
+
+    def _staged(self, paths: list[Path], slot: Path, copies: list[Path]) -> None:
+        for path, copy in zip(paths, copies, strict=True):
+            self.model.set_staged(path, copy)
+        what = copies[0].name if len(copies) == 1 else f"the {len(copies)} files"
+        self.statusBar().showMessage(
+            f"Ready to drag: drag {what} out again to drop a plain copy.", 10000)
+        QTimer.singleShot(STAGING_LIFETIME_MS, lambda: self._expire(slot))
+
+    def _hand_over(self, copies: list[Path]) -> QMimeData:
+        """Each staged copy is handed to one drag: the rows go back to "Locked", and the
+        copies are removed a little after the drop."""
+        slots = {c.parent for c in copies}
+        for slot in slots:
+            self.staging.hand_over(slot)
+        self._unmark(slots)
+        self.view.after_drag = functools.partial(self._discard_after_drop, slots)
+        return file_urls_mime(copies)
+
+    def _discard_after_drop(self, slots: set[Path]) -> None:
+        for slot in slots:
+            self.staging.discard_later(slot)
+
+    def _expire(self, slot: Path) -> None:
+        """No drag took the copies in ``slot`` in time: remove them."""
+        self._unmark({slot})
+        self.staging.discard_unclaimed(slot)
+
+    def _unmark(self, slots: set[Path]) -> None:
+        """Rows whose copy is in one of ``slots`` are no longer ready to drag."""
+        for e in self.model.entries():
+            if e.staged is not None and e.staged.parent in slots:
+                self.model.set_staged(e.path, None)
+
+    # -- drops on the window (empty state, details pane) ------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.vault is not None and local_paths(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData())
+        if self.vault is None or not paths:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.view.files_dropped.emit(expand(paths))   # as if dropped on the list

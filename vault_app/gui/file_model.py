@@ -2,17 +2,18 @@
 
 Opening a vault lists names, sizes and mtimes from ``Vault.scan`` and ``os.stat`` only
 (no file is opened), so 10,000 files appear at once. Header details (owner, readers,
-signature) are read by ``Vault.info`` on a small background pool, and only for the rows
-someone looks at: the window asks for the visible rows and the selection
-(``request_rows``). Results come back on the UI thread through a queued signal.
+signature) are read by ``Vault.info`` on the read lane of the window's ``Tasks``, and
+only for the rows someone looks at: the window asks for the visible rows and the
+selection (``request_rows``). After a change (lock, share, revoke...) the model hears
+``Tasks.changed`` and refreshes the rows of the files it touched.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -23,14 +24,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSortFilterProxyModel,
     Qt,
-    QThreadPool,
     Signal,
 )
 
 from vault_app.gui import icons
+from vault_app.gui.tasks import Tasks
 
 if TYPE_CHECKING:
     from vault_app.core.vault import FileInfo, Vault
@@ -67,6 +67,8 @@ class Entry:
     info: FileInfo | None = None
     error: str | None = None
     requested: bool = False
+    #: A plain copy unlocked for dragging out, waiting for the drag (see dnd.py).
+    staged: Path | None = None
 
     @property
     def size(self) -> int:
@@ -118,81 +120,22 @@ def scan_entries(vault: Vault, folders: list[str] | None = None) -> list[Entry]:
     return entries
 
 
-class _Bridge(QObject):
-    loaded = Signal(int, object, object, object)  # generation, path, info, error text
-    finished = Signal(object)                     # the job that ended
-    called = Signal(object, object)               # callback, result (or None on error)
-
-
-class _InfoJob(QRunnable):
-    """Reads a batch of headers on a pool thread; reports each one as it is read."""
-
-    def __init__(self, loader: Callable[[Path], FileInfo], paths: Sequence[Path],
-                 bridge: _Bridge, generation: int) -> None:
-        super().__init__()
-        # Python owns the job: a pool-deleted Python QRunnable corrupts refcounts in PySide
-        self.setAutoDelete(False)
-        self._loader, self._paths, self._bridge, self._gen = loader, paths, bridge, generation
-
-    def run(self) -> None:
-        try:
-            for path in self._paths:
-                try:
-                    info = self._loader(path)
-                except Exception as exc:  # shown in the row; core errors carry no secrets
-                    self._bridge.loaded.emit(self._gen, path, None,
-                                             str(exc) or type(exc).__name__)
-                else:
-                    self._bridge.loaded.emit(self._gen, path, info, None)
-        finally:
-            self._bridge.finished.emit(self)
-
-
-class _CallJob(QRunnable):
-    """Runs one quick read (e.g. the audit log) on the pool; the callback gets the result
-    on the UI thread, or None if it raised."""
-
-    def __init__(self, fn: Callable[[], object], done: Callable[[object], None],
-                 bridge: _Bridge) -> None:
-        super().__init__()
-        self.setAutoDelete(False)   # see _InfoJob
-        self._fn, self._done, self._bridge = fn, done, bridge
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except Exception:
-            result = None
-        self._bridge.called.emit(self._done, result)
-        self._bridge.finished.emit(self)
-
-
 class FileTableModel(QAbstractTableModel):
     """Rows are ``Entry``; details arrive later (``details_loaded`` says which file)."""
 
     details_loaded = Signal(object)   # Path
-    BATCH = 32
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, tasks: Tasks, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._tasks = tasks
         self._vault: Vault | None = None
         self._entries: list[Entry] = []
         self._rows: dict[Path, int] = {}
         self._generation = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # Vault caches its registry; one reader thread
-        self._bridge = _Bridge(self)
-        self._bridge.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._jobs: set[QRunnable] = set()   # alive until they report (see _InfoJob)
-        # ...and a little longer: the pool thread still touches a job just after run()
-        # returns, so a reported job is freed only after a few later ones have ended.
-        self._retired: deque[QRunnable] = deque(maxlen=8)
-        self._bridge.finished.connect(self._retire, Qt.ConnectionType.QueuedConnection)
-        self._bridge.called.connect(lambda done, result: done(result),
-                                    Qt.ConnectionType.QueuedConnection)
         self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
         self.folders: list[str] = []   # the folders the last scan walked
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
+        tasks.changed.connect(self._on_changed)
 
     # -- contents -----------------------------------------------------------------------
     @property
@@ -272,8 +215,10 @@ class FileTableModel(QAbstractTableModel):
         return list(self._entries)
 
     def upsert(self, path: Path, info: FileInfo | None = None) -> None:
-        """A file was written or replaced: restat it (and use ``info`` if the caller has it)."""
-        if self._vault is None:
+        """A file was written or replaced: restat it (and use ``info`` if the caller has
+        it). A file the list does not show (a plain one kept outside the vault, the
+        vault's own data) is left out."""
+        if self._vault is None or (path not in self._rows and not self._listed(path)):
             return
         try:
             st = path.stat()
@@ -317,6 +262,35 @@ class FileTableModel(QAbstractTableModel):
         self._reindex()
         self.endRemoveRows()
 
+    def _on_changed(self, paths: tuple[Path, ...], result: object) -> None:
+        """A change finished (``Tasks.changed``): refresh the rows of the files it touched.
+        File details it returned (lock, share, revoke) are shown as they are; the other
+        rows' headers are read again."""
+        from vault_app.core.vault import FileInfo
+
+        info = result if isinstance(result, FileInfo) else None
+        for path in paths:
+            self.upsert(path, info if info is not None and info.path == path else None)
+
+    def _listed(self, path: Path) -> bool:
+        """Whether a scan lists ``path``: locked files anywhere in the vault (not under a
+        hidden name), plain files at its top level. A plain file kept outside is not."""
+        assert self._vault is not None
+        try:
+            parts = path.relative_to(self._vault.path).parts
+        except ValueError:
+            return False
+        if any(part.startswith(".") for part in parts):
+            return False
+        return len(parts) == 1 or path.name.endswith(LOCKED_SUFFIX)
+
+    def set_staged(self, path: Path, copy: Path | None) -> None:
+        """Mark the row of ``path`` as having a plain copy ready to drag out (or not)."""
+        row = self._rows.get(path)
+        if row is not None and self._entries[row].staged != copy:
+            self._entries[row].staged = copy
+            self._changed(row)
+
     # -- lazy details ---------------------------------------------------------------------
     def request_rows(self, rows: Iterable[int]) -> None:
         """Read the headers of these rows in the background (each file at most once)."""
@@ -330,29 +304,18 @@ class FileTableModel(QAbstractTableModel):
                     e.requested = True
                     todo.append(e.path)
         self.info_requests += len(todo)
-        for i in range(0, len(todo), self.BATCH):
-            job = _InfoJob(self._vault.info, todo[i:i + self.BATCH], self._bridge,
-                           self._generation)
-            self._jobs.add(job)
-            self._pool.start(job)
+        vault, generation = self._vault, self._generation
+        for path in todo:
+            self._tasks.read(functools.partial(vault.info, path), owner=self,
+                             on_success=functools.partial(self._on_loaded, generation, path),
+                             on_failure=functools.partial(self._on_unreadable, generation, path))
 
-    def _retire(self, job: QRunnable) -> None:
-        self._jobs.discard(job)
-        self._retired.append(job)
-
-    def call_in_background(self, fn: Callable[[], object],
-                           done: Callable[[object], None]) -> None:
-        """``done(fn())`` on the UI thread, ``fn`` on the header pool (off the UI thread)."""
-        job = _CallJob(fn, done, self._bridge)
-        self._jobs.add(job)
-        self._pool.start(job)
-
-    def wait_idle(self, msecs: int = 10000) -> bool:
-        """Block until the header reads finish (tests and shutdown only)."""
-        return bool(self._pool.waitForDone(msecs))
+    def _on_unreadable(self, generation: int, path: Path, exc: BaseException) -> None:
+        """Shown in the row (core errors carry no secrets), never as a dialog."""
+        self._on_loaded(generation, path, None, str(exc) or type(exc).__name__)
 
     def _on_loaded(self, generation: int, path: Path, info: FileInfo | None,
-                   error: str | None) -> None:
+                   error: str | None = None) -> None:
         if generation != self._generation:
             return
         row = self._rows.get(path)
@@ -444,9 +407,12 @@ class FileTableModel(QAbstractTableModel):
         return info.signature.capitalize()
 
     def state_text(self, e: Entry) -> str:
-        """One word for the State column: Locked, No access, Damaged, Not locked."""
+        """A word or two for the State column: Locked, No access, Damaged, Not locked,
+        Ready to drag (a plain copy is unlocked and waits for the drag)."""
         if not e.locked:
             return "Not locked"
+        if e.staged is not None:
+            return "Ready to drag"
         if e.error is not None or (e.info is not None and e.info.signature == "unreadable"):
             return "Damaged"
         user = self._vault.user if self._vault is not None else None
@@ -469,7 +435,7 @@ class FileTableModel(QAbstractTableModel):
         if col == Column.NAME:
             return icons.icon("file-locked" if e.locked else "file-plain")
         if col == Column.STATE:
-            return icons.icon("lock" if e.locked else "unlock")
+            return icons.icon("lock" if e.locked and e.staged is None else "unlock")
         if col == Column.SIGNATURE and e.locked:
             if e.error is not None:
                 return icons.signature_icon("unreadable")
@@ -486,6 +452,8 @@ class FileTableModel(QAbstractTableModel):
             return {"Not locked": "Stored in plain text. Lock it to protect it.",
                     "No access": f"Locked, and not shared with you: ask {owner}.",
                     "Damaged": "Locked, but its header cannot be read.",
+                    "Ready to drag": "A plain copy is unlocked: drag the row out again to "
+                                     "drop it where you want it.",
                     }.get(self.state_text(e), "Locked: encrypted, and you can unlock it.")
         return str(e.path)
 

@@ -204,7 +204,7 @@ def self_test() -> int:
         while painted.at is None and time.perf_counter() - start < 30:
             app.processEvents()
         image = window.grab()
-        window.model.wait_idle(5000)
+        window.tasks.wait(5000)
         app.processEvents()
         ok = not image.isNull() and image.width() > 0
         files = window.model.rowCount()

@@ -1,171 +1,68 @@
 """The main window: the vault's files, their details, and every action on them.
 
-All long work goes through the TaskRunner (one queue, off the UI thread); every dialog
-is opened non-blocking (``open()``), so the event loop keeps running and tests answer
-dialogs the way a person would.
+This module builds it (the list, the details pane, actions, toolbar, menus, status bar)
+and keeps the list in step with the vault and the selection; what the actions do lives
+in its parts (see ``window_part.py``): ``file_actions.py``, ``open_targets.py``,
+``dnd.py``. All background work goes through one ``Tasks`` (``tasks.py``): changes on
+its change lane, shown in the status bar; reads on its read lane. Every dialog opens
+non-blocking (``open()``), so the event loop keeps running and tests answer dialogs the
+way a person would.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QByteArray,
-    QEvent,
-    QEventLoop,
-    QFileSystemWatcher,
-    QItemSelectionModel,
-    QModelIndex,
-    Qt,
-    QTimer,
-    QUrl,
-    Signal,
-)
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-)
+from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
-from vault_app.core.errors import VaultError
 from vault_app.gui import icons
-from vault_app.gui.details_pane import DetailsPane
+from vault_app.gui.details_pane import DetailsPane, history_of
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
-from vault_app.gui.dnd import (
-    DRAG_OUT_LIMIT,
-    FileTableView,
-    Staging,
-    expand,
-    file_urls_mime,
-    local_paths,
-)
-from vault_app.gui.file_model import (
-    LOCKED_SUFFIX,
-    Column,
-    Entry,
-    FileFilterProxy,
-    FileTableModel,
-    human_size,
-)
-from vault_app.gui.reveal import reveal
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.dnd import DragAndDrop, FileTableView, Staging
+from vault_app.gui.empty_state import EmptyState
+from vault_app.gui.file_model import Column, Entry, FileFilterProxy, FileTableModel
+from vault_app.gui.open_targets import OpenTargets
+from vault_app.gui.tasks import Tasks
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QMimeData, QPoint
+    from PySide6.QtCore import QPoint, QUrl
 
-    from vault_app.core.audit import AuditRecord
     from vault_app.core.keystore import Keystore
-    from vault_app.core.vault import FileInfo, Vault
-
-log = logging.getLogger(__name__)
-Button = QMessageBox.StandardButton
+    from vault_app.core.vault import Vault
 
 
-def history_of(root: Path, path: Path) -> list[AuditRecord] | None:
-    """The file's records in the vault's audit log (worker thread; None if unreadable)."""
-    from vault_app.core.audit import AuditLog
-
-    try:
-        return AuditLog(root).history(path.relative_to(root).as_posix())
-    except (ValueError, OSError, VaultError):
-        return None
-
-
-class EmptyState(QWidget):
-    """What an empty vault shows: what to do next, in words and two buttons."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAccessibleName("Empty vault")
-        layout = QVBoxLayout(self)
-        layout.addStretch(2)
-        art = QLabel()
-        self.art = art
-        art.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(art)
-        self.headline = QLabel("Drop files here to lock them")
-        font = self.headline.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        self.headline.setFont(font)
-        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.headline)
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.detail)
-        row = QWidget()
-        buttons = QVBoxLayout(row)
-        self.lock_button = QPushButton(icons.icon("lock"), "Lock files…")
-        self.lock_button.setAccessibleName("Lock files")
-        self.open_button = QPushButton(icons.icon("folder"), "Open another vault…")
-        self.open_button.setAccessibleName("Open another vault")
-        for b in (self.lock_button, self.open_button):
-            b.setMinimumWidth(220)
-            buttons.addWidget(b, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(row)
-        layout.addStretch(3)
-        self.refresh_icons()
-
-    def refresh_icons(self) -> None:
-        self.art.setPixmap(icons.icon("lock").pixmap(64, 64))
-        self.lock_button.setIcon(icons.icon("lock"))
-        self.open_button.setIcon(icons.icon("folder"))
-
-    def set_vault(self, vault: Vault | None) -> None:
-        if vault is None:
-            self.headline.setText("No vault open")
-            self.detail.setText("Open a vault folder to see its locked files.")
-            self.lock_button.setEnabled(False)
-        else:
-            self.headline.setText("Drop files here to lock them")
-            self.detail.setText(
-                f"This vault ({vault.path}) has no files yet. Files you drop or add are "
-                "encrypted for you and the vault's recovery key; the plain copy is removed "
-                "once the locked one is verified.")
-            self.lock_button.setEnabled(True)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
     """Browse a vault; lock, unlock, preview, share, revoke, verify, reveal."""
 
     vault_changed = Signal(object)
 
-    def __init__(self, vault: Vault | None = None, runner: TaskRunner | None = None,
-                 parent: QWidget | None = None, *, keystore: Keystore | None = None) -> None:
+    def __init__(self, vault: Vault | None = None, parent: QWidget | None = None, *,
+                 keystore: Keystore | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Dataset Vault")
         self.setWindowIcon(icons.icon("app"))
         self.setAcceptDrops(True)
         self.resize(1100, 680)
-        self.runner = runner or TaskRunner(self)
+        self.tasks = Tasks(self)
         self.staging = Staging()
-        #: How "Reveal in File Manager" opens the folder when no file manager can be
-        #: asked over D-Bus to select the file (see reveal.py).
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
         self._closing = False
@@ -174,7 +71,7 @@ class MainWindow(QMainWindow):
         self.keystore = keystore or (vault.keystore if vault is not None
                                      else self._default_keystore())
 
-        self.model = FileTableModel(self)
+        self.model = FileTableModel(self.tasks, self)
         self.proxy = FileFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.view = self._make_view()
@@ -381,7 +278,7 @@ class MainWindow(QMainWindow):
         vault_menu.addAction(self.act_members)
         vault_menu.addAction(self.act_settings)
         help_menu = menu.addMenu("&Help")
-        help_menu.addAction("About Dataset Vault", self._about)
+        help_menu.addAction("About Dataset Vault", self.about)
 
     def _file_actions(self) -> list[QAction | None]:
         return [self.act_unlock, self.act_preview, None, self.act_share, self.act_revoke,
@@ -394,7 +291,7 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel()
         self.count_label.setAccessibleName("File count")
         bar.addWidget(self.count_label)
-        self.progress_panel = ProgressPanel(self.runner)
+        self.progress_panel = ProgressPanel(self.tasks)
         bar.addPermanentWidget(self.progress_panel)
 
     # -- vault ------------------------------------------------------------------------------
@@ -428,7 +325,7 @@ class MainWindow(QMainWindow):
 
     def _rescan_if_quiet(self) -> None:
         """Rescan after outside changes, but not under our own queue (it updates rows)."""
-        if self.runner.busy():
+        if self.tasks.busy():
             self._rescan_timer.start()
         else:
             self.refresh()
@@ -452,36 +349,7 @@ class MainWindow(QMainWindow):
         self.count_label.setText(text if self.vault else "No vault open")
         self._visible_timer.start()
 
-    # -- selection --------------------------------------------------------------------------
-    def selected_entries(self) -> list[Entry]:
-        rows = sorted({self.proxy.mapToSource(i).row()
-                       for i in self.view.selectionModel().selectedRows()})
-        return [self.model.entry(r) for r in rows]
-
-    def select_path(self, path: Path) -> bool:
-        return bool(self.select_paths([path]))
-
-    def select_paths(self, paths: list[Path]) -> list[Path]:
-        """Select the rows of ``paths`` (the first becomes current); returns those found."""
-        found = [(p, r) for p in paths if (r := self.model.row_of(p)) is not None]
-        if not found:
-            return []
-        if any(not self.proxy.mapFromSource(self.model.index(r, 0)).isValid()
-               for _p, r in found):
-            self.filter_edit.clear()   # a filter hides some: show them all
-        rows = QItemSelectionModel.SelectionFlag.Rows
-        selection = self.view.selectionModel()
-        for i, (_p, r) in enumerate(found):
-            index = self.proxy.mapFromSource(self.model.index(r, 0))
-            how = (QItemSelectionModel.SelectionFlag.ClearAndSelect if i == 0
-                   else QItemSelectionModel.SelectionFlag.Select)
-            if i == 0:
-                selection.setCurrentIndex(index, how | rows)
-                self.view.scrollTo(index)
-            else:
-                selection.select(index, how | rows)
-        return [p for p, _r in found]
-
+    # -- selection and details --------------------------------------------------------------
     def _on_selection(self, *_args: object) -> None:
         entries = self.selected_entries()
         locked = [e for e in entries if e.locked]
@@ -515,8 +383,9 @@ class MainWindow(QMainWindow):
         self.details.show_entry(entry, state)
         if entry is not None and entry.locked and self.vault is not None:
             path, root = entry.path, self.vault.path
-            self.model.call_in_background(lambda: history_of(root, path),
-                                          lambda records: self._show_history(path, records))
+            self.tasks.read(functools.partial(history_of, root, path), owner=self.details,
+                            on_success=functools.partial(self._show_history, path),
+                            on_failure=lambda _exc: None)   # no history shown, no dialog
 
     def _show_history(self, path: Path, records: object) -> None:
         entries = self.selected_entries()
@@ -578,452 +447,21 @@ class MainWindow(QMainWindow):
         entry = self.model.entry(self.proxy.mapToSource(index).row())
         (self.act_preview if entry.locked else self.act_lock).trigger()
 
-    # -- little dialogs (non-blocking) ------------------------------------------------------
-    def _ask_files(self, title: str, done: Callable[[list[Path]], None]) -> QFileDialog:
-        dlg = QFileDialog(self, title)
-        dlg.setObjectName("chooseFiles")
-        dlg.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dlg.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.filesSelected.connect(lambda files: done([Path(f) for f in files]))
-        dlg.open()
-        return dlg
-
-    def _ask_folder(self, title: str, done: Callable[[Path], None],
-                    start: Path | None = None) -> QFileDialog:
-        dlg = QFileDialog(self, title, str(start or Path.home()))
-        dlg.setObjectName("chooseFolder")
-        dlg.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dlg.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dlg.setFileMode(QFileDialog.FileMode.Directory)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.fileSelected.connect(lambda f: done(Path(f)))
-        dlg.open()
-        return dlg
-
-    def _confirm(self, title: str, text: str, ok: str, done: Callable[[], None],
-                 info: str = "", icon: QMessageBox.Icon = QMessageBox.Icon.Question
-                 ) -> QMessageBox:
-        box = QMessageBox(icon, title, text, Button.Cancel, self)
-        box.setObjectName("confirm")
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        if info:
-            box.setInformativeText(info)
-        yes = box.addButton(ok, QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(yes)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda b: done() if b is yes else None)
-        box.open()
-        return box
-
-    def _fail(self, action: str) -> Callable[[BaseException], None]:
-        def failed(exc: BaseException) -> None:
-            show_error(self, exc, action=action)
-        return failed
-
-    def _need_vault(self) -> Vault | None:
-        if self.vault is None:
-            self.statusBar().showMessage("Open a vault first.", 5000)
-        return self.vault
-
-    # -- actions ----------------------------------------------------------------------------
-    def lock_action(self) -> None:
-        if self._need_vault() is None:
-            return
-        plain = [e.path for e in self.selected_entries() if not e.locked]
-        if plain:
-            self.lock_files(plain)
-        else:
-            self._ask_files("Choose files to lock into the vault", self.lock_files)
-
-    def lock_files(self, paths: list[Path]) -> None:
-        """Queue one lock task per file (folders expand to their files)."""
-        vault = self._need_vault()
-        if vault is None:
-            return
-        files = expand(paths)
-        skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
-                   or vault.path / ".vault" in p.parents]
-        todo = [p for p in files if p not in skipped]
-        if skipped:
-            self.statusBar().showMessage(
-                f"Skipped {len(skipped)} file(s) that are already locked or vault data.", 8000)
-        for src in todo:
-            try:
-                size = src.stat().st_size
-            except OSError as exc:
-                show_error(self, exc, action=f"lock {src.name}")
-                continue
-            keep = Settings().keep_plaintext
-            self.runner.run(functools.partial(vault.lock, src, keep=keep),
-                            label=f"Locking {src.name}", total_bytes=size,
-                            on_success=functools.partial(self._locked, src),
-                            on_failure=self._fail(f"lock {src.name}"))
-
-    def _locked(self, src: Path, info: FileInfo) -> None:
-        if src.exists():   # kept, as the settings ask
-            self.model.upsert(src)
-        else:
-            self.model.remove(src)
-        self.model.upsert(info.path, info)
-        self.statusBar().showMessage(f"Locked {src.name}.", 5000)
-
-    def unlock_action(self) -> None:
-        locked = [e for e in self.selected_entries() if e.locked]
-        if locked and self._need_vault():
-            self._ask_folder("Unlock a copy into which folder?",
-                             lambda folder: self.unlock_to(locked, folder),
-                             Settings().unlock_folder)
-
-    def unlock_to(self, entries: list[Entry], folder: Path) -> None:
-        clash = [e for e in entries if (folder / e.path.name[: -len(LOCKED_SUFFIX)]).exists()]
-        if clash:
-            names = ", ".join(e.path.name[: -len(LOCKED_SUFFIX)] for e in clash[:5])
-            self._confirm("Replace existing files?",
-                          f"{folder} already has {names}.", "Replace",
-                          lambda: self._queue_unlock(entries, folder, overwrite=True),
-                          icon=QMessageBox.Icon.Warning)
-        else:
-            self._queue_unlock(entries, folder, overwrite=False)
-
-    def _queue_unlock(self, entries: list[Entry], folder: Path, *, overwrite: bool) -> None:
-        vault = self._need_vault()
-        if vault is None:
-            return
-        for e in entries:
-            self.runner.run(
-                functools.partial(vault.unlock, e.path, folder, overwrite=overwrite),
-                label=f"Unlocking {e.name}", total_bytes=e.size,
-                on_success=lambda out: self.statusBar().showMessage(f"Unlocked to {out}.", 8000),
-                on_failure=self._fail(f"unlock {e.name}"))
-
-    def _one_locked(self) -> Entry | None:
-        entries = self.selected_entries()
-        if len(entries) == 1 and entries[0].locked and self._need_vault():
-            return entries[0]
-        return None
-
-    def preview_action(self) -> None:
-        from vault_app.gui.dialogs.preview import PreviewDialog
-
-        entry = self._one_locked()
-        if entry is None or self.vault is None:
-            return
-        try:
-            dlg = PreviewDialog(self.vault, entry.path, self)
-        except Exception as exc:
-            show_error(self, exc, action=f"preview {entry.name}")
-            return
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()
-
-    def share_action(self) -> None:
-        from vault_app.gui.dialogs.share import ShareDialog
-
-        entry = self._one_locked()
-        if entry is None or self.vault is None:
-            return
-        try:
-            dlg = ShareDialog(self.vault, entry.path, self.runner, self)
-        except Exception as exc:
-            show_error(self, exc, action=f"share {entry.name}")
-            return
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.applied.connect(lambda info: self._reload(entry.path, info))
-        dlg.open()
-
-    def revoke_action(self) -> None:
-        entry = self._one_locked()
-        if entry is None or self.vault is None:
-            return
-        if entry.info is None:
-            self.model.request_rows([self.model.row_of(entry.path) or 0])
-            self.statusBar().showMessage("Still reading the file's access list; try again.",
-                                         4000)
-            return
-        others = [u for u in entry.info.readers if u != self.vault.user]
-        if not others:
-            self.statusBar().showMessage(f"Nobody else can read {entry.name}.", 5000)
-            return
-        dlg = QInputDialog(self)
-        dlg.setObjectName("chooseReader")
-        dlg.setWindowTitle("Revoke access")
-        dlg.setLabelText(f"Who should no longer read {entry.name}?")
-        dlg.setComboBoxItems(others)
-        dlg.setOkButtonText("Continue…")
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.textValueSelected.connect(lambda user: self._confirm_revoke(entry, user))
-        dlg.open()
-
-    def _confirm_revoke(self, entry: Entry, user: str) -> None:
-        self._confirm(
-            "Revoke access?",
-            f"{user} will no longer be able to read {entry.name}.", "Revoke and re-encrypt",
-            lambda: self.revoke(entry, user),
-            info="The file is re-encrypted with a fresh key that is not given to them. "
-                 "Copies they already made or unlocked stay readable to them: no tool can "
-                 "take those back.", icon=QMessageBox.Icon.Warning)
-
-    def revoke(self, entry: Entry, user: str) -> None:
-        vault = self._need_vault()
-        if vault is None:
-            return
-        self.runner.run(functools.partial(vault.revoke, entry.path, user),
-                        label=f"Revoking {user} from {entry.name}", total_bytes=entry.size,
-                        on_success=lambda info: self._reload(entry.path, info),
-                        on_failure=self._fail(f"revoke {user}'s access"))
-
-    def _reload(self, path: Path, info: FileInfo | None = None) -> None:
-        self.model.upsert(path, info)
-
-    def verify_action(self) -> None:
-        vault = self._need_vault()
-        if vault is None:
-            return
-        chosen = [e.path for e in self.selected_entries() if e.locked]
-        paths = chosen or [e.path for e in self.model.entries() if e.locked]
-        if not paths:
-            self.statusBar().showMessage("There are no locked files to verify.", 5000)
-            return
-
-        def work(progress: Callable[[int], None], cancel: Any) -> list[tuple[Path, str, str]]:
-            return vault.verify(paths)
-
-        self.runner.run(work, label=f"Verifying {len(paths)} file(s)",
-                        on_success=self._verified, on_failure=self._fail("verify files"))
-
-    def _verified(self, results: list[tuple[Path, str, str]]) -> None:
-        bad = [(p, s, d) for p, s, d in results if s != "valid"]
-        for path, _status, _detail in results:
-            self.model.upsert(path)
-        if not bad:
-            box = QMessageBox(QMessageBox.Icon.Information, "All files verified",
-                              f"{len(results)} file(s) checked: every signature is valid.",
-                              Button.Ok, self)
-        else:
-            lines = "\n".join(f"{p.name}: {s} — {d}" for p, s, d in bad[:20])
-            box = QMessageBox(QMessageBox.Icon.Warning, "Some files did not verify",
-                              f"{len(bad)} of {len(results)} file(s) need attention.",
-                              Button.Ok, self)
-            box.setDetailedText(lines)
-            box.setInformativeText(lines if len(bad) <= 5 else
-                                   "Show Details… lists them.")
-        box.setObjectName("verifyResult")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    def reveal_action(self) -> None:
-        entries = self.selected_entries()
-        if entries:
-            reveal(entries[0].path, self.url_opener)
-
-    def open_vault_action(self) -> None:
-        start = self.vault.path.parent if self.vault else None
-        self._ask_folder("Open a vault folder", self._open_chosen, start)
-
-    def _open_chosen(self, folder: Path) -> None:
-        self.open_vault_at(folder)
-
-    def members_action(self) -> None:
-        from vault_app.gui.dialogs.members import MembersDialog
-
-        vault = self._need_vault()
-        if vault is None:
-            return
-        dlg = MembersDialog(vault, self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()
-
-    def settings_action(self) -> None:
-        from vault_app.gui.dialogs.settings import SettingsDialog
-
-        dlg = SettingsDialog(self.vault, self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About Dataset Vault",
-                          "Dataset Vault keeps dataset files locked with standard age "
-                          "encryption, keys in your OS keyring and a per-file access list.")
-
-    # -- opening a file named on the command line -------------------------------------------
-    def open_target(self, target: Path) -> None:
-        """What a double-click in the file manager (or a second launch) asks for."""
-        from vault_app.core.vault import Vault
-
-        self.raise_()
-        self.activateWindow()
-        target = target.expanduser().absolute()
-        if target.is_dir():
-            self.open_vault_at(target)
-            return
-        if not target.exists():
-            show_error(self, FileNotFoundError(2, "No such file", str(target)),
-                       action=f"open {target.name}")
-            return
-        if target.name.endswith(LOCKED_SUFFIX):
-            root = Vault.find(target.parent)
-            other = root is not None and (self.vault is None or self.vault.path != root)
-            if other and root is not None and not self.open_vault_at(root):
-                return
-            self.offer_unlock(target)
-        else:
-            self.offer_lock(target)
-
-    def offer_unlock(self, locked: Path) -> QMessageBox | None:
-        if self.vault is None or self.model.row_of(locked) is None:
-            self.statusBar().showMessage(f"{locked.name} is not in an open vault.", 8000)
-            return None
-        self.select_path(locked)
-        entry = self.model.entry(self.model.row_of(locked) or 0)
-        box = QMessageBox(QMessageBox.Icon.Question, "Open locked file",
-                          f"{entry.name} is locked. What would you like to do?",
-                          Button.Cancel, self)
-        box.setObjectName("offerUnlock")
-        unlock = box.addButton("Unlock to…", QMessageBox.ButtonRole.AcceptRole)
-        preview = box.addButton("Preview", QMessageBox.ButtonRole.ActionRole)
-        box.setDefaultButton(preview)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def chosen(button: object) -> None:
-            if button is unlock:
-                self.act_unlock.trigger()
-            elif button is preview:
-                self.act_preview.trigger()
-
-        box.buttonClicked.connect(chosen)
-        box.open()
-        return box
-
-    def offer_lock(self, plain: Path | list[Path]) -> QMessageBox | None:
-        vault = self._need_vault()
-        if vault is None:
-            return None
-        paths = [plain] if isinstance(plain, Path) else list(plain)
-        if len(paths) == 1:
-            return self._confirm("Lock this file?",
-                                 f"Lock {paths[0].name} into the vault {vault.path.name}?",
-                                 "Lock", lambda: self.lock_files(paths),
-                                 info="It is encrypted for you and the recovery key; the "
-                                      "plain file is removed once the locked copy is "
-                                      "verified.")
-        names = ", ".join(p.name for p in paths[:5]) + (", …" if len(paths) > 5 else "")
-        return self._confirm("Lock these files?",
-                             f"Lock {len(paths)} files into the vault {vault.path.name}?",
-                             "Lock", lambda: self.lock_files(paths),
-                             info=f"{names}. They are encrypted for you and the recovery "
-                                  "key; each plain file is removed once its locked copy is "
-                                  "verified.")
-
-    def unlock_paths(self, paths: list[Path]) -> None:
-        """Unlock these locked files (``vault-app --unlock FILE...``): open their vault,
-        select them and ask for the folder, as Unlock to… does."""
-        from vault_app.core.vault import Vault
-
-        root = Vault.find(paths[0].parent)
-        other = root is not None and (self.vault is None or self.vault.path != root)
-        if other and root is not None and not self.open_vault_at(root):
-            return
-        found = self.select_paths(paths) if self.vault is not None else []
-        locked = [p for p in found if p.name.endswith(LOCKED_SUFFIX)]
-        left = len(paths) - len(locked)
-        if left:
-            self.statusBar().showMessage(
-                f"{left} file(s) are not locked files of the open vault and were left "
-                "alone.", 10000)
-        if locked:
-            self.select_paths(locked)
-            self.unlock_action()
-
-    # -- drag out ---------------------------------------------------------------------------
-    def _prepare_drag_out(self) -> QMimeData | None:
-        """Confirm, unlock the selection into private staging, return file URLs to drag."""
-        vault = self.vault
-        entries = [e for e in self.selected_entries() if e.locked]
-        if vault is None or not entries:
-            return None
-        total = sum(e.size for e in entries)
-        if total > DRAG_OUT_LIMIT:
-            self.statusBar().showMessage(
-                "Too large to drag out; use Unlock to… to choose a folder.", 8000)
-            return None
-        loop = QEventLoop()
-        answer: list[bool] = []
-        box = self._confirm(
-            "Unlock a copy?",
-            f"Dragging out unlocks a plain copy of {len(entries)} file(s) "
-            f"({human_size(total)}) where you drop it.", "Unlock copy",
-            lambda: answer.append(True),
-            info="The locked file stays in the vault. The plain copy is readable by anyone "
-                 "who can read the folder you drop it in.")
-        box.finished.connect(lambda _r: loop.quit())
-        loop.exec()
-        if not answer:
-            return None
-        slot = self.staging.new_slot()
-        outputs: list[Path] = []
-        failed: list[BaseException] = []
-        loop = QEventLoop()
-
-        def ended(bucket: list[Any], item: Any) -> None:
-            bucket.append(item)
-            if len(outputs) + len(failed) == len(entries):
-                loop.quit()
-
-        for e in entries:
-            self.runner.run(functools.partial(vault.unlock, e.path, slot),
-                            label=f"Unlocking {e.name}", total_bytes=e.size,
-                            on_success=functools.partial(ended, outputs),
-                            on_failure=functools.partial(ended, failed))
-        # ours may finish before other queued work; a Cancel ends the wait via idle
-        self.runner.idle.connect(loop.quit)
-        try:
-            if len(outputs) + len(failed) < len(entries):
-                loop.exec()
-        finally:
-            self.runner.idle.disconnect(loop.quit)
-        if failed or len(outputs) != len(entries):
-            self.staging.discard(slot)
-            if failed:
-                show_error(self, failed[0], action="unlock a copy to drag out")
-            return None
-        self.view.after_drag = lambda: self.staging.discard_later(slot)
-        return file_urls_mime(outputs)
-
+    # -- closing ----------------------------------------------------------------------------
     def _close_now(self) -> None:
         self._closing = True
         self.close()
 
-    # -- drops on the window (empty state, details pane) ----------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self.vault is not None and local_paths(event.mimeData()):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event.mimeData())
-        if self.vault is None or not paths:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        self.lock_files(paths)
-
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.runner.busy() and not self._closing:
+        if self.tasks.busy() and not self._closing:
             event.ignore()
             self._confirm("Stop and quit?",
-                          f"{self.runner.current_label() or 'An operation'} is still running.",
+                          f"{self.tasks.current_label() or 'An operation'} is still running.",
                           "Stop and Quit", self._close_now,
                           info="Stopping leaves nothing half-written: files not yet "
                                "finished stay as they were.", icon=QMessageBox.Icon.Warning)
             return
-        if self.runner.busy():
-            self.runner.shutdown()
+        self.tasks.shutdown()
         self._save_layout()
-        self.model.wait_idle(3000)
         self.staging.clear()
         super().closeEvent(event)

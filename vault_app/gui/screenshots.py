@@ -127,7 +127,7 @@ def render(out: Path) -> list[Path]:
         window.show()
         wait(app, 100)
         window.model.request_rows(range(window.model.rowCount()))
-        window.model.wait_idle()
+        wait_for(app, lambda: not window.tasks.reading_now())
         wait(app, 100)
         window.select_path(patients)
         wait_for(app, lambda: window.details.author.text() == "alice")
@@ -140,7 +140,7 @@ def render(out: Path) -> list[Path]:
         except ImportError:
             print("share dialog not available yet: skipped", file=sys.stderr)
         else:
-            dialog = ShareDialog(vault, patients, window.runner, window)
+            dialog = ShareDialog(vault, vault.info(patients), window.tasks, window)
             dialog.show()
             wait(app, 200)
             written.append(write(over_window(window, dialog), out / "03-share-dialog.png"))
@@ -159,10 +159,10 @@ def render(out: Path) -> list[Path]:
             if 0 < done < total and speed > 0 and not (shots and shots[-1][0]):
                 shots[:] = [(done > total // 4, window.grab())]
 
-        window.runner.progress.connect(maybe_grab)
+        window.tasks.progress.connect(maybe_grab)
         window.lock_files([big])
-        wait_for(app, lambda: not window.runner.busy(), 120_000)
-        window.runner.progress.disconnect(maybe_grab)
+        wait_for(app, lambda: not window.tasks.busy(), 120_000)
+        window.tasks.progress.disconnect(maybe_grab)
         if shots:
             written.append(write(shots[0][1], out / "04-progress.png"))
         else:
@@ -172,7 +172,7 @@ def render(out: Path) -> list[Path]:
         from vault_app.gui.dialogs.preview import PreviewDialog
 
         window.select_path(patients)
-        preview = PreviewDialog(vault, patients, window)
+        preview = PreviewDialog(vault, patients, window.tasks, window)
         preview.show()
         wait_for(app, lambda: preview.preview is not None)
         wait(app, 100)
@@ -183,8 +183,8 @@ def render(out: Path) -> list[Path]:
         bob_file = vault.path / "bob_private.csv.age"
         window.select_path(bob_file)
         failure: list[BaseException] = []
-        window.runner.run(lambda progress, cancel: vault.unlock(bob_file, tmp / "inbox"),
-                          label="Unlocking bob_private.csv", on_failure=failure.append)
+        window.tasks.change(lambda progress, cancel: vault.unlock(bob_file, tmp / "inbox"),
+                            label="Unlocking bob_private.csv", on_failure=failure.append)
         wait_for(app, lambda: bool(failure))
         box = show_error(window, failure[0], action="unlock bob_private.csv")
         wait(app, 150)
@@ -200,7 +200,7 @@ def render(out: Path) -> list[Path]:
         written.append(write(window.grab(), out / "07-dark-theme.png"))
         apply_theme("system", app)
         window.close()
-        window.runner.shutdown()
+        window.tasks.shutdown()
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

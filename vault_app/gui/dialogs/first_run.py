@@ -38,7 +38,7 @@ from vault_app.core.keystore import Keystore
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.vault import Vault, default_user
 from vault_app.gui.dialogs.errors import show_error
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}"
 MIN_PASSPHRASE = 10
@@ -84,7 +84,7 @@ class FirstRunDialog(QDialog):
         self._recovery: str | None = None
         self._base = keystore or Keystore()
         self.keyring_ok = self._base.keyring_available()
-        self.runner = TaskRunner(self)
+        self.tasks = Tasks(self)   # no window yet: the dialog has its own
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self._identity_page())
         self.stack.addWidget(self._recovery_page())
@@ -190,7 +190,7 @@ class FirstRunDialog(QDialog):
     def _check_form(self) -> None:
         problem = self._form_problem()
         self.form_problem.setText(problem)
-        self.create_button.setEnabled(not problem and not self.runner.busy())
+        self.create_button.setEnabled(not problem and not self.tasks.busy())
 
     def _keystore(self) -> tuple[Keystore, list[bytes]]:
         if self.keyring_ok:
@@ -211,7 +211,7 @@ class FirstRunDialog(QDialog):
         return store, held
 
     def create_keys(self) -> None:
-        if self._form_problem() or self.runner.busy():
+        if self._form_problem() or self.tasks.busy():
             return
         name = self.name_edit.text()
         store, held = self._keystore()
@@ -242,7 +242,7 @@ class FirstRunDialog(QDialog):
             self._check_form()
             show_error(self, exc, action="create your key and vault")
 
-        self.runner.run(work, label="Creating your key", on_success=done, on_failure=failed)
+        self.tasks.change(work, label="Creating your key", on_success=done, on_failure=failed)
 
     # -- page 2: the recovery key, once --------------------------------------------------
     def _recovery_page(self) -> QWidget:
@@ -356,7 +356,7 @@ class FirstRunDialog(QDialog):
         super().accept()
 
     def reject(self) -> None:
-        if self.runner.busy():
+        if self.tasks.busy():
             return
         if self.stack.currentIndex() == 1:  # the vault exists: the key must not be skipped
             self.saved_note.setText("Store the recovery key first: it will not be shown "
@@ -365,7 +365,7 @@ class FirstRunDialog(QDialog):
         super().reject()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape and (self.runner.busy()
+        if event.key() == Qt.Key.Key_Escape and (self.tasks.busy()
                                                  or self.stack.currentIndex() == 1):
             self.reject()
             event.accept()
@@ -373,7 +373,7 @@ class FirstRunDialog(QDialog):
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.runner.busy() or self.stack.currentIndex() == 1:
+        if self.tasks.busy() or self.stack.currentIndex() == 1:
             event.ignore()
             self.reject()
             return

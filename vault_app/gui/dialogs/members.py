@@ -2,6 +2,8 @@
 
 A member is added from their *public* keys (age recipient + signing key), pasted or read
 from the file `vault user show --json` writes; nothing secret is ever asked for here.
+Adding and removing (a signed registry write) run on the change lane of the window's
+``Tasks``, never on the UI thread.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +40,7 @@ from vault_app.core.keystore import check_name, parse_signing_public
 from vault_app.core.vault import Member, Vault
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.tables import selected_key
+from vault_app.gui.tasks import Tasks
 
 MAX_KEY_FILE = 64 * 1024
 _FIELD = re.compile(r"^\s*(name|recipient|public key|signing key|signing public key)\s*:\s*(\S+)",
@@ -77,13 +80,16 @@ def parse_public_keys(text: str) -> dict[str, str]:
 
 
 class AddMemberDialog(QDialog):
-    """Public keys in, checked; ``submitted`` carries (name, recipient, signing_key, admin)."""
+    """Public keys in, checked; Add member writes the signed registry entry (then
+    ``member`` is the new member and the dialog is accepted)."""
 
-    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: Vault, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("addMemberDialog")
         self.setWindowTitle("Add a member")
         self._vault = vault
+        self._tasks = tasks
+        self._adding = False
         self.member: Member | None = None
         intro = QLabel("Paste the new member's public keys (what `vault user show` prints), "
                        "or import them from a file. Public keys only: never a secret key.",
@@ -200,34 +206,50 @@ class AddMemberDialog(QDialog):
     def _check(self) -> None:
         problem = self._problem()
         self.problem.setText(problem)
-        self.add_button.setEnabled(not problem)
+        self.add_button.setEnabled(not problem and not self._adding)
 
     def accept(self) -> None:
-        if self._problem():
+        """Add the member on the change lane; the dialog closes once it is written."""
+        if self._adding or self._problem():
             return
-        try:
-            self.member = self._vault.add_member(
-                self.name_edit.text().strip(), self.recipient_edit.text().strip(),
-                self.signing_edit.text().strip(), admin=self.admin_check.isChecked())
-        except Exception as exc:
-            show_error(self, exc, action=f"add {self.name_edit.text().strip()}")
-            return
+        vault, name = self._vault, self.name_edit.text().strip()
+        recipient, signing = self.recipient_edit.text().strip(), self.signing_edit.text().strip()
+        admin = self.admin_check.isChecked()
+        self._set_adding(True)
+        self._tasks.change(
+            lambda progress, cancel: vault.add_member(name, recipient, signing, admin=admin),
+            label=f"Adding {name}", what=f"add {name}", owner=self,
+            on_success=self._added, on_failure=self._not_added)
+
+    def _set_adding(self, adding: bool) -> None:
+        self._adding = adding
+        for widget in (self.paste, self.import_button, self.name_edit, self.recipient_edit,
+                       self.signing_edit, self.admin_check):
+            widget.setEnabled(not adding)
+        self._check()
+
+    def _added(self, member: Member) -> None:
+        self._set_adding(False)
+        self.member = member
         super().accept()
+
+    def _not_added(self, exc: BaseException) -> None:
+        self._set_adding(False)
+        show_error(self, exc, action=f"add {self.name_edit.text().strip()}")
 
 
 class MembersDialog(QDialog):
     """Lists members with role and key fingerprint; admins add or remove them."""
 
-    changed = Signal()
-
     COLUMNS = ("Name", "Role", "Added by", "Added", "Key fingerprint")
 
-    def __init__(self, vault: Vault, parent: QWidget | None = None) -> None:
+    def __init__(self, vault: Vault, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("membersDialog")
         self.setWindowTitle(f"Members of {vault.path.name}")
         self.resize(720, 420)
         self._vault = vault
+        self._tasks = tasks
         self.table = QTableWidget(0, len(self.COLUMNS), self)
         self.table.setObjectName("membersTable")
         self.table.setAccessibleName("Vault members")
@@ -312,16 +334,12 @@ class MembersDialog(QDialog):
             and name != self._vault.config.get("root_admin"))
 
     def _ask_add(self) -> None:
-        dialog = AddMemberDialog(self._vault, self)
-        dialog.accepted.connect(self._added)
+        dialog = AddMemberDialog(self._vault, self._tasks, self)
+        dialog.accepted.connect(self.refresh)
         if self.add_dialog is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
             self.add_dialog.deleteLater()
         self.add_dialog = dialog
         dialog.open()
-
-    def _added(self) -> None:
-        self.refresh()
-        self.changed.emit()
 
     def _ask_remove(self) -> None:
         name = self.selected_name()
@@ -347,13 +365,17 @@ class MembersDialog(QDialog):
         box.open()
 
     def remove(self, name: str) -> None:
-        try:
-            self._vault.remove_member(name)
-        except Exception as exc:
-            show_error(self, exc, action=f"remove {name}")
-            return
-        self.refresh()
-        self.changed.emit()
+        """Remove the member on the change lane; the list shows it once written."""
+        vault = self._vault
+        self.remove_button.setEnabled(False)
+        self._tasks.change(lambda progress, cancel: vault.remove_member(name),
+                           label=f"Removing {name}", what=f"remove {name}", owner=self,
+                           on_success=lambda _member: self.refresh(),
+                           on_failure=lambda exc: self._not_removed(name, exc))
+
+    def _not_removed(self, name: str, exc: BaseException) -> None:
+        show_error(self, exc, action=f"remove {name}")
+        self._selection_changed()
 
     def copy_my_keys(self) -> str:
         """Put the acting user's public keys on the clipboard (JSON, as `vault user show`)."""

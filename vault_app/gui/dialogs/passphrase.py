@@ -1,11 +1,11 @@
 """PassphrasePrompt: the keystore's passphrase callback for the window (any thread).
 
 Keys kept in a passphrase-protected key file (no usable keyring) or wrapped in the
-keyring need a passphrase when first loaded, which may happen on the TaskRunner's worker
-thread. The prompt always runs on the UI thread: from another thread the request crosses
-with a blocking queued signal (the worker waits, the UI thread stays live and shows the
-dialog). Cancel raises ``Cancelled``, a normal outcome. The passphrase is returned to the
-keystore only, never stored or logged.
+keyring need a passphrase when first loaded, which may happen on a worker thread of
+the window's ``Tasks``. The prompt always runs on the UI thread: from another thread the
+request crosses with a blocking queued signal (the worker waits, the UI thread stays
+live and shows the dialog). Cancel raises ``Cancelled``, a normal outcome. The
+passphrase is returned to the keystore only, never stored or logged.
 
     keystore = Keystore(passphrase=PassphrasePrompt(window).ask)
 """

@@ -1,26 +1,21 @@
 """PreviewDialog: the first rows of a locked file in a table, decrypted in memory only.
 
-Decryption runs on the dialog's own TaskRunner, so a preview never waits behind a long
-lock in the main queue and never blocks the UI thread; it reads only the first chunks
-(every one authenticated). The signed digest of the whole content is then checked in the
-background (one sequential read, about 0.5 s per GiB): the rows appear at once, and are
-withdrawn with a plain warning if the content is not the content that was signed.
+Decryption runs on the read lane of the window's ``Tasks``, so a preview never waits
+behind a long lock on the change lane and never blocks the UI thread; it reads only the
+first chunks (every one authenticated). The signed digest of the whole content is
+checked next (one sequential read, about 0.5 s per GiB): the rows appear at once,
+and are withdrawn with a plain warning if the content is not the content that was
+signed. Closing the dialog cancels the reads; it never waits for them.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,13 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.preview import DEFAULT_LIMIT, PARQUET_EXT, Preview, preview_rows
-from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.progress import CancelToken
 from vault_app.core.vault import Vault
 from vault_app.gui.dialogs.errors import error_text
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-_ORPHANS: set[TaskRunner] = set()  # runners still checking after their dialog closed
 
 
 class PreviewModel(QAbstractTableModel):
@@ -99,6 +93,23 @@ def bundle_lacks_parquet(name: str) -> bool:
     return False
 
 
+def load_preview(vault: Vault, locked: Path, name: str, limit: int,
+                 cancel: CancelToken) -> Preview:
+    """The first ``limit`` rows, every chunk read authenticated (read lane)."""
+    if bundle_lacks_parquet(name):
+        return Preview([], [], BUNDLE_PARQUET_NOTICE)
+    with vault.open_reader(locked, verify_content=False) as reader:
+        cancel.check()
+        return preview_rows(reader, name, limit)
+
+
+def check_content(vault: Vault, locked: Path, cancel: CancelToken) -> bool:
+    """The whole content against its signed digest (read lane; raises if it differs)."""
+    cancel.check()
+    vault.open_reader(locked, verify_content=True).close()
+    return True
+
+
 class PreviewDialog(QDialog):
     """Shows the first ``limit`` rows of ``locked_path``; ``loaded``/``failed`` report the end."""
 
@@ -106,8 +117,8 @@ class PreviewDialog(QDialog):
     failed = Signal(object)   # exception
     verified = Signal()       # the whole content matched its signed digest
 
-    def __init__(self, vault: Vault, locked_path: Path, parent: QWidget | None = None, *,
-                 limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, vault: Vault, locked_path: Path, tasks: Tasks,
+                 parent: QWidget | None = None, *, limit: int = DEFAULT_LIMIT) -> None:
         super().__init__(parent)
         self.setObjectName("previewDialog")
         self._vault = vault
@@ -148,23 +159,19 @@ class PreviewDialog(QDialog):
 
         self._closed = False
         self.content_verified: bool | None = None
-        self.runner = TaskRunner(self)
-        self.runner.run(self._load, label=f"Previewing {self.name}",
-                        on_success=self._show, on_failure=self._fail)
-        self.runner.run(self._verify, label=f"Checking the signed content of {self.name}",
-                        on_success=self._verified, on_failure=self._fail)
+        self._tasks = tasks
+        self._cancel = CancelToken()   # both reads; cancelled when the dialog closes
+        tasks.read(functools.partial(load_preview, vault, self._path, self.name, limit,
+                                     self._cancel),
+                   cancel=self._cancel, owner=self, on_success=self._show,
+                   on_failure=self._fail)
 
-    def _load(self, progress: ProgressFn, cancel: CancelToken) -> Preview:  # worker thread
-        if bundle_lacks_parquet(self.name):
-            return Preview([], [], BUNDLE_PARQUET_NOTICE)
-        with self._vault.open_reader(self._path, verify_content=False) as reader:
-            cancel.check()
-            return preview_rows(reader, self.name, self._limit)
-
-    def _verify(self, progress: ProgressFn, cancel: CancelToken) -> bool:  # worker thread
-        cancel.check()
-        self._vault.open_reader(self._path, verify_content=True).close()
-        return True
+    def _check_content(self) -> None:
+        """After the rows: the whole content against its signed digest."""
+        self._tasks.read(functools.partial(check_content, self._vault, self._path,
+                                           self._cancel),
+                         cancel=self._cancel, owner=self, on_success=self._verified,
+                         on_failure=self._fail)
 
     def _verified(self, _ok: bool) -> None:
         if self._closed:
@@ -192,12 +199,13 @@ class PreviewDialog(QDialog):
             self.table.hide()
         self.notice.setText(preview.note)
         self.loaded.emit(preview)
+        self._check_content()
 
     def _fail(self, exc: BaseException) -> None:
         if self._closed or self.content_verified is False:
             return
         self.content_verified = False
-        self.runner.cancel_all()
+        self._cancel.cancel()   # the other read's outcome no longer matters
         self.model.set_preview(Preview([], [], ""))  # withdraw any rows already shown
         title, text, hint = error_text(exc, f"preview {self.name}")
         self.setWindowTitle(f"{self.name} — {title}")
@@ -205,21 +213,15 @@ class PreviewDialog(QDialog):
         self.table.hide()
         self.failed.emit(exc)
 
-    def _release_runner(self) -> None:
-        """Never wait for a background check on close: hand the runner off until idle."""
+    def _stop(self) -> None:
+        """Never wait for the reads on close: cancel them; their outcome is dropped."""
         self._closed = True
-        runner = self.runner
-        if runner.busy():
-            runner.cancel_all()
-            runner.setParent(None)
-            _ORPHANS.add(runner)
-            # drop it only after its idle signal has returned
-            runner.idle.connect(lambda: QTimer.singleShot(0, lambda: _ORPHANS.discard(runner)))
+        self._cancel.cancel()
 
     def done(self, result: int) -> None:
-        self._release_runner()
+        self._stop()
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._release_runner()
+        self._stop()
         super().closeEvent(event)

@@ -1,7 +1,8 @@
-"""ProgressPanel: the status-bar view of the TaskRunner (label, bar, speed, file n of m, Cancel).
+"""ProgressPanel: the status-bar view of the window's ``Tasks``: the change running now
+(label, bar, speed, file n of m, Cancel), else a labelled read (verify) as a busy bar.
 
-It only listens to the runner's signals, so it never touches the worker thread; it hides
-itself when the runner is idle.
+It only listens to the helper's signals, so it never touches a worker thread; it hides
+itself when there is nothing to show.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 BAR_STEPS = 1000  # the bar counts in permille: byte counts overflow a 32-bit int
@@ -41,11 +42,12 @@ def format_remaining(seconds: float) -> str:
 
 
 class ProgressPanel(QWidget):
-    """Embeddable in a status bar; constructed with a TaskRunner and bound to its signals."""
+    """Embeddable in a status bar; constructed with a ``Tasks`` and bound to its signals."""
 
-    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runner = runner
+        self._tasks = tasks
+        self._reading = ""
         self.setObjectName("progressPanel")
         self.label = QLabel(self)
         self.label.setObjectName("progressLabel")
@@ -71,23 +73,44 @@ class ProgressPanel(QWidget):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.cancel_button.clicked.connect(self._cancel)
-        runner.task_started.connect(self._on_started)
-        runner.progress.connect(self._on_progress)
-        runner.queue_changed.connect(self._on_queue)
-        runner.idle.connect(self._on_idle)
-        self.setVisible(runner.busy())
+        tasks.task_started.connect(self._on_started)
+        tasks.progress.connect(self._on_progress)
+        tasks.queue_changed.connect(self._on_queue)
+        tasks.idle.connect(self._on_idle)
+        tasks.reading.connect(self._on_reading)
+        self.setVisible(tasks.busy())
 
     @Slot()
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         self.label.setText("Cancelling…")
-        self._runner.cancel_all()
+        self._tasks.cancel_all()
 
     @Slot(str)
     def _on_started(self, label: str) -> None:
         self.label.setText(label)
         self.label.setToolTip(label)
         self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+        self.show()
+
+    @Slot(str)
+    def _on_reading(self, label: str) -> None:
+        self._reading = label
+        if not self._tasks.busy():   # a change, if any, has the panel
+            self._show_reading()
+
+    def _show_reading(self) -> None:
+        """A read cannot be stopped half-way, so no Cancel: a label and a busy bar."""
+        if not self._reading:
+            self.hide()
+            return
+        self.label.setText(self._reading)
+        self.label.setToolTip(self._reading)
+        self.bar.setRange(0, 0)
+        self.speed.clear()
+        self.count.clear()
+        self.cancel_button.hide()
         self.show()
 
     @Slot("qlonglong", "qlonglong", float)
@@ -117,4 +140,4 @@ class ProgressPanel(QWidget):
         self.speed.clear()
         self.count.clear()
         self.label.clear()
-        self.hide()
+        self._show_reading()

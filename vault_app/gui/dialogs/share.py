@@ -3,11 +3,15 @@
 Giving access or changing a role rewrites the file's header only (the file key is wrapped
 for the new reader). Removing someone re-encrypts the content under a fresh file key they
 do not get; copies they already made stay readable to them, and the dialog says so.
-Changes are applied through the TaskRunner (``vault.share`` / ``vault.revoke``).
+Changes are applied on the change lane of the window's ``Tasks`` (``vault.share`` /
+``vault.revoke``), so the file list refreshes the file's row when they succeed; after a
+failure or a cancel the dialog reads the file again on the read lane and shows what it
+says now.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +36,7 @@ from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.vault import FileInfo, Role, Vault
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.tables import selected_key
-from vault_app.gui.worker import TaskRunner
+from vault_app.gui.tasks import Tasks
 
 NO_ACCESS = "none"
 CHOICES = [(NO_ACCESS, "No access"), (Role.READER.value, "Reader — can read"),
@@ -80,7 +84,7 @@ def apply_changes(vault: Vault, locked: Path, changes: list[Change], progress: P
                   cancel: CancelToken, size: int) -> FileInfo:
     """Grants first (header rewrites), then revokes (each a re-encryption), and the acting
     user's own change last: once they stop being an owner they may change nothing more.
-    Runs on the worker thread."""
+    Runs on the change lane."""
     mine = [c for c in changes if c.user == vault.user]
     others = [c for c in changes if c.user != vault.user]
     ordered = ([c for c in others if not c.revokes] + [c for c in others if c.revokes]
@@ -106,16 +110,16 @@ class ShareDialog(QDialog):
 
     applied = Signal(object)  # FileInfo after the changes
 
-    def __init__(self, vault: Vault, locked_path: Path, runner: TaskRunner,
+    def __init__(self, vault: Vault, info: FileInfo, tasks: Tasks,
                  parent: QWidget | None = None) -> None:
+        """``info``: the file's header as just read (the window reads it on the read lane)."""
         super().__init__(parent)
         self.setObjectName("shareDialog")
         self._vault = vault
-        self._path = Path(locked_path)
-        self._runner = runner
+        self._path = info.path
+        self._tasks = tasks
         self._busy = False
-        self._watching = False
-        self.info = vault.info(self._path)
+        self.info = info
         self.name = self.info.name
         self.setWindowTitle(f"Share {self.name}")
         self.resize(560, 460)
@@ -263,13 +267,13 @@ class ShareDialog(QDialog):
         size = self.info.size or 0
         vault, path = self._vault, self._path
         self._set_busy(True)
-        self._runner.run(
+        self._tasks.change(
             lambda progress, cancel: apply_changes(vault, path, changes, progress, cancel,
                                                    size),
             label=(f"Re-encrypting {self.name}" if revokes else f"Sharing {self.name}"),
-            total_bytes=size * revokes, on_success=self._applied, on_failure=self._failed)
-        self._runner.task_cancelled.connect(self._cancelled)
-        self._watching = True
+            total_bytes=size * revokes, touches=(path,), owner=self,
+            on_success=self._applied, on_failure=self._failed)
+        self._tasks.task_cancelled.connect(self._cancelled)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -282,33 +286,32 @@ class ShareDialog(QDialog):
             self._update()
 
     def _applied(self, info: FileInfo) -> None:
-        self._disconnect_cancel()
+        self._tasks.task_cancelled.disconnect(self._cancelled)
         self._busy = False
         self.info = info
         self.applied.emit(info)
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
-        self._disconnect_cancel()
+        self._tasks.task_cancelled.disconnect(self._cancelled)
         show_error(self, exc, action=f"change who can read {self.name}")
         self._reload()
 
     def _cancelled(self, _label: str) -> None:
-        self._disconnect_cancel()
-        self._reload()
-
-    def _disconnect_cancel(self) -> None:
-        if self._watching:
-            self._watching = False
-            self._runner.task_cancelled.disconnect(self._cancelled)
+        """Some change was cancelled: if it was ours (we are still busy), show the file."""
+        if self._busy:
+            self._tasks.task_cancelled.disconnect(self._cancelled)
+            self._reload()
 
     def _reload(self) -> None:
-        """After a failure or cancel: show what the file says now (some changes may be in)."""
-        try:
-            self.info = self._vault.info(self._path)
-        except Exception:  # the file went away: keep what we showed, the error box says why
-            self._set_busy(False)
-            return
+        """After a failure or cancel: read what the file says now (some changes may be
+        in). If it cannot be read (moved away), keep what is shown; the error box says why."""
+        self._tasks.read(functools.partial(self._vault.info, self._path), owner=self,
+                         on_success=self._refill,
+                         on_failure=lambda _exc: self._set_busy(False))
+
+    def _refill(self, info: FileInfo) -> None:
+        self.info = info
         self.combos.clear()
         self._original.clear()
         self.table.setRowCount(0)

@@ -1,0 +1,244 @@
+"""What the window's actions do: lock, unlock, preview, share, revoke, verify, reveal,
+members, settings.
+
+A part of ``MainWindow`` (mixed in), kept apart from the window's construction. Every
+change goes to the change lane of ``self.tasks`` and names the files it touches, so the
+file list refreshes those rows when it succeeds; a failure shows the error dialog
+(``Tasks``' default) unless said otherwise. Reads (the header a dialog needs, verify)
+go to the read lane. Every dialog opens non-blocking (``open()``).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.settings import Settings
+from vault_app.gui.dnd import expand
+from vault_app.gui.file_model import LOCKED_SUFFIX, Entry
+from vault_app.gui.reveal import reveal
+from vault_app.gui.window_part import Button, WindowPart
+
+if TYPE_CHECKING:
+    from vault_app.core.vault import FileInfo, Vault
+
+
+class FileActions(WindowPart):
+    """The actions on the vault's files (a part of ``MainWindow``)."""
+
+    # -- lock ---------------------------------------------------------------------------------
+    def lock_action(self) -> None:
+        if self._need_vault() is None:
+            return
+        plain = [e.path for e in self.selected_entries() if not e.locked]
+        if plain:
+            self.lock_files(plain)
+        else:
+            self._ask_files("Choose files to lock into the vault", self.lock_files)
+
+    def lock_files(self, paths: list[Path]) -> None:
+        """Queue one lock per file (folders expand to their files)."""
+        vault = self._need_vault()
+        if vault is None:
+            return
+        files = expand(paths)
+        skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
+                   or vault.path / ".vault" in p.parents]
+        todo = [p for p in files if p not in skipped]
+        if skipped:
+            self.statusBar().showMessage(
+                f"Skipped {len(skipped)} file(s) that are already locked or vault data.", 8000)
+        for src in todo:
+            try:
+                size = src.stat().st_size
+            except OSError as exc:
+                show_error(self, exc, action=f"lock {src.name}")
+                continue
+            keep = Settings().keep_plaintext
+            self.tasks.change(functools.partial(vault.lock, src, keep=keep),
+                              label=f"Locking {src.name}", what=f"lock {src.name}",
+                              total_bytes=size,
+                              touches=functools.partial(_lock_touches, src),
+                              on_success=functools.partial(self._locked, src))
+
+    def _locked(self, src: Path, _info: FileInfo) -> None:
+        self.statusBar().showMessage(f"Locked {src.name}.", 5000)
+
+    # -- unlock ---------------------------------------------------------------------------------
+    def unlock_action(self) -> None:
+        locked = [e for e in self.selected_entries() if e.locked]
+        if locked and self._need_vault():
+            self._ask_folder("Unlock a copy into which folder?",
+                             lambda folder: self.unlock_to(locked, folder),
+                             Settings().unlock_folder)
+
+    def unlock_to(self, entries: list[Entry], folder: Path) -> None:
+        clash = [e for e in entries if (folder / e.path.name[: -len(LOCKED_SUFFIX)]).exists()]
+        if clash:
+            names = ", ".join(e.path.name[: -len(LOCKED_SUFFIX)] for e in clash[:5])
+            self._confirm("Replace existing files?",
+                          f"{folder} already has {names}.", "Replace",
+                          lambda: self._queue_unlock(entries, folder, overwrite=True),
+                          icon=QMessageBox.Icon.Warning)
+        else:
+            self._queue_unlock(entries, folder, overwrite=False)
+
+    def _queue_unlock(self, entries: list[Entry], folder: Path, *, overwrite: bool) -> None:
+        vault = self._need_vault()
+        if vault is None:
+            return
+        for e in entries:
+            self.tasks.change(
+                functools.partial(vault.unlock, e.path, folder, overwrite=overwrite),
+                label=f"Unlocking {e.name}", what=f"unlock {e.name}", total_bytes=e.size,
+                touches=lambda out: (out,),
+                on_success=lambda out: self.statusBar().showMessage(f"Unlocked to {out}.", 8000))
+
+    # -- preview, share, revoke --------------------------------------------------------------
+    def preview_action(self) -> None:
+        from vault_app.gui.dialogs.preview import PreviewDialog
+
+        entry = self._one_locked()
+        if entry is None or self.vault is None:
+            return
+        dlg = PreviewDialog(self.vault, entry.path, self.tasks, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+
+    def share_action(self) -> None:
+        """Read the file's access list (read lane), then open the Share dialog on it."""
+        entry = self._one_locked()
+        vault = self.vault
+        if entry is None or vault is None:
+            return
+        self.tasks.read(functools.partial(vault.info, entry.path), what=f"share {entry.name}",
+                        on_success=functools.partial(self._open_share, vault))
+
+    def _open_share(self, vault: Vault, info: FileInfo) -> None:
+        from vault_app.gui.dialogs.share import ShareDialog
+
+        try:
+            dlg = ShareDialog(vault, info, self.tasks, self)
+        except Exception as exc:
+            show_error(self, exc, action=f"share {info.name}")
+            return
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.applied.connect(lambda new: self.statusBar().showMessage(
+            f"Changed who can read {new.name}.", 5000))
+        dlg.open()
+
+    def revoke_action(self) -> None:
+        entry = self._one_locked()
+        if entry is None or self.vault is None:
+            return
+        if entry.info is None:
+            self.model.request_rows([self.model.row_of(entry.path) or 0])
+            self.statusBar().showMessage("Still reading the file's access list; try again.",
+                                         4000)
+            return
+        others = [u for u in entry.info.readers if u != self.vault.user]
+        if not others:
+            self.statusBar().showMessage(f"Nobody else can read {entry.name}.", 5000)
+            return
+        dlg = QInputDialog(self)
+        dlg.setObjectName("chooseReader")
+        dlg.setWindowTitle("Revoke access")
+        dlg.setLabelText(f"Who should no longer read {entry.name}?")
+        dlg.setComboBoxItems(others)
+        dlg.setOkButtonText("Continue…")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.textValueSelected.connect(lambda user: self._confirm_revoke(entry, user))
+        dlg.open()
+
+    def _confirm_revoke(self, entry: Entry, user: str) -> None:
+        self._confirm(
+            "Revoke access?",
+            f"{user} will no longer be able to read {entry.name}.", "Revoke and re-encrypt",
+            lambda: self.revoke(entry, user),
+            info="The file is re-encrypted with a fresh key that is not given to them. "
+                 "Copies they already made or unlocked stay readable to them: no tool can "
+                 "take those back.", icon=QMessageBox.Icon.Warning)
+
+    def revoke(self, entry: Entry, user: str) -> None:
+        vault = self._need_vault()
+        if vault is None:
+            return
+        self.tasks.change(functools.partial(vault.revoke, entry.path, user),
+                          label=f"Revoking {user} from {entry.name}",
+                          what=f"revoke {user}'s access", total_bytes=entry.size,
+                          touches=(entry.path,))
+
+    # -- verify, reveal -------------------------------------------------------------------------
+    def verify_action(self) -> None:
+        vault = self._need_vault()
+        if vault is None:
+            return
+        chosen = [e.path for e in self.selected_entries() if e.locked]
+        paths = chosen or [e.path for e in self.model.entries() if e.locked]
+        if not paths:
+            self.statusBar().showMessage("There are no locked files to verify.", 5000)
+            return
+        self.tasks.read(functools.partial(vault.verify, paths), what="verify files",
+                        label=f"Verifying {len(paths)} file(s)", on_success=self._verified)
+
+    def _verified(self, results: list[tuple[Path, str, str]]) -> None:
+        bad = [(p, s, d) for p, s, d in results if s != "valid"]
+        for path, _status, _detail in results:
+            self.model.upsert(path)   # the list shows what verify found
+        if not bad:
+            box = QMessageBox(QMessageBox.Icon.Information, "All files verified",
+                              f"{len(results)} file(s) checked: every signature is valid.",
+                              Button.Ok, self)
+        else:
+            lines = "\n".join(f"{p.name}: {s} — {d}" for p, s, d in bad[:20])
+            box = QMessageBox(QMessageBox.Icon.Warning, "Some files did not verify",
+                              f"{len(bad)} of {len(results)} file(s) need attention.",
+                              Button.Ok, self)
+            box.setDetailedText(lines)
+            box.setInformativeText(lines if len(bad) <= 5 else
+                                   "Show Details… lists them.")
+        box.setObjectName("verifyResult")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def reveal_action(self) -> None:
+        entries = self.selected_entries()
+        if entries:
+            reveal(entries[0].path, self.url_opener)
+
+    # -- vault-wide: open, members, settings, about ------------------------------------------
+    def open_vault_action(self) -> None:
+        start = self.vault.path.parent if self.vault else None
+        self._ask_folder("Open a vault folder", self.open_vault_at, start)
+
+    def members_action(self) -> None:
+        from vault_app.gui.dialogs.members import MembersDialog
+
+        vault = self._need_vault()
+        if vault is None:
+            return
+        dlg = MembersDialog(vault, self.tasks, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+
+    def settings_action(self) -> None:
+        from vault_app.gui.dialogs.settings import SettingsDialog
+
+        dlg = SettingsDialog(self.vault, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Dataset Vault",
+                          "Dataset Vault keeps dataset files locked with standard age "
+                          "encryption, keys in your OS keyring and a per-file access list.")
+
+
+def _lock_touches(src: Path, info: FileInfo) -> tuple[Path, Path]:
+    """A lock writes the locked file and removes (or, as asked, keeps) the plain one."""
+    return src, info.path
