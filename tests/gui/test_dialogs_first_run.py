@@ -30,9 +30,9 @@ def _type_name(qtbot: Any, dialog: FirstRunDialog, name: str) -> None:
 
 def _create(qtbot: Any, dialog: FirstRunDialog) -> Vault:
     assert dialog.create_button.isEnabled(), dialog.form_problem.text()
-    with qtbot.waitSignal(dialog.created, timeout=30000) as created:
+    with qtbot.waitSignal(dialog.tasks.idle, timeout=30000):
         qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    vault = created.args[0]
+    vault = dialog.vault
     assert isinstance(vault, Vault)
     assert dialog.stack.currentIndex() == 1
     return vault

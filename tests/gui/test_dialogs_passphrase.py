@@ -53,9 +53,11 @@ def test_worker_thread_load_asks_on_the_ui_thread(qtbot: Any, tmp_path: Path, gu
         _type(PASSPHRASE)(dialog)
 
     answer_later(QInputDialog, answer, name="passphraseDialog")
-    with qtbot.waitSignal(tasks.task_finished, timeout=10000) as done:
-        tasks.change(lambda progress, cancel: store.load("gus"), label="Opening your keys")
-    assert done.args[0].recipient == gus
+    loaded: list[Any] = []
+    with qtbot.waitSignal(tasks.idle, timeout=10000):
+        tasks.change(lambda progress, cancel: store.load("gus"), label="Opening your keys",
+                     on_success=loaded.append)
+    assert loaded[0].recipient == gus
     assert labels == ["Passphrase for gus's keys:"]
     assert store.load("gus").recipient == gus  # cached: not asked again
 

@@ -29,8 +29,9 @@ def test_preview_shows_the_first_rows(qtbot: Any, vault_env: VaultEnv, tasks: Ta
     before = _files(vault_env.root)
     dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
-    with qtbot.waitSignals([dialog.loaded, dialog.verified], timeout=10000):
+    with qtbot.waitSignal(dialog.loaded, timeout=10000):
         dialog.show()
+    qtbot.waitUntil(lambda: dialog.content_verified is not None, timeout=10000)
     assert dialog.content_verified is True
     assert "matches its signature" in dialog.safety.text()
     model = dialog.table.model()
@@ -108,9 +109,9 @@ def test_closing_at_once_does_not_wait_for_the_background_check(qtbot: Any,
     dialog = PreviewDialog(vault_env.vault, locked, tasks)
     qtbot.addWidget(dialog)
     assert tasks.reading_now()
-    with qtbot.waitSignal(tasks.reads_idle, timeout=10000):
-        dialog.reject()  # returns at once; the reads end on their own
-        assert tasks.reading_now()
+    dialog.reject()  # returns at once; the reads end on their own
+    assert tasks.reading_now()
+    qtbot.waitUntil(lambda: not tasks.reading_now(), timeout=10000)
     assert dialog.preview is None  # nothing was shown into the closed dialog
     assert dialog.content_verified is None
 

@@ -47,7 +47,7 @@ def test_change_everything_and_ok(qtbot: Any, tmp_path: Path, settings: Settings
     assert dialog.folder_edit.text() == str(target)
     dialog.keep_check.setChecked(True)
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
-    with qtbot.waitSignal(dialog.saved, timeout=5000):
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
 
     again = Settings(QSettings(settings.store.fileName(), QSettings.Format.IniFormat))

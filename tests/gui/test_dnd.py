@@ -92,6 +92,19 @@ def press(box: QMessageBox, text: str) -> None:
     next(b for b in box.buttons() if b.text() == text).click()
 
 
+def dragged(window) -> list:
+    """What each drag of the list carries (None: no drag), as ``startDrag`` gets it."""
+    carried: list = []
+    provider = window.view.drag_provider
+
+    def spy():
+        carried.append(provider())
+        return carried[-1]
+
+    window.view.drag_provider = spy
+    return carried
+
+
 def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) -> None:
     """The first drag asks and unlocks in the background; the next drag hands the copy
     over at once (nothing waits in a nested event loop)."""
@@ -99,16 +112,9 @@ def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) ->
     locked = vault_env.vault.lock(src).path
     window.refresh()
     assert window.select_path(locked)
-    staged: list[tuple[Path, bytes, int]] = []
-
-    def capture(mime) -> None:
-        path = Path(mime.urls()[0].toLocalFile())
-        mode = stat.S_IMODE(path.parent.parent.stat().st_mode)
-        staged.append((path, path.read_bytes(), mode))
-
-    window.view.drag_prepared.connect(capture)
+    carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)   # returns at once: no drag yet
-    assert staged == []
+    assert carried == [None]
     box = find_dialog(QMessageBox, "confirm")
     assert box is not None and "plain copy" in box.text()
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
@@ -116,10 +122,10 @@ def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) ->
     state = window.model.index(window.model.row_of(locked), Column.STATE)
     assert state.data() == "Ready to drag"
     window.view.startDrag(Qt.DropAction.CopyAction)   # the copy is handed over
-    path, data, mode = staged[0]
+    path = Path(carried[1].urls()[0].toLocalFile())
     assert path.name == "table.csv"
-    assert data == b"h1,h2\n" + b"1,2\n" * 100
-    assert mode == 0o700
+    assert path.read_bytes() == b"h1,h2\n" + b"1,2\n" * 100
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
     assert locked.exists()
     assert state.data() == "Locked"   # each copy goes to one drag
     window.staging.clear()
@@ -130,11 +136,10 @@ def test_drag_out_cancelled_writes_nothing(qtbot, window, vault_env) -> None:
     locked = vault_env.vault.lock(make(vault_env.root / "in", {"t.csv": b"t"})[0]).path
     window.refresh()
     assert window.select_path(locked)
-    prepared: list[object] = []
-    window.view.drag_prepared.connect(prepared.append)
+    carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)
     find_dialog(QMessageBox, "confirm").reject()
-    assert prepared == [] and not window.tasks.busy()
+    assert carried == [None] and not window.tasks.busy()
     assert window.staging._dir is None   # no staging folder was even made
     assert find_dialog(QMessageBox, "confirm") is None
 
@@ -144,12 +149,11 @@ def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_en
     locked = bobs.lock(make(vault_env.root / "in", {"b.csv": b"bob only"})[0]).path
     window.refresh()
     assert window.select_path(locked)
-    prepared: list[object] = []
-    window.view.drag_prepared.connect(prepared.append)
+    carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         press(find_dialog(QMessageBox, "confirm"), "Unlock copy")
-    assert prepared == []
+    assert carried == [None]
     box = find_dialog(QMessageBox, "errorBox")
     assert box is not None and box.windowTitle() == "You don't have access to this file"
     assert not any(window.staging.folder.iterdir())   # the failed slot was removed

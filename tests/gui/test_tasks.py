@@ -3,8 +3,10 @@ cancel, one queue, ``changed``) and the read lane (concurrent, never behind a ch
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,13 +30,12 @@ def test_success_comes_back_on_the_ui_thread(qtbot: Any, tasks: Tasks) -> None:
         seen["callback"] = threading.get_ident()
         seen["value"] = value
 
-    with qtbot.waitSignal(tasks.task_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(tasks.idle, timeout=5000):
         tasks.change(work, label="answer", on_success=done)
-    assert blocker.args == [42]
     assert seen["value"] == 42
     assert seen["worker"] != ui_thread
     assert seen["callback"] == ui_thread
-    qtbot.waitUntil(lambda: not tasks.busy(), timeout=5000)
+    assert not tasks.busy()
 
 
 def test_failure_is_reported_with_the_exception(qtbot: Any, tasks: Tasks) -> None:
@@ -59,10 +60,11 @@ def test_ui_thread_runs_while_the_task_runs(qtbot: Any, tasks: Tasks) -> None:
             raise TimeoutError("the UI thread was blocked")
         return "ok"
 
-    with qtbot.waitSignal(tasks.task_finished, timeout=10000) as blocker:
-        tasks.change(work, label="wait")
+    got: list[str] = []
+    with qtbot.waitSignal(tasks.idle, timeout=10000):
+        tasks.change(work, label="wait", on_success=got.append)
         QTimer.singleShot(0, released.set)
-    assert blocker.args == ["ok"]
+    assert got == ["ok"]
 
 
 def test_progress_is_throttled_and_ends_at_the_total(qtbot: Any, tasks: Tasks) -> None:
@@ -123,11 +125,10 @@ def test_queue_runs_in_order_with_overall_progress(qtbot: Any, tasks: Tasks) -> 
             return name
         return work
 
-    tasks.task_finished.connect(order.append)
     with qtbot.waitSignal(tasks.idle, timeout=10000):
-        tasks.change(make("a", 100), label="a", total_bytes=100)
-        tasks.change(make("b", 200), label="b", total_bytes=200)
-        tasks.change(make("c", 300), label="c", total_bytes=300)
+        for name, size in (("a", 100), ("b", 200), ("c", 300)):
+            tasks.change(make(name, size), label=name, total_bytes=size,
+                         on_success=order.append)
         assert tasks.busy()
         gate.set()
     assert order == ["a", "b", "c"]
@@ -176,7 +177,6 @@ def test_speed_meter_uses_a_sliding_window() -> None:
 def test_queue_goes_on_after_a_failure(qtbot: Any, tasks: Tasks) -> None:
     results: list[object] = []
     failures: list[BaseException] = []
-    tasks.task_finished.connect(results.append)
     tasks.task_failed.connect(failures.append)
 
     def boom(progress: ProgressFn, cancel: CancelToken) -> None:
@@ -184,7 +184,8 @@ def test_queue_goes_on_after_a_failure(qtbot: Any, tasks: Tasks) -> None:
 
     with qtbot.waitSignal(tasks.idle, timeout=5000):
         tasks.change(boom, label="boom", on_failure=lambda _exc: None)
-        tasks.change(lambda progress, cancel: "after", label="after")
+        tasks.change(lambda progress, cancel: "after", label="after",
+                     on_success=results.append)
     assert [type(f) for f in failures] == [MemoryError]
     assert results == ["after"]
 
@@ -200,10 +201,8 @@ def test_a_task_queued_from_a_callback_runs_in_the_same_batch(qtbot: Any,
         tasks.change(lambda progress, cancel: "second", label="second",
                      on_success=lambda v: order.append(str(v)))
 
-    with qtbot.waitSignal(tasks.task_finished, timeout=5000,
-                          check_params_cb=lambda v: v == "second"):
+    with qtbot.waitSignal(tasks.idle, timeout=5000):
         tasks.change(lambda progress, cancel: "first", label="first", on_success=first_done)
-    qtbot.waitUntil(lambda: not tasks.busy(), timeout=5000)
     assert order == ["first", "second"]
     assert len(idles) == 1
 
@@ -270,12 +269,19 @@ def test_emitting_a_signal_leaves_python_bools_alone(qtbot: Any, tasks: Tasks) -
 
 
 # -- the read lane, ``changed``, failures, owners ---------------------------------------------
+@contextlib.contextmanager
+def reads_done(qtbot: Any, tasks: Tasks) -> Iterator[None]:
+    """Run the block, then let the event loop run until every read has reported."""
+    yield
+    qtbot.waitUntil(lambda: not tasks.reading_now(), timeout=10000)
+
+
 def test_a_read_is_not_held_behind_a_change(qtbot: Any, tasks: Tasks) -> None:
     gate = threading.Event()
     got: list[object] = []
     with qtbot.waitSignal(tasks.task_started, timeout=5000):
         tasks.change(lambda progress, cancel: gate.wait(10), label="a long lock")
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         tasks.read(lambda: "header", on_success=got.append)
     assert got == ["header"] and tasks.busy()   # the change is still running
     with qtbot.waitSignal(tasks.idle, timeout=5000):
@@ -286,7 +292,7 @@ def test_reads_run_side_by_side(qtbot: Any, tasks: Tasks) -> None:
     """Two reads that can only finish together: a long read never holds up the others."""
     both = threading.Barrier(2, timeout=5)
     got: list[int] = []
-    with qtbot.waitSignal(tasks.reads_idle, timeout=10000):
+    with reads_done(qtbot, tasks):
         tasks.read(lambda: both.wait(), on_success=got.append, on_failure=pytest.fail)
         tasks.read(lambda: both.wait(), on_success=got.append, on_failure=pytest.fail)
     assert sorted(got) == [0, 1]
@@ -319,12 +325,12 @@ def test_a_failure_shows_the_error_dialog_unless_the_caller_handles_it(qtbot: An
         raise PayloadError("chunk 3 failed authentication")
 
     handled: list[BaseException] = []
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         tasks.read(broken, what="read b.csv", on_failure=handled.append)
         tasks.read(lambda: (_ for _ in ()).throw(Cancelled()), what="read c.csv")
     assert [type(e) for e in handled] == [PayloadError]
     assert find_dialog(QMessageBox, "errorBox") is None   # handled, or cancelled
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         tasks.read(broken, what="read a.csv")
     box = find_dialog(QMessageBox, "errorBox")
     assert box is not None and box.parent() is window
@@ -335,7 +341,7 @@ def test_a_failure_shows_the_error_dialog_unless_the_caller_handles_it(qtbot: An
 
 def test_cancelled_read_is_dropped(qtbot: Any, tasks: Tasks) -> None:
     got: list[object] = []
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         token = tasks.read(lambda: "late", on_success=got.append)
         token.cancel()   # before the result could be delivered
     assert got == []
@@ -350,7 +356,7 @@ def test_a_deleted_owner_gets_no_callback(qtbot: Any, tasks: Tasks) -> None:
     tasks.read(lambda: gate.wait(5), owner=owner, on_success=got.append)
     owner.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(owner))
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         gate.set()
     assert got == []
 
@@ -386,6 +392,6 @@ def test_a_labelled_read_is_announced_while_it_runs(qtbot: Any, tasks: Tasks) ->
     tasks.reading.connect(labels.append)
     tasks.read(lambda: gate.wait(5), label="Verifying 3 file(s)")
     tasks.read(lambda: None)   # unlabelled reads are not announced
-    with qtbot.waitSignal(tasks.reads_idle, timeout=5000):
+    with reads_done(qtbot, tasks):
         gate.set()
     assert labels == ["Verifying 3 file(s)", ""]

@@ -125,7 +125,6 @@ class FileTableView(QTableView):
     """The file list: accepts file drops from outside, starts drags of locked files."""
 
     files_dropped = Signal(list)      # list[Path] (already expanded)
-    drag_prepared = Signal(object)    # QMimeData about to be dragged out (tests, status)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,7 +169,6 @@ class FileTableView(QTableView):
         mime = self.drag_provider()
         if mime is None:
             return
-        self.drag_prepared.emit(mime)
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.setPixmap(icons.icon("file-plain").pixmap(32, 32))

@@ -132,7 +132,6 @@ class FileTableModel(QAbstractTableModel):
         self._entries: list[Entry] = []
         self._rows: dict[Path, int] = {}
         self._generation = 0
-        self.info_requests = 0   # headers asked for since the vault was set (tests, stats)
         self.folders: list[str] = []   # the folders the last scan walked
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
         tasks.changed.connect(self._on_changed)
@@ -144,7 +143,6 @@ class FileTableModel(QAbstractTableModel):
 
     def set_vault(self, vault: Vault | None) -> None:
         self._generation += 1
-        self.info_requests = 0
         self.beginResetModel()
         self._vault = vault
         self.folders = []
@@ -303,7 +301,6 @@ class FileTableModel(QAbstractTableModel):
                 if e.locked and not e.requested:
                     e.requested = True
                     todo.append(e.path)
-        self.info_requests += len(todo)
         vault, generation = self._vault, self._generation
         for path in todo:
             self._tasks.read(functools.partial(vault.info, path), owner=self,

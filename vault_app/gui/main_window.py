@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
 
 class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
     """Browse a vault; lock, unlock, preview, share, revoke, verify, reveal."""
-
-    vault_changed = Signal(object)
 
     def __init__(self, vault: Vault | None = None, parent: QWidget | None = None, *,
                  keystore: Keystore | None = None) -> None:
@@ -305,7 +303,6 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
         self._update_stack()
         self._on_selection()
-        self.vault_changed.emit(vault)
 
     def open_vault_at(self, folder: Path) -> bool:
         from vault_app.core.vault import Vault

@@ -174,14 +174,13 @@ class _Workers:
                                        None if msecs < 0 else msecs / 1000)
 
 
-def _run_change(post: _Post, ident: int, fn: Change, cancel: CancelToken,
-                interval: float) -> None:  # worker thread
+def _run_change(post: _Post, ident: int, fn: Change, cancel: CancelToken) -> None:  # worker
     last = 0.0
 
     def report(done: int) -> None:
         nonlocal last
         now = time.monotonic()
-        if now - last >= interval:
+        if now - last >= PROGRESS_INTERVAL:
             last = now
             post("_change_progress", ident, int(done))
 
@@ -229,7 +228,6 @@ class Tasks(QObject):
     progress = Signal("qlonglong", "qlonglong", float)  # type: ignore[arg-type]
     queue_changed = Signal(int, int)                     # done_tasks, total_tasks
     task_started = Signal(str)                           # label of the change now running
-    task_finished = Signal(object)                       # result
     task_failed = Signal(object)                         # exception (never Cancelled)
     task_cancelled = Signal(str)                         # label
     idle = Signal()
@@ -238,15 +236,12 @@ class Tasks(QObject):
     # -- the read lane ----------------------------------------------------------------------
     #: The label of the oldest labelled read still running ("" once there is none).
     reading = Signal(str)
-    reads_idle = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, read_threads: int = READ_THREADS,
-                 progress_interval: float = PROGRESS_INTERVAL) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._post = _Post(self)
         self._change_workers = _Workers("vault-change", 1)
-        self._read_workers = _Workers("vault-read", read_threads)
-        self._interval = progress_interval
+        self._read_workers = _Workers("vault-read", READ_THREADS)
         self._ids = itertools.count(1)
         self._pending: deque[tuple[int, _Job]] = deque()
         self._current: tuple[int, _Job] | None = None
@@ -267,7 +262,7 @@ class Tasks(QObject):
         (announced by ``changed``). ``what`` completes "Could not ..." in the default
         error dialog; ``on_failure`` replaces that dialog.
         """
-        job = _Job(label, what or label, on_success, on_failure, owner,
+        job = _Job(label, what or f'finish "{label}"', on_success, on_failure, owner,
                    total_bytes=max(0, int(total_bytes)), touches=touches, fn=fn)
         self._pending.append((next(self._ids), job))
         self._total_tasks += 1
@@ -283,8 +278,8 @@ class Tasks(QObject):
         """Run ``fn()`` on the read lane. A ``label`` shows in the status bar while it
         runs. Returns its cancel token: once cancelled, its outcome is dropped (``fn``
         may check the same token, passed as ``cancel``, to stop early)."""
-        job = _Job(label, what or label or "read the file", on_success, on_failure, owner,
-                   cancel=cancel or CancelToken())
+        job = _Job(label, what or (f'finish "{label}"' if label else "read the file"),
+                   on_success, on_failure, owner, cancel=cancel or CancelToken())
         ident = next(self._ids)
         self._reads[ident] = job
         self._read_workers.submit(
@@ -349,7 +344,7 @@ class Tasks(QObject):
         self.progress.emit(self._bytes_before, self._bytes_total,
                            self._speed.add(self._bytes_before))
         self._change_workers.submit(functools.partial(
-            _run_change, self._post, ident, fn, job.cancel, self._interval))
+            _run_change, self._post, ident, fn, job.cancel))
 
     def _finish_batch(self) -> None:
         self._done_tasks = self._total_tasks = 0
@@ -389,15 +384,12 @@ class Tasks(QObject):
             self._start_next()
 
     def _succeeded(self, job: _Job, result: Any) -> None:
-        try:
-            touched = job.touches(result) if callable(job.touches) else job.touches
-            paths = tuple(touched)
-            if paths:
-                self.changed.emit(paths, result)
-            if job.on_success is not None and _alive(job.owner):
-                job.on_success(result)
-        finally:
-            self.task_finished.emit(result)
+        touched = job.touches(result) if callable(job.touches) else job.touches
+        paths = tuple(touched)
+        if paths:
+            self.changed.emit(paths, result)
+        if job.on_success is not None and _alive(job.owner):
+            job.on_success(result)
 
     # -- the read lane (UI thread) --------------------------------------------------------------
     def _read_ended(self, ident: int, ok: bool, value: Any) -> None:
@@ -413,8 +405,6 @@ class Tasks(QObject):
         finally:
             if job is not None and job.label:
                 self._update_reading()
-            if not self._reads:
-                self.reads_idle.emit()
 
     def _update_reading(self) -> None:
         label = next((job.label for job in self._reads.values() if job.label), "")

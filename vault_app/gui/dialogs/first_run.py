@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeyEvent, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -70,8 +70,6 @@ def save_recovery(path: Path, text: str, vault_path: Path) -> None:
 
 class FirstRunDialog(QDialog):
     """Two steps: who you are (and where keys go), then the recovery key, shown once."""
-
-    created = Signal(object)  # the Vault, once keys and vault exist (recovery page shown)
 
     def __init__(self, vault_path: Path, parent: QWidget | None = None, *,
                  keystore: Keystore | None = None) -> None:
@@ -230,7 +228,6 @@ class FirstRunDialog(QDialog):
             self.vault, self._recovery = result
             self.recovery_view.setPlainText(self._recovery)
             self.stack.setCurrentIndex(1)
-            self.created.emit(self.vault)
 
         def failed(exc: BaseException) -> None:
             held.clear()

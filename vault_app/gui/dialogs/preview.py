@@ -115,7 +115,6 @@ class PreviewDialog(QDialog):
 
     loaded = Signal(object)   # Preview
     failed = Signal(object)   # exception
-    verified = Signal()       # the whole content matched its signed digest
 
     def __init__(self, vault: Vault, locked_path: Path, tasks: Tasks,
                  parent: QWidget | None = None, *, limit: int = DEFAULT_LIMIT) -> None:
@@ -179,7 +178,6 @@ class PreviewDialog(QDialog):
         self.content_verified = True
         self.safety.setText("Decrypted in memory only: nothing is written to disk. "
                             "The content matches its signature.")
-        self.verified.emit()
 
     def _show(self, preview: Preview) -> None:
         if self._closed or self.content_verified is False:

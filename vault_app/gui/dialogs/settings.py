@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -82,8 +82,6 @@ class Settings:
 
 class SettingsDialog(QDialog):
     """Edits ``Settings``; OK saves them and applies the theme at once."""
-
-    saved = Signal()
 
     def __init__(self, vault: Vault | None = None, parent: QWidget | None = None, *,
                  settings: Settings | None = None) -> None:
@@ -167,5 +165,4 @@ class SettingsDialog(QDialog):
         self.settings.sync()
         if changed:
             apply_theme(theme)
-        self.saved.emit()
         super().accept()
