@@ -160,3 +160,21 @@ def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_en
     state = window.model.index(window.model.row_of(locked), Column.STATE)
     assert state.data() != "Ready to drag"
     box.accept()
+
+
+def test_a_copy_nobody_drags_is_removed_in_time(qtbot, window, vault_env,
+                                                monkeypatch) -> None:
+    from vault_app.gui import dnd
+
+    monkeypatch.setattr(dnd, "STAGING_LIFETIME_MS", 50)
+    locked = vault_env.vault.lock(make(vault_env.root / "in", {"t.csv": b"t"})[0]).path
+    window.refresh()
+    assert window.select_path(locked)
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
+        press(find_dialog(QMessageBox, "confirm"), "Unlock copy")
+    row = window.model.row_of(locked)
+    copy = window.model.entry(row).staged
+    assert copy is not None and copy.read_bytes() == b"t"
+    qtbot.waitUntil(lambda: not copy.exists(), timeout=5000)
+    assert window.model.index(row, Column.STATE).data() == "Locked"

@@ -244,7 +244,8 @@ class DragAndDrop(WindowPart):
         what = copies[0].name if len(copies) == 1 else f"the {len(copies)} files"
         self.statusBar().showMessage(
             f"Ready to drag: drag {what} out again to drop a plain copy.", 10000)
-        QTimer.singleShot(STAGING_LIFETIME_MS, lambda: self._expire(slot))
+        # (the window as context: no call after it is gone)
+        QTimer.singleShot(STAGING_LIFETIME_MS, self, functools.partial(self._expire, slot))
 
     def _hand_over(self, copies: list[Path]) -> QMimeData:
         """Each staged copy is handed to one drag: the rows go back to "Locked", and the

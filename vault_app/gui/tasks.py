@@ -45,7 +45,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from vault_app.core.errors import Cancelled
-from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.progress import CancelToken
 from vault_app.gui.dialogs.errors import show_error
 
 log = logging.getLogger(__name__)
@@ -434,4 +434,4 @@ def _alive(owner: QObject | None) -> bool:
     return owner is None or shiboken6.isValid(owner)
 
 
-__all__ = ["PROGRESS_INTERVAL", "CancelToken", "ProgressFn", "SpeedMeter", "Tasks"]
+__all__ = ["PROGRESS_INTERVAL", "SpeedMeter", "Tasks"]
