@@ -356,7 +356,7 @@ def test_kill_during_member_add(team: Team) -> None:
     carol = X25519Identity.generate()
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from vault_app.core.keystore import encode_signing_public
+    from vault_app.core.signing import encode_signing_public
 
     signing = encode_signing_public(Ed25519PrivateKey.generate().public_key())
     registry_file = team.root / ".vault" / "members.json"

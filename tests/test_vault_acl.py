@@ -24,8 +24,8 @@ from vault_app.core.errors import (
 from vault_app.core.header import read_header
 from vault_app.core.keys import generate_identity, parse_recipient
 from vault_app.core.keystore import UserKeys
-from vault_app.core.members import b64, canonical
 from vault_app.core.progress import CancelToken
+from vault_app.core.signing import b64, canonical
 from vault_app.core.stream import encrypt_payload
 from vault_app.core.vault import Role, Vault
 

@@ -10,7 +10,6 @@ See docs/format.md for the layout.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import getpass
 import hashlib
 import json
@@ -57,21 +56,14 @@ from vault_app.core.errors import (
     VaultFormatError,
 )
 from vault_app.core.header import Header, Stanza, build_header, read_header
-from vault_app.core.keys import generate_identity, parse_recipient
-from vault_app.core.keystore import Keystore, UserKeys, check_name
-from vault_app.core.members import (
-    Member,
-    Registry,
-    b64,
-    canonical,
-    new_member,
-    now_iso,
-    verify_signature,
-)
+from vault_app.core.keys import generate_identity, is_post_quantum, parse_recipient
+from vault_app.core.keystore import Keystore, UserKeys
+from vault_app.core.layout import CONFIG, LOCK_TIMEOUT, LOCKED_SUFFIX, MEMBERS, META, check_name
+from vault_app.core.members import Member, Registry, new_member
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.readback import ReadBackVerifier
 from vault_app.core.recipients import Identity
-from vault_app.core.recipients.hybrid import HybridRecipient
+from vault_app.core.signing import Clock, canonical, now_iso, sign, verify
 from vault_app.core.stream import decrypt_payload, encrypt_payload, plaintext_size
 from vault_app.core.vault_io import (
     Pipe,
@@ -86,16 +78,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FileInfo", "Member", "Role", "Vault", "default_user"]
 
-META = ".vault"
-CONFIG = "config.json"
-MEMBERS = "members.json"
 CONFIG_FORMAT = "dataset-vault.org/v1"
-SUFFIX = ".age"
-LOCK_TIMEOUT = 120.0
+SUFFIX = LOCKED_SUFFIX
 _CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
 _PINS = "known-vaults.json"
-
-Clock = Callable[[], dt.datetime]
 
 
 def default_user() -> str:
@@ -192,7 +178,7 @@ class Vault:
         except OSError as exc:
             raise describe_os_error(exc, path) from None
         recovery = generate_identity(post_quantum=post_quantum)
-        when = now_iso(clock() if clock else None)
+        when = now_iso(clock)
         config: dict[str, Any] = {
             "format": CONFIG_FORMAT,
             "vault_id": str(uuid.uuid4()),
@@ -203,9 +189,9 @@ class Vault:
             "policy": {"recipient_type": "pq" if post_quantum else "x25519",
                        "default_acl": {}, "default_share_role": Role.READER.value},
         }
-        config["signature"] = b64(keys.sign(_CONFIG_DOMAIN + canonical(config)))
+        config["signature"] = sign(keys, _CONFIG_DOMAIN + canonical(config))
         root = new_member(name, keys.recipient, keys.signing_public, admin=True,
-                          added_by=name, now=clock() if clock else None)
+                          added_by=name, clock=clock)
         registry = Registry(config["vault_id"], name, keys.signing_public,
                             [root.signed(config["vault_id"], keys)])
         try:
@@ -249,9 +235,9 @@ class Vault:
         if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
             raise VaultFormatError(f"{config_path}: unknown vault format")
         body = {k: v for k, v in config.items() if k != "signature"}
-        if not verify_signature(str(config.get("root_signing_key", "")),
-                                str(config.get("signature", "")),
-                                _CONFIG_DOMAIN + canonical(body)):
+        if not verify(str(config.get("root_signing_key", "")),
+                      str(config.get("signature", "")),
+                      _CONFIG_DOMAIN + canonical(body)):
             raise VaultFormatError("the vault config's signature does not verify "
                                    "(edited config or swapped recovery key)")
         vault = cls(path, config, user=user, keystore=keystore, clock=clock)
@@ -306,7 +292,7 @@ class Vault:
         return str(self.config["recovery_recipient"])
 
     def _now(self) -> str:
-        return now_iso(self._clock() if self._clock else None)
+        return now_iso(self._clock)
 
     @property
     def registry(self) -> Registry:
@@ -856,7 +842,7 @@ class Vault:
         me = self.require_admin()
         _check_policy(self.post_quantum, recipient, name)
         entry = new_member(name, recipient, signing_key, admin=admin, added_by=me.name,
-                           now=self._clock() if self._clock else None)
+                           clock=self._clock)
         with self._locked("registry"):
             registry = self.registry
             existing = registry.trusted.get(name)
@@ -991,7 +977,6 @@ def _need_owner(acl: dict[str, str], locked: Path) -> None:
 
 
 def _check_policy(post_quantum: bool, recipient: str, name: str) -> None:
-    parsed = parse_recipient(recipient)
-    if post_quantum != isinstance(parsed, HybridRecipient):
+    if post_quantum != is_post_quantum(recipient):
         kind = "post-quantum (age1pq1…)" if post_quantum else "X25519 (age1…)"
         raise KeyFormatError(f"{name}'s key does not fit this vault's policy: it needs {kind}")
