@@ -223,7 +223,7 @@ class Team:
     def consistent(self) -> None:
         """`vault verify` (the same core call) and the audit log both pass."""
         results = self.alice.verify()
-        assert all(status == "valid" for _, status, _ in results), results
+        assert all(r.status == "valid" for r in results), results
         keys = {n: m.signing_key for n, m in self.alice.registry.trusted.items()}
         audit = AuditLog(self.root, vault_id=self.alice.config["vault_id"])
         assert audit.verify(keys) == []

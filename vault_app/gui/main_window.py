@@ -80,7 +80,7 @@ if TYPE_CHECKING:
 
     from vault_app.core.audit import AuditRecord
     from vault_app.core.keystore import Keystore
-    from vault_app.core.vault import FileInfo, Vault
+    from vault_app.core.vault import FileInfo, FileVerdict, Vault
 
 log = logging.getLogger(__name__)
 Button = QMessageBox.StandardButton
@@ -787,22 +787,22 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("There are no locked files to verify.", 5000)
             return
 
-        def work(progress: Callable[[int], None], cancel: Any) -> list[tuple[Path, str, str]]:
+        def work(progress: Callable[[int], None], cancel: Any) -> list[FileVerdict]:
             return vault.verify(paths)
 
         self.runner.run(work, label=f"Verifying {len(paths)} file(s)",
                         on_success=self._verified, on_failure=self._fail("verify files"))
 
-    def _verified(self, results: list[tuple[Path, str, str]]) -> None:
-        bad = [(p, s, d) for p, s, d in results if s != "valid"]
-        for path, _status, _detail in results:
-            self.model.upsert(path)
+    def _verified(self, results: list[FileVerdict]) -> None:
+        bad = [r for r in results if not r.ok]
+        for result in results:
+            self.model.upsert(result.path)
         if not bad:
             box = QMessageBox(QMessageBox.Icon.Information, "All files verified",
                               f"{len(results)} file(s) checked: every signature is valid.",
                               Button.Ok, self)
         else:
-            lines = "\n".join(f"{p.name}: {s} — {d}" for p, s, d in bad[:20])
+            lines = "\n".join(f"{r.path.name}: {r.status.value} — {r.detail}" for r in bad[:20])
             box = QMessageBox(QMessageBox.Icon.Warning, "Some files did not verify",
                               f"{len(bad)} of {len(results)} file(s) need attention.",
                               Button.Ok, self)
