@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.errors import VaultError
+from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.gui import icons
 from vault_app.gui.details_pane import DetailsPane
 from vault_app.gui.dialogs.errors import show_error
@@ -65,7 +66,6 @@ from vault_app.gui.dnd import (
     local_paths,
 )
 from vault_app.gui.file_model import (
-    LOCKED_SUFFIX,
     Column,
     Entry,
     FileFilterProxy,
@@ -644,7 +644,7 @@ class MainWindow(QMainWindow):
             return
         files = expand(paths)
         skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
-                   or vault.path / ".vault" in p.parents]
+                   or vault.meta in p.parents]
         todo = [p for p in files if p not in skipped]
         if skipped:
             self.statusBar().showMessage(
