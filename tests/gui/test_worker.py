@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QTimer
 
-from vault_app.core.errors import Cancelled, PayloadError
+from vault_app.core.errors import PayloadError
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.gui.worker import PROGRESS_INTERVAL, SpeedMeter, TaskRunner
 
@@ -152,9 +152,9 @@ def test_cancel_all_drops_queued_tasks(qtbot: Any, runner: TaskRunner) -> None:
     def first(progress: ProgressFn, cancel: CancelToken) -> None:
         ran.append("first")
         started.set()
-        while not cancel.cancelled:
+        while True:
+            cancel.check()  # raises Cancelled once cancel_all() cancels this task
             time.sleep(0.001)
-        raise Cancelled()
 
     def second(progress: ProgressFn, cancel: CancelToken) -> None:
         ran.append("second")

@@ -226,9 +226,6 @@ class Keystore:
         self._cache[name] = keys
         return keys
 
-    def is_protected(self, name: str) -> bool:
-        return self._read_stored(name).startswith(_WRAPPED_PREFIX)
-
     def _read_stored(self, name: str) -> str:
         path = self.key_file(name)
         keyring_error: KeyringUnavailableError | None = None
