@@ -50,6 +50,13 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _publish_shared(fd: int) -> None:
+    """The checkpoint is public: shared mode before the rename (never published 0600), and
+    only after the fsync, so a kill while it is synced leaves a private temp file."""
+    with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+        os.fchmod(fd, shared_mode())
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """One parsed record; ``line_hash`` is what the next record's ``prev_hash`` must be."""
@@ -140,10 +147,9 @@ class AuditLog:
         head = {"seq": record.seq, "hash": record.line_hash, "actor": signer.name,
                 "time": record.time}
         head["sig"] = signing.sign(signer, _HEAD_DOMAIN + signing.canonical(head))
-        with atomic_output(self.head_path, overwrite=True) as out:
+        with atomic_output(self.head_path, overwrite=True,
+                           before_publish=_publish_shared) as out:
             out.write(signing.canonical(head) + b"\n")
-            with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
-                os.fchmod(out.fileno(), shared_mode())  # before the rename: never 0600
 
     def _last_complete(self) -> AuditRecord | None:
         """The last complete record; an unfinished line left by a crash is cut off first."""
