@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.dnd import expand
-from vault_app.gui.file_model import LOCKED_SUFFIX, Entry
+from vault_app.gui.file_model import Entry
 from vault_app.gui.reveal import reveal
 from vault_app.gui.window_part import Button, WindowPart
 
 if TYPE_CHECKING:
-    from vault_app.core.vault import FileInfo, Vault
+    from vault_app.core.vault import FileInfo, FileVerdict, Vault
 
 
 class FileActions(WindowPart):
@@ -48,7 +49,7 @@ class FileActions(WindowPart):
             return
         files = expand(paths)
         skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
-                   or vault.path / ".vault" in p.parents]
+                   or vault.meta in p.parents]
         todo = [p for p in files if p not in skipped]
         if skipped:
             self.statusBar().showMessage(
@@ -186,16 +187,17 @@ class FileActions(WindowPart):
         self.tasks.read(functools.partial(vault.verify, paths), what="verify files",
                         label=f"Verifying {len(paths)} file(s)", on_success=self._verified)
 
-    def _verified(self, results: list[tuple[Path, str, str]]) -> None:
-        bad = [(p, s, d) for p, s, d in results if s != "valid"]
-        for path, _status, _detail in results:
-            self.model.upsert(path)   # the list shows what verify found
+    def _verified(self, results: list[FileVerdict]) -> None:
+        bad = [r for r in results if not r.ok]
+        for result in results:
+            self.model.upsert(result.path)   # the list shows what verify found
         if not bad:
             box = QMessageBox(QMessageBox.Icon.Information, "All files verified",
                               f"{len(results)} file(s) checked: every signature is valid.",
                               Button.Ok, self)
         else:
-            lines = "\n".join(f"{p.name}: {s} — {d}" for p, s, d in bad[:20])
+            lines = "\n".join(f"{r.path.name}: {r.status.value} — {r.detail}"
+                              for r in bad[:20])
             box = QMessageBox(QMessageBox.Icon.Warning, "Some files did not verify",
                               f"{len(bad)} of {len(results)} file(s) need attention.",
                               Button.Ok, self)
