@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,16 @@ def _common(json_output: bool = True) -> argparse.ArgumentParser:
     return parent
 
 
-def register(commands: Any) -> None:
+def register(commands: Any, only: str | None = None) -> None:
+    """Add the vault verbs' parsers; with ``only``, just that verb's (a command needs no
+    other, and building them all is a noticeable part of a command's start-up)."""
     common = _common()
+    for verb, add in _PARSERS.items():
+        if only in (None, verb):
+            add(commands, common)
+
+
+def _init_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("init", parents=[common], help="create a vault in DIR")
     p.add_argument("dir", nargs="?", default=".", metavar="DIR")
     p.add_argument("--pq", action="store_true", help="post-quantum (ML-KEM hybrid) keys")
@@ -50,6 +59,8 @@ def register(commands: Any) -> None:
                    help="protect your new keyring entry with a passphrase")
     p.set_defaults(handler=cmd_init)
 
+
+def _lock_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("lock", parents=[common], help="encrypt files into the vault")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--keep", action="store_true", help="keep the plaintext")
@@ -57,15 +68,21 @@ def register(commands: Any) -> None:
                    help="store a new version of an existing locked file (owner or editor)")
     p.set_defaults(handler=cmd_lock)
 
+
+def _unlock_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("unlock", parents=[common], help="decrypt vault files")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="DIR", default=".", help="folder to write to")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(handler=cmd_unlock)
 
+
+def _ls_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("ls", parents=[common], help="list the vault's files")
     p.set_defaults(handler=cmd_ls)
 
+
+def _share_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("share", parents=[common], help="give a member access to a file")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--with", dest="with_user", required=True, metavar="USER")
@@ -73,12 +90,16 @@ def register(commands: Any) -> None:
                    help="default: the vault policy's default_share_role (reader)")
     p.set_defaults(handler=cmd_share)
 
+
+def _revoke_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("revoke", parents=[common],
                             help="remove a member's access (re-encrypts the file)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--from", dest="from_user", required=True, metavar="USER")
     p.set_defaults(handler=cmd_revoke)
 
+
+def _export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("export", parents=[common],
                             help="a standard age copy for someone outside the vault")
     p.add_argument("file", metavar="FILE")
@@ -86,19 +107,21 @@ def register(commands: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.set_defaults(handler=cmd_export)
 
+
+def _verify_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("verify", parents=[common],
                             help="check signatures, ACLs, member keys and content")
     p.add_argument("files", nargs="*", metavar="FILE")
     p.set_defaults(handler=cmd_verify)
 
+
+def _recover_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("recover", parents=[common], help="unlock with the recovery key")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-i", "--identity", required=True, metavar="RECOVERY_IDENTITY")
     p.add_argument("-o", "--output", metavar="DIR", default=".")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(handler=cmd_recover)
-
-    _register_user(commands, common)
 
 
 def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -139,6 +162,22 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--protect", action="store_true", help="passphrase-protect the entry")
     p.add_argument("--force", action="store_true", help="replace existing keys")
     p.set_defaults(handler=cmd_user_import)
+
+
+_PARSERS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "init": _init_parser,
+    "lock": _lock_parser,
+    "unlock": _unlock_parser,
+    "ls": _ls_parser,
+    "share": _share_parser,
+    "revoke": _revoke_parser,
+    "export": _export_parser,
+    "verify": _verify_parser,
+    "recover": _recover_parser,
+    "user": _register_user,
+}
+#: The verbs this module adds.
+VERBS = tuple(_PARSERS)
 
 
 # -- plumbing ----------------------------------------------------------------------------------
