@@ -145,9 +145,9 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
     with atomic_rw(dest, overwrite=overwrite) as out:
         start = out.write(draft.encode())
         digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
-        # Each block is read back from the file and authenticated while the next
-        # ones are encrypted: the plaintext is only removed after all of it verified.
-        verifier = ReadBackVerifier(out, start, file_key, cancel)
+        # Each block is read back from the file and compared with what was written
+        # while the next ones are encrypted: the plaintext goes only after all of it.
+        verifier = ReadBackVerifier(out, start)
         try:
             size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
                                     cancel=cancel, digest=digest)

@@ -1,28 +1,36 @@
-"""The STREAM front to back, fast and in flat memory: threads and buffers around the
+"""The STREAM front to back on every core, in flat memory: threads and buffers around the
 chunk rules of ``stream.py`` (which this module applies and never restates).
 
-The work is a three-stage pipeline over a few fixed 2 MiB buffers, so memory is flat
-whatever the file size:
+Three stages over a ring of fixed block buffers, so memory is the same whatever the file
+size and however many cores there are:
 
-* the calling thread reads a block straight into a preallocated buffer (``readinto``)
-  and ciphers it with ``encrypt_into``/``decrypt_into`` (no per-chunk allocation of
-  payload bytes; the AEAD releases the GIL), handing one half of the block to a
-  helper thread so both cores cipher at once;
-* a writer thread writes finished blocks in order while the next ones are read and
-  ciphered, through a small ring of output buffers that absorbs jitter.
+* the calling thread reads blocks in order into free slots of the ring (``readinto``),
+  checks for cancellation and reports progress between blocks;
+* worker threads, one per core up to :data:`MAX_WORKERS`, each seal or open a whole
+  block (``encrypt_into``/``decrypt_into`` into the slot's output buffer), in any order;
+* one more thread finishes the blocks in their order: it feeds an ordered digest when
+  one is asked for, writes the block to ``dst``, and hands the slot back to the reader.
 
-Progress is reported and cancellation checked on the calling thread, between blocks.
-Only ``threading`` and ``queue`` are used (not ``concurrent.futures``) to keep the
-command line's start-up lean.
+Why this shape: ``cryptography`` holds the GIL while it seals or opens a chunk, so the
+cipher itself runs on one core at a time, whichever worker calls it. What spreads over
+the other cores is everything else, which releases the GIL: reading, writing, hashing
+(``hashlib``, on large buffers). A block is a batch of 32 chunks (2 MiB): big
+enough that a hand-off between threads costs little next to its work, small enough that
+a few of them in flight keep the ring at 12-20 MiB.
+
+An input that fits in one block (small files, the test vectors) is done on the calling
+thread alone: no thread is started for it.
 """
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO, Protocol
 
@@ -44,9 +52,33 @@ from vault_app.core.stream import (
     seal_run,
 )
 
-BLOCK_CHUNKS = 32  # 2 MiB of plaintext per block: big reads, yet cache-sized
-RING = 3  # output buffers: one being written, one queued, one being filled
-_SPLIT_MIN = 4  # blocks with fewer chunks are not worth a thread hand-off
+BLOCK_CHUNKS = 32  # chunks per block: 2 MiB of plaintext
+MAX_WORKERS = 3  # past this the cipher, which holds the GIL, is what limits
+
+
+def available_cores() -> int:
+    """The cores this process may run on (``taskset`` and cgroups included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a run is shaped: worker threads, and slots (block buffers) in the ring."""
+
+    workers: int
+    slots: int
+
+
+def layout(cores: int | None = None) -> Layout:
+    """A worker per core (up to :data:`MAX_WORKERS`), and two slots more than workers:
+    one being read, and one read ahead while the block before it is held until the input
+    proves whether that block is the last. At most 5 slots of 4 MiB (a block in, a block
+    out): the ring stays at 20 MiB however many cores there are."""
+    workers = max(1, min(MAX_WORKERS, cores if cores is not None else available_cores()))
+    return Layout(workers, workers + 2)
 
 
 def block_buffer(size: int) -> memoryview:
@@ -100,156 +132,174 @@ def _write_all(dst: BinaryIO, view: memoryview) -> None:
 
 
 class Digest(Protocol):
-    """What :func:`encrypt_payload`/:func:`decrypt_payload` hash the payload into
-    (``hashlib.sha256()``, for one)."""
+    """What :func:`encrypt_payload`/:func:`decrypt_payload` hash the payload into, in
+    order (``hashlib.sha256()``, for one)."""
 
     def update(self, data: memoryview, /) -> None: ...
 
 
-class _Hasher:
-    """Hashes blocks in order on its own thread, overlapping the cipher and the writes
-    (hashlib releases the GIL for big buffers).
+class _Slot:
+    """One block's buffers, and what the stages learn about the block in them."""
 
-    :meth:`feed` waits while ``depth`` blocks are still being hashed, so once it has
-    returned ``depth`` times after a block was fed, that block's buffer may be reused.
-    """
-
-    def __init__(self, digest: Digest, depth: int) -> None:
-        self._digest = digest
-        self._jobs: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
-        self._free = threading.Semaphore(depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="vault-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (view := self._jobs.get()) is not None:
-            if self._error is None:
-                try:
-                    self._digest.update(view)
-                except BaseException as exc:  # raised on the calling thread by close()
-                    self._error = exc
-            self._free.release()
-
-    def feed(self, view: memoryview) -> None:
-        self._free.acquire()
-        self._jobs.put(view)
-
-    def close(self) -> None:
-        """Wait until every block is hashed; raise the hash's error, if any."""
-        self._jobs.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+    def __init__(self, in_size: int, out_size: int) -> None:
+        self.src = block_buffer(in_size)
+        self.dst = block_buffer(out_size)
+        self.index = 0
+        self.n = 0  # bytes read into src
+        self.final = False  # the input ends with this block
+        self.size = 0  # bytes of dst to release
+        self.plain = 0  # plaintext bytes this block stands for (progress)
+        self.error: BaseException | None = None  # released after the block's good part
 
 
-#: ``work(nonces, lo, hi)`` ciphers chunks ``lo..hi`` of a block (``stream.seal_run`` or
-#: ``stream.open_run`` with the block bound); it returns ``hi`` on success or the index
-#: of the first chunk that failed authentication.
-Work = Callable[[Nonces, int, int], int]
+#: ``work(slot, nonces)`` seals or opens the block in ``slot`` (on any worker thread).
+Work = Callable[[_Slot, Nonces], None]
+#: ``finish(slot)`` takes a worked block, in block order (on the finishing thread).
+Finish = Callable[[_Slot], None]
 
 
-class _Pipeline:
-    """A cipher helper thread and a writer thread around the calling thread.
+class _Ring:
+    """Read in order (calling thread), work (workers), finish in order (one thread)."""
 
-    ``dst.write`` runs only on the writer thread, in block order; its errors are
-    raised on the calling thread at the next :meth:`write` or :meth:`flush`.
-    """
+    def __init__(self, work: Work, finish: Finish, in_chunk: int, out_chunk: int,
+                 shape: Layout) -> None:
+        self._work = work
+        self._finish = finish
+        self._shape = shape
+        self.in_block = BLOCK_CHUNKS * in_chunk
+        self._out_block = BLOCK_CHUNKS * out_chunk
+        self._slots: list[_Slot] = []
+        self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._finisher: threading.Thread | None = None
+        self._failure: BaseException | None = None  # the first, in block order
+        self.finished = 0  # plaintext bytes finished, in order
 
-    def __init__(self, dst: BinaryIO | None) -> None:
-        self._dst = dst
-        self._nonces = Nonces()
-        self._jobs: queue.SimpleQueue[tuple[Work, int, int] | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
-        self._writes: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
-        self._free = threading.Semaphore(RING - 1)  # writes queued ahead of the writer
-        self._error: BaseException | None = None
-        self._helper: threading.Thread | None = None  # started by the first large block
-        self._writer: threading.Thread | None = None  # none when there is nothing to write
-        if dst is not None:
-            self._writer = threading.Thread(target=self._write, name="vault-writer",
-                                            daemon=True)
-            self._writer.start()
+    def _slot(self) -> _Slot:
+        """A free slot; a new one while the ring is not full yet."""
+        if len(self._slots) < self._shape.slots and self._free.empty():
+            slot = _Slot(self.in_block, self._out_block)
+            self._slots.append(slot)
+            return slot
+        return self._free.get()
 
-    def __enter__(self) -> _Pipeline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def run(self, src: BinaryIO, progress: ProgressFn | None,
+            cancel: CancelToken | None) -> int:
+        """Every block of ``src`` through the stages; the plaintext size. The first
+        failure (in block order) is raised once every block in flight is back."""
+        held: _Slot | None = None  # read, but not known yet to be the last block or not
+        reading: _Slot | None = None
         try:
-            if exc[0] is None:
-                self.flush()
+            for index in itertools.count():
+                if cancel is not None:
+                    cancel.check()
+                if self._failure is not None:
+                    break
+                if progress is not None and index:
+                    progress(self.finished)
+                reading = self._slot()
+                reading.index, reading.n = index, _read_full(src, reading.src[: self.in_block])
+                reading.final = reading.n < self.in_block
+                if held is None and reading.final:  # all of it in one block: no threads
+                    self._alone(reading)
+                    break
+                if held is not None:
+                    held.final = reading.n == 0
+                    self._dispatch(held)
+                    held = None
+                if reading.n == 0:
+                    break
+                if reading.final:
+                    self._dispatch(reading)
+                    reading = None
+                    break
+                held, reading = reading, None
+        except BaseException as exc:
+            self._fail(exc)
         finally:
-            if self._writer is not None:
-                self._writes.put(None)
-                self._writer.join()
-            if self._helper is not None:
-                self._jobs.put(None)
-                self._helper.join()
+            for slot in (held, reading):
+                if slot is not None:
+                    self._free.put(slot)
+            self._stop(progress, cancel)
+        if self._failure is not None:
+            raise self._failure
+        return self.finished
 
-    # The helper and writer threads.
+    def _alone(self, slot: _Slot) -> None:
+        """The whole input in one block, on the calling thread."""
+        self._work(slot, Nonces())
+        self._finish(slot)
+        self.finished += slot.plain
+        if slot.error is not None:
+            raise slot.error
 
-    def _help(self) -> None:
+    def _dispatch(self, slot: _Slot) -> None:
+        if self._finisher is None:
+            self._finisher = threading.Thread(target=self._finish_in_order,
+                                              name="vault-finish", daemon=True)
+            self._finisher.start()
+        if len(self._threads) < self._shape.workers:
+            worker = threading.Thread(target=self._serve, name="vault-work", daemon=True)
+            worker.start()
+            self._threads.append(worker)
+        self._jobs.put(slot)
+
+    def _serve(self) -> None:
         nonces = Nonces()
-        while (job := self._jobs.get()) is not None:
-            work, lo, hi = job
-            try:
-                self._done.put(work(nonces, lo, hi))
-            except BaseException as exc:  # handed to the calling thread
-                self._done.put(exc)
-
-    def _write(self) -> None:
-        assert self._dst is not None
-        while (view := self._writes.get()) is not None:
-            if self._error is None:
+        while (slot := self._jobs.get()) is not None:
+            if self._failure is None:
                 try:
-                    _write_all(self._dst, view)
-                except BaseException as exc:  # raised on the calling thread
-                    self._error = exc
-            self._free.release()
+                    self._work(slot, nonces)
+                except BaseException as exc:  # raised on the calling thread, in order
+                    slot.error = exc
+                    slot.size = 0
+            self._done.put(slot)
 
-    # The calling thread's side.
+    def _finish_in_order(self) -> None:
+        waiting: dict[int, _Slot] = {}
+        following = 0
+        while (slot := self._done.get()) is not None:
+            waiting[slot.index] = slot
+            while following in waiting:
+                slot = waiting.pop(following)
+                following += 1
+                if self._failure is None:
+                    try:
+                        self._finish(slot)
+                        self.finished += slot.plain
+                        if slot.error is not None:
+                            raise slot.error
+                    except BaseException as exc:
+                        self._fail(exc)
+                slot.error = None
+                self._free.put(slot)
 
-    def split(self, count: int, work: Work) -> int:
-        """Run ``work`` over the two halves of ``range(count)`` at once; see :data:`Work`."""
-        if count < _SPLIT_MIN:
-            return work(self._nonces, 0, count)
-        if self._helper is None:
-            self._helper = threading.Thread(target=self._help, name="vault-cipher", daemon=True)
-            self._helper.start()
-        mid = count // 2
-        self._jobs.put((work, mid, count))
-        try:
-            first = work(self._nonces, 0, mid)
-        finally:
-            second = self._done.get()
-        if isinstance(second, BaseException):
-            raise second
-        return first if first < mid else second
+    def _fail(self, exc: BaseException) -> None:
+        if self._failure is None:
+            self._failure = exc
 
-    def write(self, view: memoryview) -> None:
-        """Queue ``view`` for writing; blocks while ``RING - 1`` writes are pending.
-
-        The buffer behind ``view`` is reused ``RING`` blocks later, by which time its
-        write has finished (the semaphore guarantees it).
-        """
-        self._raise_write_error()
-        if self._writer is None:  # authenticating only: the plaintext is dropped
-            return
-        self._free.acquire()
-        self._writes.put(view)
-
-    def flush(self) -> None:
-        """Wait until every queued write is done; raise the writer's error, if any."""
-        for _ in range(RING - 1):
-            self._free.acquire()
-        for _ in range(RING - 1):
-            self._free.release()
-        self._raise_write_error()
-
-    def _raise_write_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+    def _stop(self, progress: ProgressFn | None, cancel: CancelToken | None) -> None:
+        """Wait for every slot to come back (reporting progress and checking for a
+        cancel as they do, unless something failed), then end the threads."""
+        for _ in range(len(self._slots)):
+            self._free.get()
+            if self._failure is None:
+                try:
+                    if progress is not None:
+                        progress(self.finished)
+                    if cancel is not None:
+                        cancel.check()
+                except BaseException as exc:
+                    self._fail(exc)
+        for _ in self._threads:
+            self._jobs.put(None)
+        for worker in self._threads:
+            worker.join()
+        if self._finisher is not None:
+            self._done.put(None)
+            self._finisher.join()
 
 
 def encrypt_payload(
@@ -261,56 +311,32 @@ def encrypt_payload(
     cancel: CancelToken | None = None,
     nonce: bytes | None = None,
     digest: Digest | None = None,
+    cores: int | None = None,
 ) -> int:
     """Write the nonce and the encrypted STREAM of ``src`` to ``dst``; return plaintext size.
 
-    ``digest``, if given, is updated with every byte written (nonce included), on a
-    thread of its own.
+    ``digest``, if given, is updated with every byte written (nonce included), in order.
+    ``cores`` (default: all this process may use) shapes the run; the output is the same.
     """
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
     dst.write(nonce)
-    _advise_sequential(src)
-    inview = block_buffer(BLOCK_CHUNKS * CHUNK)
-    outbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(RING)]
-    hasher = None
     if digest is not None:
         digest.update(memoryview(nonce))
-        hasher = _Hasher(digest, RING - 1)  # as the writer: a buffer is refilled RING later
-    try:
-        return _encrypt_blocks(aead, src, dst, inview, outbufs, hasher, progress, cancel)
-    finally:
-        if hasher is not None:
-            hasher.close()
+    _advise_sequential(src)
+    def work(slot: _Slot, nonces: Nonces) -> None:
+        count, final_index = seal_plan(slot.n, slot.final)
+        seal_run(aead, slot.src, slot.dst, slot.index * BLOCK_CHUNKS, slot.n, final_index,
+                 nonces, 0, count)
+        slot.size, slot.plain = slot.n + count * TAG, slot.n
 
+    def finish(slot: _Slot) -> None:
+        out = slot.dst[: slot.size]
+        if digest is not None:
+            digest.update(out)
+        _write_all(dst, out)
 
-def _encrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO, inview: memoryview,
-                    outbufs: list[memoryview], hasher: _Hasher | None,
-                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    counter = carry = total = turn = 0
-    with _Pipeline(dst) as pipe:
-        while True:
-            if cancel is not None:
-                cancel.check()
-            n = carry + _read_full(src, inview[carry:])
-            eof = n < len(inview)
-            count, final_index = seal_plan(n, eof)
-            size = n if eof else count * CHUNK
-            out = outbufs[turn % RING]
-            pipe.split(count, partial(seal_run, aead, inview, out, counter, n, final_index))
-            pipe.write(out[: size + count * TAG])
-            if hasher is not None:
-                hasher.feed(out[: size + count * TAG])
-            counter += count
-            total += size
-            turn += 1
-            if progress is not None:
-                progress(total)
-            if eof:
-                pipe.flush()
-                return total
-            inview[:CHUNK] = inview[size : size + CHUNK]  # the held-back chunk
-            carry = CHUNK
+    return _Ring(work, finish, CHUNK, ENC_CHUNK, layout(cores)).run(src, progress, cancel)
 
 
 def decrypt_payload(
@@ -321,73 +347,49 @@ def decrypt_payload(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     digest: Digest | None = None,
+    cores: int | None = None,
 ) -> int:
     """Decrypt the STREAM from ``src`` (starting at its nonce) to ``dst``.
 
-    Only authenticated plaintext is ever written: on a bad chunk, the good chunks
-    before it have been written and PayloadError is raised. Returns plaintext size.
-    With ``dst=None`` every chunk is authenticated and the plaintext dropped (a check
-    of the file, with no writer thread and one output buffer).
-    ``digest``, if given, is updated with every payload byte read (nonce included),
-    on a thread of its own: the bytes hashed are exactly the bytes decrypted, in
-    one read pass.
+    Only authenticated plaintext is ever written, in order: on a bad chunk, the good
+    chunks before it have been written and PayloadError is raised. Returns plaintext
+    size. With ``dst=None`` every chunk is authenticated and the plaintext dropped.
+    ``digest``, if given, is updated with every payload byte read (nonce included), in
+    order: the bytes hashed are exactly the bytes decrypted, in one read pass.
     """
     nonce = src.read(NONCE_SIZE)
     aead = payload_aead(file_key, nonce)
-    _advise_sequential(src)
-    # With a digest, the input is read into a ring of buffers: one is decrypted while
-    # the ones before it are still being hashed.
-    inbufs = [block_buffer(BLOCK_CHUNKS * ENC_CHUNK) for _ in range(1 if digest is None else RING)]
-    hasher = None
     if digest is not None:
         digest.update(memoryview(nonce))
-        hasher = _Hasher(digest, RING - 1)
-    try:
-        return _decrypt_blocks(aead, src, dst, inbufs, hasher, progress, cancel)
-    finally:
-        if hasher is not None:
-            hasher.close()
+    _advise_sequential(src)
+
+    def finish(slot: _Slot) -> None:
+        if digest is not None:
+            digest.update(slot.src[: slot.n])
+        if dst is not None and slot.size:
+            _write_all(dst, slot.dst[: slot.size])
+
+    return _Ring(partial(_open_block, aead), finish, ENC_CHUNK, CHUNK,
+                 layout(cores)).run(src, progress, cancel)
 
 
-def _decrypt_blocks(aead: ChaCha20Poly1305, src: BinaryIO, dst: BinaryIO | None,
-                    inbufs: list[memoryview], hasher: _Hasher | None,
-                    progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    outbufs = [block_buffer(BLOCK_CHUNKS * CHUNK) for _ in range(1 if dst is None else RING)]
-    counter = carry = total = turn = 0
-    inview = inbufs[0]
-    with _Pipeline(dst) as pipe:
-        while True:
-            if cancel is not None:
-                cancel.check()
-            n = carry + _read_full(src, inview[carry:])
-            if hasher is not None:
-                hasher.feed(inview[carry:n])
-            eof = n < len(inview)
-            count, final_index, deferred = open_plan(n, counter, eof)
-            out = outbufs[turn % len(outbufs)]
-            good = pipe.split(count, partial(open_run, aead, inview, out, counter, n,
-                                             final_index))
-            if good < count:  # released (if authentic after all) before its error
-                at = good * ENC_CHUNK
-                released, deferred = chunk_failure(aead, inview[at : min(at + ENC_CHUNK, n)],
-                                                   counter + good, good == final_index,
-                                                   out[good * CHUNK : (good + 1) * CHUNK])
-                good += released
-            size = n - count * TAG if (eof and good == count and final_index >= 0) else good * CHUNK
-            if size:
-                pipe.write(out[:size])
-            total += size
-            turn += 1
-            if deferred is not None:
-                pipe.flush()
-                raise deferred
-            counter += count
-            if progress is not None:
-                progress(total)
-            if eof:
-                pipe.flush()
-                return total
-            consumed = count * ENC_CHUNK
-            block, inview = inview, inbufs[turn % len(inbufs)]
-            inview[:ENC_CHUNK] = block[consumed : consumed + ENC_CHUNK]  # the held-back chunk
-            carry = ENC_CHUNK
+def _open_block(aead: ChaCha20Poly1305, slot: _Slot, nonces: Nonces) -> None:
+    """Open the sealed block in ``slot``: its authentic plaintext, and the error (if any)
+    that ends the stream after it (a chunk that opens with the other last-chunk flag is
+    authentic and released before its error, as age does)."""
+    counter = slot.index * BLOCK_CHUNKS
+    count, final_index, deferred = open_plan(slot.n, counter, slot.final)
+    good = open_run(aead, slot.src, slot.dst, counter, slot.n, final_index, nonces, 0, count)
+    if good < count:
+        at = good * ENC_CHUNK
+        released, deferred = chunk_failure(aead, slot.src[at : min(at + ENC_CHUNK, slot.n)],
+                                           counter + good, good == final_index,
+                                           slot.dst[good * CHUNK : (good + 1) * CHUNK])
+        good += released
+    whole = slot.final and good == count and final_index >= 0
+    slot.size = slot.plain = slot.n - count * TAG if whole else good * CHUNK
+    slot.error = deferred
+
+
+__all__ = ["BLOCK_CHUNKS", "Digest", "Layout", "available_cores", "block_buffer",
+           "decrypt_payload", "encrypt_payload", "layout"]
