@@ -8,8 +8,9 @@ size and however many cores there are:
   checks for cancellation and reports progress between blocks;
 * worker threads, one per core up to :data:`MAX_WORKERS`, each seal or open a whole
   block (``encrypt_into``/``decrypt_into`` into the slot's output buffer), in any order;
-* one more thread finishes the blocks in their order: it feeds an ordered digest when
-  one is asked for, writes the block to ``dst``, and hands the slot back to the reader.
+* one more thread finishes the blocks in their order: it writes each to ``dst`` and
+  hands the slot back to the reader (through one more thread that feeds an ordered
+  digest of the payload, when one is asked for).
 
 Why this shape: ``cryptography`` holds the GIL while it seals or opens a chunk, so the
 cipher itself runs on one core at a time, whichever worker calls it. What spreads over
@@ -154,17 +155,19 @@ class _Slot:
 
 #: ``work(slot, nonces)`` seals or opens the block in ``slot`` (on any worker thread).
 Work = Callable[[_Slot, Nonces], None]
-#: ``finish(slot)`` takes a worked block, in block order (on the finishing thread).
+#: ``finish(slot)`` takes a worked block, in block order (on a finishing thread).
 Finish = Callable[[_Slot], None]
 
 
 class _Ring:
-    """Read in order (calling thread), work (workers), finish in order (one thread)."""
+    """Read in order (calling thread), work (workers), finish in order (one thread, and
+    one more for a second ordered step: the two overlap on consecutive blocks)."""
 
-    def __init__(self, work: Work, finish: Finish, in_chunk: int, out_chunk: int,
-                 shape: Layout) -> None:
+    def __init__(self, work: Work, finish: Finish, then: Finish | None, in_chunk: int,
+                 out_chunk: int, shape: Layout) -> None:
         self._work = work
         self._finish = finish
+        self._then = then
         self._shape = shape
         self.in_block = BLOCK_CHUNKS * in_chunk
         self._out_block = BLOCK_CHUNKS * out_chunk
@@ -172,8 +175,9 @@ class _Ring:
         self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
         self._jobs: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
+        self._finished: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._finisher: threading.Thread | None = None
+        self._finishers: list[threading.Thread] = []
         self._failure: BaseException | None = None  # the first, in block order
         self.finished = 0  # plaintext bytes finished, in order
 
@@ -234,12 +238,16 @@ class _Ring:
         self.finished += slot.plain
         if slot.error is not None:
             raise slot.error
+        if self._then is not None:
+            self._then(slot)
 
     def _dispatch(self, slot: _Slot) -> None:
-        if self._finisher is None:
-            self._finisher = threading.Thread(target=self._finish_in_order,
-                                              name="vault-finish", daemon=True)
-            self._finisher.start()
+        if not self._finishers:
+            steps = [self._finish_in_order] + ([self._then_in_order] if self._then else [])
+            for step in steps:
+                thread = threading.Thread(target=step, name="vault-finish", daemon=True)
+                thread.start()
+                self._finishers.append(thread)
         if len(self._threads) < self._shape.workers:
             worker = threading.Thread(target=self._serve, name="vault-work", daemon=True)
             worker.start()
@@ -274,7 +282,17 @@ class _Ring:
                     except BaseException as exc:
                         self._fail(exc)
                 slot.error = None
-                self._free.put(slot)
+                (self._finished if self._then is not None else self._free).put(slot)
+
+    def _then_in_order(self) -> None:
+        assert self._then is not None
+        while (slot := self._finished.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._then(slot)
+                except BaseException as exc:
+                    self._fail(exc)
+            self._free.put(slot)
 
     def _fail(self, exc: BaseException) -> None:
         if self._failure is None:
@@ -297,9 +315,11 @@ class _Ring:
             self._jobs.put(None)
         for worker in self._threads:
             worker.join()
-        if self._finisher is not None:
+        if self._finishers:
             self._done.put(None)
-            self._finisher.join()
+            self._finished.put(None)
+            for thread in self._finishers:
+                thread.join()
 
 
 def encrypt_payload(
@@ -330,13 +350,15 @@ def encrypt_payload(
                  nonces, 0, count)
         slot.size, slot.plain = slot.n + count * TAG, slot.n
 
-    def finish(slot: _Slot) -> None:
-        out = slot.dst[: slot.size]
-        if digest is not None:
-            digest.update(out)
-        _write_all(dst, out)
+    def write(slot: _Slot) -> None:
+        _write_all(dst, slot.dst[: slot.size])
 
-    return _Ring(work, finish, CHUNK, ENC_CHUNK, layout(cores)).run(src, progress, cancel)
+    def hash_out(slot: _Slot) -> None:
+        assert digest is not None
+        digest.update(slot.dst[: slot.size])
+
+    then = hash_out if digest is not None else None
+    return _Ring(work, write, then, CHUNK, ENC_CHUNK, layout(cores)).run(src, progress, cancel)
 
 
 def decrypt_payload(
@@ -363,13 +385,16 @@ def decrypt_payload(
         digest.update(memoryview(nonce))
     _advise_sequential(src)
 
-    def finish(slot: _Slot) -> None:
-        if digest is not None:
-            digest.update(slot.src[: slot.n])
+    def write(slot: _Slot) -> None:
         if dst is not None and slot.size:
             _write_all(dst, slot.dst[: slot.size])
 
-    return _Ring(partial(_open_block, aead), finish, ENC_CHUNK, CHUNK,
+    def hash_in(slot: _Slot) -> None:
+        assert digest is not None
+        digest.update(slot.src[: slot.n])
+
+    then = hash_in if digest is not None else None
+    return _Ring(partial(_open_block, aead), write, then, ENC_CHUNK, CHUNK,
                  layout(cores)).run(src, progress, cancel)
 
 
