@@ -30,13 +30,15 @@ import mmap
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from vault_app.core import segments
+from vault_app.core.errors import SignatureError
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.stream import (
     CHUNK,
@@ -53,7 +55,7 @@ from vault_app.core.stream import (
     seal_run,
 )
 
-BLOCK_CHUNKS = 32  # chunks per block: 2 MiB of plaintext
+BLOCK_CHUNKS = segments.SEGMENT_CHUNKS  # a block is a segment (2 MiB): hashed whole
 MAX_WORKERS = 3  # past this the cipher, which holds the GIL, is what limits
 
 
@@ -180,6 +182,7 @@ class _Ring:
         self._finishers: list[threading.Thread] = []
         self._failure: BaseException | None = None  # the first, in block order
         self.finished = 0  # plaintext bytes finished, in order
+        self.blocks = 0  # blocks read
 
     def _slot(self) -> _Slot:
         """A free slot; a new one while the ring is not full yet."""
@@ -206,6 +209,7 @@ class _Ring:
                 reading = self._slot()
                 reading.index, reading.n = index, _read_full(src, reading.src[: self.in_block])
                 reading.final = reading.n < self.in_block
+                self.blocks = index + (reading.n > 0 or index == 0)
                 if held is None and reading.final:  # all of it in one block: no threads
                     self._alone(reading)
                     break
@@ -331,12 +335,15 @@ def encrypt_payload(
     cancel: CancelToken | None = None,
     nonce: bytes | None = None,
     digest: Digest | None = None,
+    segment_digests: list[bytes] | None = None,
     cores: int | None = None,
 ) -> int:
     """Write the nonce and the encrypted STREAM of ``src`` to ``dst``; return plaintext size.
 
     ``digest``, if given, is updated with every byte written (nonce included), in order.
-    ``cores`` (default: all this process may use) shapes the run; the output is the same.
+    ``segment_digests``, if given, receives the digest of every segment written
+    (``segments.py``), hashed by the workers. ``cores`` (default: all this process may
+    use) shapes the run; the output is the same.
     """
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
@@ -344,11 +351,16 @@ def encrypt_payload(
     if digest is not None:
         digest.update(memoryview(nonce))
     _advise_sequential(src)
+    found: dict[int, bytes] = {}
+
     def work(slot: _Slot, nonces: Nonces) -> None:
         count, final_index = seal_plan(slot.n, slot.final)
         seal_run(aead, slot.src, slot.dst, slot.index * BLOCK_CHUNKS, slot.n, final_index,
                  nonces, 0, count)
         slot.size, slot.plain = slot.n + count * TAG, slot.n
+        if segment_digests is not None:
+            found[slot.index] = segments.digest(slot.dst[: slot.size],
+                                                nonce if slot.index == 0 else b"")
 
     def write(slot: _Slot) -> None:
         _write_all(dst, slot.dst[: slot.size])
@@ -358,7 +370,10 @@ def encrypt_payload(
         digest.update(slot.dst[: slot.size])
 
     then = hash_out if digest is not None else None
-    return _Ring(work, write, then, CHUNK, ENC_CHUNK, layout(cores)).run(src, progress, cancel)
+    size = _Ring(work, write, then, CHUNK, ENC_CHUNK, layout(cores)).run(src, progress, cancel)
+    if segment_digests is not None:
+        segment_digests.extend(found[index] for index in range(len(found)))
+    return size
 
 
 def decrypt_payload(
@@ -369,6 +384,7 @@ def decrypt_payload(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     digest: Digest | None = None,
+    segment_digests: Sequence[bytes] | None = None,
     cores: int | None = None,
 ) -> int:
     """Decrypt the STREAM from ``src`` (starting at its nonce) to ``dst``.
@@ -378,6 +394,9 @@ def decrypt_payload(
     size. With ``dst=None`` every chunk is authenticated and the plaintext dropped.
     ``digest``, if given, is updated with every payload byte read (nonce included), in
     order: the bytes hashed are exactly the bytes decrypted, in one read pass.
+    ``segment_digests``, if given, are the signed digests of the payload's segments: each
+    block is hashed and checked before it is opened (SignatureError if it differs, or if
+    the payload has another number of segments).
     """
     nonce = src.read(NONCE_SIZE)
     aead = payload_aead(file_key, nonce)
@@ -394,14 +413,24 @@ def decrypt_payload(
         digest.update(slot.src[: slot.n])
 
     then = hash_in if digest is not None else None
-    return _Ring(partial(_open_block, aead), write, then, ENC_CHUNK, CHUNK,
-                 layout(cores)).run(src, progress, cancel)
+    ring = _Ring(partial(_open_block, aead, nonce, segment_digests), write, then, ENC_CHUNK,
+                 CHUNK, layout(cores))
+    size = ring.run(src, progress, cancel)
+    if segment_digests is not None and ring.blocks != len(segment_digests):
+        raise SignatureError("the content's length is not the signed length")
+    return size
 
 
-def _open_block(aead: ChaCha20Poly1305, slot: _Slot, nonces: Nonces) -> None:
+def _open_block(aead: ChaCha20Poly1305, nonce: bytes, expected: Sequence[bytes] | None,
+                slot: _Slot, nonces: Nonces) -> None:
     """Open the sealed block in ``slot``: its authentic plaintext, and the error (if any)
     that ends the stream after it (a chunk that opens with the other last-chunk flag is
-    authentic and released before its error, as age does)."""
+    authentic and released before its error, as age does). With ``expected`` segment
+    digests, the block is first checked against its own."""
+    if expected is not None:
+        sealed = slot.src[: slot.n]
+        segments.check(slot.index, segments.digest(sealed, nonce if slot.index == 0 else b""),
+                       expected)
     counter = slot.index * BLOCK_CHUNKS
     count, final_index, deferred = open_plan(slot.n, counter, slot.final)
     good = open_run(aead, slot.src, slot.dst, counter, slot.n, final_index, nonces, 0, count)
