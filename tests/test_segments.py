@@ -152,3 +152,21 @@ def test_random_access_checks_each_segment_it_reads(tmp_path: Path) -> None:
         assert reader.read(10) == plain[SEG + 5 : SEG + 15]
     with pytest.raises(SignatureError, match="length"):
         AgeReader(path, file_key=file_key, segment_digests=found[:-1])
+
+
+@pytest.mark.parametrize("cores", [1, 4])
+def test_verify_hashes_every_segment_of_the_file(tmp_path: Path, cores: int) -> None:
+    from vault_app.core.segment_check import hash_segments
+
+    plain = data(5 * SEG + 9)
+    path = tmp_path / "f.age"
+    _file_key, found = locked_file(path, plain)
+    size = path.stat().st_size
+    payload_size = len(plain) + NONCE_SIZE + 16 * -(-len(plain) // CHUNK)
+    with path.open("rb") as src:
+        assert hash_segments(src, size - payload_size, payload_size, cores) == found
+        # cut short: the last segment cannot be read whole, and matches nothing
+        with open(path, "r+b") as f:
+            f.truncate(size - 10)
+        got = hash_segments(src, size - payload_size, payload_size, cores)
+    assert got[:-1] == found[:-1] and got[-1] == b""
