@@ -2,10 +2,11 @@
 read at a given fraction of it, as an analyst's script does it (keys from the OS keyring).
 
 Run as ``python _open_probe.py LOCKED PLAIN FRACTION``; prints one JSON object: the
-seconds from the call to ``vault_app.open`` to the end of the read (the first call of
-the process, so it includes opening the vault and fetching the keys, but not the import
-of ``vault_app`` itself), the same for a second open in the same process, and whether
-the bytes read equal the plaintext at that offset.
+seconds from the call to ``vault_app.open`` to the end of the read, for the first call
+of the process (which also imports the vault code: ``import vault_app`` alone loads
+nothing of it) and for a second call (each call opens the vault, fetches the keys from
+the keyring and checks the signature again), and whether the bytes read equal the
+plaintext at that offset.
 """
 
 from __future__ import annotations
