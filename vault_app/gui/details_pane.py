@@ -33,9 +33,11 @@ _ACTIONS = {"lock": "locked", "update": "replaced the content", "unlock": "unloc
 def history_of(root: Path, path: Path) -> list[AuditRecord] | None:
     """The file's records in the vault's audit log (read lane; None if unreadable)."""
     from vault_app.core.audit import AuditLog
+    from vault_app.core.layout import vault_name
+    from vault_app.core.safe_fs import parts_of
 
     try:
-        return AuditLog(root).history(path.relative_to(root).as_posix())
+        return AuditLog(root).history(vault_name(parts_of(root, path)))
     except (ValueError, OSError, VaultError):
         return None
 

@@ -77,7 +77,8 @@ KIND_TEXT: dict[ErrorKind, tuple[str, str]] = {
 }
 
 REMEDY_TEXT: dict[Remedy, str] = {
-    Remedy.ADD_MEMBER: "A vault admin can add them under Vault > Members.",
+    Remedy.ADD_MEMBER: "They can ask to join from their own login; a vault admin then "
+                       "approves them under Vault > Members.",
     Remedy.CREATE_OR_IMPORT_KEYS: "Create keys for this user, or import the keys they exported.",
     Remedy.USE_EXPORTED_KEY_FILE: "Use a key file exported from Dataset Vault.",
     Remedy.SUPPLY_PASSPHRASE: "Enter the passphrase of these keys when asked.",
@@ -87,6 +88,15 @@ REMEDY_TEXT: dict[Remedy, str] = {
     Remedy.LOCK_AS_NEW_VERSION: "A locked file of that name is already in the vault. "
                                 "Rename this file to lock it beside that one.",
     Remedy.VERIFY_AUDIT_LOG: "Ask a vault admin to check the audit log.",
+    Remedy.RESOLVE_CONFLICTS: "Verify names every problem; a vault admin repairs them with "
+                              "Vault > Resolve….",
+    Remedy.ASK_TO_JOIN: "Choose Ask to join, then have a vault admin approve you.",
+    Remedy.REJOIN: "If the keys in your keyring are the ones you use now, ask a vault admin "
+                   "to remove you, then ask to join again.",
+    Remedy.ADOPT_ORPHAN: "Every owner of this file has left the vault. A vault admin can take "
+                         "it over with the vault's recovery key.",
+    Remedy.JOIN_GROUP: "Ask an administrator of this computer to add your login to the vault "
+                       "folder's group, then log in again.",
 }
 
 
