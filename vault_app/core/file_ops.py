@@ -2,10 +2,12 @@
 recovery and the in-place reader.
 
 Every write encrypts to a fresh file key under the file's lock, into a temp file beside
-the destination; each block is read back and authenticated while later ones are still
-being encrypted, the signed header is checked, and only then is the file renamed into
-place (and the plaintext removed). Every read insists on the signed payload digest
-before any plaintext reaches its destination name.
+the destination; each block is read back and compared with what was written while later
+ones are still being encrypted, the signed header is checked, and only then is the file
+renamed into place (and the plaintext removed). The content is signed as the root of its
+segment digests (``segments.py``), hashed by the pipeline's workers. Every read insists
+on the signed content (each segment's digest; for older files the one digest of the
+whole payload) before any plaintext reaches its destination name.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from vault_app.core import age
+from vault_app.core import age, segments
 from vault_app.core.acl import (
     CAN_SHARE,
     CAN_WRITE,
@@ -144,9 +146,10 @@ def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
 
 def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
           acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
-          overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
+          overwrite: bool, expect_size: int, progress: ProgressFn | None,
           cancel: CancelToken | None) -> None:
-    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit."""
+    """Encrypt ``plain`` (``expect_size`` bytes) to a fresh file key, sign, verify what
+    was written, commit."""
     me = session.keys()
     file_key = age.new_file_key()
     recipients = [parse_recipient(r) for r in readers.values()]
@@ -157,16 +160,18 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
                     recovery=session.recovery_recipient, stanzas_sha256=stanzas_digest(stanzas),
                     payload_sha256="", signer=me.name, signed=session.now(), change=change,
                     prev=prev[-1].digest() if prev else "")
-    draft = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
+    # The header goes first at its final length: the segment count follows from the size.
+    draft = age.seal_header(file_key, [*stanzas, segments.placeholder_stanza(expect_size),
+                                       encode_stanza([*prev, record.placeholder()])])
     with session.folder.replace(dest, overwrite=overwrite) as out:
         start = out.write(draft.encode())
-        digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
+        digests: list[bytes] = []  # of each segment as written, hashed by the workers
         # Each block is read back from the file and compared with what was written
         # while the next ones are encrypted: the plaintext goes only after all of it.
         verifier = ReadBackVerifier(out, start)
         try:
             size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
-                                    cancel=cancel, digest=digest)
+                                    cancel=cancel, segment_digests=digests)
         except BaseException:
             verifier.abort()
             raise
@@ -174,11 +179,12 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
             verified = verifier.finish()
         except (PayloadError, OSError):  # what was read back is not what was written
             verified = -1
-        if expect_size is not None and size != expect_size:
+        if size != expect_size:
             raise FileOperationError("the file changed while it was being locked",
                                      kind=ErrorKind.BUSY)
-        final = dataclasses.replace(record, payload_sha256=digest.hexdigest()).sign(me)
-        header = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, final])])
+        final = dataclasses.replace(record, segments_sha256=segments.root(digests)).sign(me)
+        header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests),
+                                            encode_stanza([*prev, final])])
         encoded = header.encode()
         if len(encoded) != start:  # pragma: no cover - format invariant
             raise VaultError("internal error: the signed header changed length",
@@ -192,8 +198,8 @@ def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: by
                    payload_ok: bool) -> None:
     """The signed header as read back is the one meant, and our own key unwraps it.
 
-    (The payload was read back and authenticated chunk by chunk as it was written.
-    No second hash: the chunks authenticate under a key only we have held.)
+    (The payload was read back and compared block by block as it was written, and its
+    segment digests were hashed from the very buffers written.)
     """
     handle.flush()
     handle.seek(0)
@@ -286,10 +292,13 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
         head = checked_head(session, locked, handle)
         assert head.history is not None
         file_key = session.file_key(head, locked)
-        digest = head.history[-1].payload_sha256 if verify_content else None
+        # Segments are checked as they are read, whatever ``verify_content`` says: that
+        # costs no more than reading them. Older files' one digest means reading it all.
+        whole = head.history[-1].payload_sha256 or None
         handle.seek(0)
-        return AgeReader(handle, file_key=file_key, payload_sha256=digest, owns_source=True,
-                         name=str(locked))
+        return AgeReader(handle, file_key=file_key,
+                         payload_sha256=whole if verify_content else None,
+                         segment_digests=head.segments, owns_source=True, name=str(locked))
     except PayloadError as exc:
         handle.close()
         raise SignatureError(f"{locked.name}: {exc}") from None
@@ -327,19 +336,31 @@ def pipe(handle: BinaryIO, locked: Path, head: Head, file_key: bytes,
 
 def _decrypt_checked(handle: BinaryIO, locked: Path, head: Head, file_key: bytes, dst: Any,
                      progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    """Decrypt the payload to ``dst``, then insist on the signed payload digest.
+    """Decrypt the payload to ``dst``, insisting on the signed content.
 
-    The digest is of the very bytes decrypted, in the same read pass (hashed on the
-    stream's own thread, overlapping the decryption). ``dst`` is a temp file or a pipe
-    whose reader only commits after this returns: no plaintext reaches the
-    destination name unless the digest matched.
+    With segment digests (checked here against the record's root and the payload's
+    length) each segment is hashed and checked by the pipeline's workers before it is
+    opened. For an older file, the one digest of the whole payload is of the very bytes
+    decrypted, in the same read pass, checked at the end. ``dst`` is a temp file or a
+    pipe whose reader only commits after this returns: no plaintext reaches the
+    destination name unless the content is the signed content.
     """
     assert head.history is not None
-    digest = hashlib.sha256()
+    current = head.history[-1]
     handle.seek(head.header_len)
+    try:
+        if current.segments_sha256:
+            segments.check_list(head.segments or [], current.segments_sha256,
+                                head.payload_size)
+            return age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
+                                    segment_digests=head.segments)
+    except SignatureError as exc:
+        raise SignatureError(f"{locked.name}: {exc} (rewritten by someone who could read "
+                             "it)") from None
+    digest = hashlib.sha256()
     size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
                             digest=digest)
-    if digest.hexdigest() != head.history[-1].payload_sha256:
+    if digest.hexdigest() != current.payload_sha256:
         raise SignatureError(f"{locked.name}: the content is not the signed content "
                              "(rewritten by someone who could read it)")
     return size
