@@ -206,7 +206,10 @@ class AgeReader(io.RawIOBase):
             self._segment_at = -1
             if _read_at(self._src, self._payload_at + start, view) != length:
                 raise TruncatedError("the file got shorter while it was being read")
-            segments.check(index, segments.digest(view), self._digests)
+            try:
+                segments.check(index, segments.digest(view), self._digests)
+            except SignatureError as exc:  # named, as the reader's user may hold many
+                raise SignatureError(f"{os.path.basename(self.name)}: {exc}") from None
             self._segment_at = index
         return view
 
