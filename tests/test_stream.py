@@ -241,7 +241,7 @@ def test_the_same_stream_on_any_number_of_cores(big: tuple[bytes, bytes], cores:
 
 def test_the_ring_stays_small_on_many_cores() -> None:
     """Memory does not grow with the core count: a few blocks in flight, in and out."""
-    from vault_app.core.pipeline import layout
+    from vault_app.core.ring import layout
 
     for cores in (1, 2, 4, 16, 256):
         shape = layout(cores)

@@ -36,8 +36,8 @@ from vault_app.core.errors import (
     TruncatedError,
 )
 from vault_app.core.header import Header
-from vault_app.core.pipeline import block_buffer
 from vault_app.core.recipients import Identity
+from vault_app.core.ring import block_buffer
 from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE
 
 BATCH_CHUNKS = 16  # whole chunks fetched with one read: 1 MiB of plaintext

@@ -15,7 +15,7 @@ import threading
 from typing import BinaryIO
 
 from vault_app.core import segments
-from vault_app.core.pipeline import available_cores, block_buffer
+from vault_app.core.ring import available_cores, block_buffer
 from vault_app.core.stream import NONCE_SIZE
 
 MAX_THREADS = 8
