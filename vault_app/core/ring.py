@@ -9,9 +9,7 @@ ring, whatever the input's size and the number of cores. An input that fits in o
 is done on the calling thread alone: no thread is started for it.
 
 What the work and the finishing are is the caller's (``pipeline.py``: the STREAM). This
-module knows only blocks, threads, order, errors and the GIL: a worker that holds the GIL
-(``cryptography`` keeps it while it seals or opens a chunk) must not stall the threads
-whose work is in system calls; see :class:`_PromptSwitching`.
+module knows only blocks, threads, order and errors.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import itertools
 import mmap
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,11 +139,6 @@ class Ring:
             cancel: CancelToken | None) -> int:
         """Every block of ``src`` through the stages; the plaintext size. The first
         failure (in block order) is raised once every block in flight is back."""
-        with _PROMPT:
-            return self._run(src, progress, cancel)
-
-    def _run(self, src: BinaryIO, progress: ProgressFn | None,
-             cancel: CancelToken | None) -> int:
         held: Slot | None = None  # read, but not known yet to be the last block or not
         reading: Slot | None = None
         try:
@@ -276,37 +268,3 @@ class Ring:
             self._finished.put(None)
             for thread in self._finishers:
                 thread.join()
-
-
-class _PromptSwitching:
-    """While any pipeline runs, a thread back from a system call (a write, a read, a
-    hash) waits at most :attr:`INTERVAL` for the GIL.
-
-    The interpreter's default switch interval, 5 ms, lets a worker sealing block after
-    block (the cipher holds the GIL) keep it that long, and the reader and the writer,
-    whose work is all in system calls, stall behind it. Counted, so pipelines on several
-    threads at once restore the interval once, after the last.
-    """
-
-    INTERVAL = 0.0002
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._saved = 0.0
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._running == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(self.INTERVAL, self._saved))
-            self._running += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._running -= 1
-            if self._running == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_PROMPT = _PromptSwitching()
