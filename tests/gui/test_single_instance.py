@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from gui_support import VaultEnv, find_dialog
-from PySide6.QtCore import QDir
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from vault_app.gui import main as gui_main
@@ -89,17 +88,18 @@ def test_no_running_instance_means_no_handoff(qapp, tmp_path: Path) -> None:
 
 def test_stale_socket_from_a_crash_is_replaced(qapp, tmp_path: Path) -> None:
     name = server_name(tmp_path / "crashed")
-    path = Path(QDir.tempPath()) / name
+    assert name is not None
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stale.bind(str(path))
+    stale.bind(name)
     stale.close()   # the socket file stays, nobody listens: what a kill -9 leaves
-    assert path.exists()
+    assert Path(name).exists()
     server = InstanceServer(name)
     try:
         assert server.listen()
         assert not send_to_running(name + "-other", None)
     finally:
         server.close()
+    assert not Path(name).exists()   # a clean exit leaves no socket behind
 
 
 def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: VaultEnv,

@@ -88,11 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     window = start_window(args.request)
     if window is None:
         return 0   # the person chose Quit in the first-run flow
-    server = InstanceServer(name, window)
-    if not server.listen():
-        print("warning: could not listen for other launches (single instance off)",
-              file=sys.stderr)
-    listen_for_launches(window, server)
+    if name is None:
+        print("warning: no private folder for the single-instance socket (is "
+              "$XDG_RUNTIME_DIR or the temp folder's dataset-vault folder someone else's?); "
+              "each launch opens its own window", file=sys.stderr)
+    else:
+        server = InstanceServer(name, window)
+        if not server.listen():
+            print("warning: could not listen for other launches (single instance off)",
+                  file=sys.stderr)
+        listen_for_launches(window, server)
     return int(app.exec())
 
 
