@@ -194,6 +194,8 @@ def _start(qtbot, env: VaultEnv, target: Path) -> MainWindow:
 
 def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     """The installer's smoke test: no default vault here, so a temporary one is used."""
+    config = Path(os.environ["XDG_CONFIG_HOME"])
+    before = sorted((p, p.read_bytes()) for p in config.rglob("*") if p.is_file())
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run([sys.executable, "-m", "vault_app.gui.main", "--self-test"],
                           capture_output=True, env=env, timeout=120, check=False)
@@ -201,5 +203,5 @@ def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     line = proc.stdout.decode().strip().splitlines()[-1]
     assert line.startswith("self-test ok: platform=offscreen vault=temporary files=1 ")
     assert not gui_main.default_vault_path().exists()   # nothing left behind
-    config = Path(os.environ["XDG_CONFIG_HOME"])
-    assert not (config / "Dataset Vault").exists()       # the user's settings untouched
+    after = sorted((p, p.read_bytes()) for p in config.rglob("*") if p.is_file())
+    assert after == before   # the user's settings untouched

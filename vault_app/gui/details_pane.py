@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.errors import VaultError
-from vault_app.gui import icons
-from vault_app.gui.file_model import Entry, human_size, human_time
+from vault_app.gui import icons, verdicts
+from vault_app.gui.file_model import Entry, human_time
+from vault_app.gui.units import human_size
 
 if TYPE_CHECKING:
     from vault_app.core.audit import AuditRecord
@@ -151,18 +152,20 @@ class DetailsPane(QWidget):
         info = entry.info
         size = human_size(entry.size) if info else "…"
         self.size_label.setText(f"{size} (locked file: {human_size(entry.disk_size)})")
+        status = entry.signature
+        detail = (entry.verdict_detail if entry.verdict is not None
+                  else info.signature_detail if info else entry.error or "")
+        self.signature.setText(verdicts.describe(status, detail) if status
+                               else "Reading the header…")
+        self.signature.setToolTip(detail)
+        self.sig_icon.setPixmap(icons.signature_icon(status).pixmap(24, 24))
+        self.sig_icon.setToolTip(f"Signature: {verdicts.short(status)}")
         if info is None:
-            self.state.setText("Locked" if entry.error is None else "Locked, header unreadable")
+            self.state.setText(state or "Locked")
             self.author.setText("…" if entry.error is None else "—")
-            self.signature.setText(entry.error or "Reading the header…")
-            self.sig_icon.setPixmap(icons.signature_icon(
-                "unreadable" if entry.error else None).pixmap(24, 24))
             return
         self.state.setText(state or "Locked")
         self.author.setText(info.author or "unknown")
-        self.signature.setText(info.signature_detail or info.signature)
-        self.sig_icon.setPixmap(icons.signature_icon(info.signature).pixmap(24, 24))
-        self.sig_icon.setToolTip(f"Signature: {info.signature}")
         roles = dict(info.acl)
         for user in info.readers:
             roles.setdefault(user, None)  # type: ignore[arg-type]
