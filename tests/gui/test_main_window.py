@@ -658,12 +658,12 @@ def test_window_layout_is_remembered(qtbot, vault_env) -> None:
     qtbot.addWidget(first)
     first.resize(700, 450)   # within the offscreen screen (800x600): Qt clamps to it
     first.show()
-    first.view.setColumnWidth(Column.OWNER, 140)
+    first.view.setColumnWidth(Column.STATE, 140)   # (Owner may hide at this width)
     size = (first.width(), first.height())
     first.close()
     second = MainWindow(vault_env.vault)
     qtbot.addWidget(second)
-    assert second.view.columnWidth(Column.OWNER) == 140
+    assert second.view.columnWidth(Column.STATE) == 140
     assert (second.width(), second.height()) == size
     second.close()
 
@@ -728,3 +728,30 @@ def test_an_original_kept_outside_the_vault_is_not_listed(qtbot, window, vault_e
     assert src.exists()
     assert window.model.row_of(src) is None
     assert window.model.row_of(vault_env.vault.path / "kept.csv.age") is not None
+
+
+def test_names_come_first_at_960_px(qtbot, vault_env) -> None:
+    """Issue 17: at 960 px three "cli_b…" rows could not be told apart while Readers had
+    room. The name column now gets its room first; optional columns hide."""
+    from vault_app.gui.columns import NAME_MIN
+
+    names = [f"cli_batch_000{i}_patients_measurements.csv" for i in range(3)]
+    for name in names:
+        lock_into(vault_env, name, b"a,b\n1,2\n")
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.resize(960, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.view.columnWidth(Column.NAME) >= NAME_MIN)
+    assert w.view.isColumnHidden(Column.OWNER)
+    shown = {w.view.model().index(r, Column.NAME).data() for r in range(3)}
+    assert shown == set(names)
+    # what is painted differs in the middle, where the names differ
+    metrics = w.view.fontMetrics()
+    elided = {metrics.elidedText(n, Qt.TextElideMode.ElideMiddle,
+                                 w.view.columnWidth(Column.NAME) - 44) for n in names}
+    assert len(elided) == 3
+    w.resize(1400, 700)
+    qtbot.waitUntil(lambda: not w.view.isColumnHidden(Column.OWNER))
+    w.close()

@@ -205,3 +205,21 @@ def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     assert not gui_main.default_vault_path().exists()   # nothing left behind
     after = sorted((p, p.read_bytes()) for p in config.rglob("*") if p.is_file())
     assert after == before   # the user's settings untouched
+
+
+def test_the_default_vault_is_where_people_look(tmp_path: Path, monkeypatch) -> None:
+    """~/Vault, not a hidden data folder; a vault an earlier version made there is
+    still found and used."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("VAULT_DATA_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    assert gui_main.default_vault_path() == home / "Vault"
+    legacy = home / ".local" / "share" / "dataset-vault" / "Vault"
+    (legacy / ".vault").mkdir(parents=True)
+    assert gui_main.default_vault_path() == legacy   # an earlier version's vault
+    (legacy / ".vault").rmdir()
+    (home / "Vault").mkdir()
+    (home / "Vault" / "holiday.jpg").write_bytes(b"mine")
+    assert gui_main.default_vault_path() == home / "Dataset Vault"   # not theirs to take

@@ -123,6 +123,7 @@ class DetailsPane(QWidget):
         self.history.setAccessibleName("History of this file")
         self.history.setHeaderLabels(["When", "What"])
         self.history.setRootIsDecorated(False)
+        self.history.setWordWrap(True)   # a long entry wraps rather than being cut
         layout.addWidget(self.history, 1)
         layout.addStretch(0)
         self.show_entry(None)
@@ -183,5 +184,6 @@ class DetailsPane(QWidget):
                 QTreeWidgetItem(self.history, ["", "No recorded changes yet"])
             return
         for r in reversed(records[-200:]):
-            QTreeWidgetItem(self.history, [local_time(r.time), describe(r)])
+            item = QTreeWidgetItem(self.history, [local_time(r.time), describe(r)])
+            item.setToolTip(1, describe(r))
         self.history.resizeColumnToContents(0)

@@ -445,6 +445,8 @@ class FileTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and e.bad:
             return icons.alert_color()
+        if role == Qt.ItemDataRole.BackgroundRole and e.bad:
+            return icons.alert_background()
         return None
 
     def _display(self, e: Entry, col: Column) -> str:
@@ -516,9 +518,8 @@ class FileTableModel(QAbstractTableModel):
             owner = e.info.owner if e.info is not None and e.info.owner else "its owner"
             return {"Not locked": "Stored in plain text. Lock it to protect it.",
                     "No access": f"Locked, and not shared with you: ask {owner}.",
-                    "Damaged": "Locked, but damaged: it cannot be read. "
-                               "Restore it from a backup.",
-                    "Not trusted": verdicts.sentence("invalid"),
+                    "Damaged": "Damaged: it cannot be read.",
+                    "Not trusted": "Not trusted: it changed after it was signed.",
                     "Checking…": "It changed on disk: checking it again.",
                     "Ready to drag": "A plain copy is unlocked: drag the row out to drop "
                                      "it where you want it.",

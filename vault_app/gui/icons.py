@@ -73,6 +73,11 @@ def alert_color() -> QColor:
     return QColor("#ff7b72" if _dark() else "#c62828")
 
 
+def alert_background() -> QColor:
+    """A red tint behind such a row, so that it shows at a glance."""
+    return QColor(120, 20, 20, 110) if _dark() else QColor("#fdecea")
+
+
 def signature_icon(status: str | None) -> QIcon:
     if status == "valid":
         return icon("shield-ok")

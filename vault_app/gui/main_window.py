@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.gui import icons
+from vault_app.gui.columns import ColumnFitter
 from vault_app.gui.details_pane import DetailsPane, history_of
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
@@ -175,9 +176,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(60)
-        for col, width in ((Column.SIZE, 80), (Column.MODIFIED, 128), (Column.STATE, 110),
-                           (Column.OWNER, 72), (Column.READERS, 120), (Column.SIGNATURE, 96)):
-            view.setColumnWidth(col, width)
+        self.columns = ColumnFitter(view)   # names first, at any width
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
         view.doubleClicked.connect(self._on_double_click)
