@@ -204,3 +204,16 @@ def test_a_launch_hands_nothing_to_another_users_socket(qapp, shared_tmp: Path) 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_runtime_folder_too_deep_for_a_socket_path_falls_back(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """A socket path holds 107 bytes: a deep $XDG_RUNTIME_DIR gets the private temp
+    folder instead of a window that cannot listen."""
+    deep = tmp_path / ("d" * 60) / "run"
+    deep.mkdir(parents=True, mode=0o700)
+    deep.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    name = server_name(tmp_path)
+    assert name is not None and len(name) < 108
+    assert Path(name).parent.name == f"dataset-vault-{os.getuid()}"

@@ -59,8 +59,9 @@ class ColumnFitter(QObject):
             return view.columnWidth(col) if not view.isColumnHidden(col) else WIDTHS[col]
 
         used = sum(width(c) for c in WIDTHS if c not in OPTIONAL)
+        fits = True
         for col in reversed(OPTIONAL):   # Readers first back in, Owner last
-            fits = used + width(col) <= room
+            fits = fits and used + width(col) <= room   # (never Owner without Modified)
             view.setColumnHidden(col, not fits)
             if fits:
                 used += width(col)

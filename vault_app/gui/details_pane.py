@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from vault_app.core.errors import VaultError
 from vault_app.gui import icons, verdicts
 from vault_app.gui.file_model import Entry, human_time
-from vault_app.gui.units import human_size
+from vault_app.gui.units import home_relative, human_size
 
 if TYPE_CHECKING:
     from vault_app.core.audit import AuditRecord
@@ -141,7 +141,10 @@ class DetailsPane(QWidget):
             self.title.setText("No file selected")
             return
         self.title.setText(entry.name)
-        self.location.setText(str(entry.path))
+        # ~/Vault/… as people say it; a break allowed after each "/" so that a long path
+        # wraps inside the pane instead of running off its edge
+        self.location.setText(home_relative(entry.path).replace("/", "/\u200b"))
+        self.location.setToolTip(str(entry.path))
         self.modified.setText(human_time(entry.modified))
         if not entry.locked:
             self.state.setText("Not locked: stored in plain text. Lock it to protect it.")

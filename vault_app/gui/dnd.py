@@ -134,9 +134,10 @@ class DropHint(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setStyleSheet("QLabel#dropHint { background: rgba(46, 125, 220, 40); "
+        # opaque enough to hide what is below it: one message, not two on top of each other
+        self.setStyleSheet("QLabel#dropHint { background: rgba(222, 235, 250, 245); "
                            "border: 3px dashed #2e7ddc; border-radius: 8px; "
-                           "color: palette(text); font-size: 18pt; }")
+                           "color: #123a66; font-size: 18pt; }")
         parent.installEventFilter(self)
         self.hide()
 

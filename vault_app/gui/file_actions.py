@@ -23,8 +23,9 @@ from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.dnd import expand
 from vault_app.gui.file_model import LOCKED_SUFFIX, Entry
-from vault_app.gui.lock_choice import LockBatch, ask_lock_choice, home_relative
+from vault_app.gui.lock_choice import LockBatch, ask_lock_choice
 from vault_app.gui.reveal import reveal
+from vault_app.gui.units import home_relative
 from vault_app.gui.window_part import Button, WindowPart
 
 if TYPE_CHECKING:

@@ -16,14 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
 from vault_app.gui.dialogs.settings import Settings
-
-
-def home_relative(path: Path) -> str:
-    """``~/Vault`` rather than ``/home/ann/Vault``: shorter, and how people say it."""
-    try:
-        return "~/" + path.relative_to(Path.home()).as_posix()
-    except ValueError:
-        return str(path)
+from vault_app.gui.units import home_relative
 
 
 def _what(paths: Sequence[Path]) -> str:

@@ -351,6 +351,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         """The change lane is done: say what a batch of locks did, or what a Cancel
         stopped (nothing half-written is left behind)."""
         stopped, self._stopped = self._stopped, []
+        self._on_selection()   # the details' history shows what was just done
         if self.lock_batch is not None:
             self.lock_batch.stopped = bool(stopped)
             self._report_locks()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from vault_app.core.errors import ErrorKind, VaultError
 from vault_app.gui.dialogs.settings import Settings
-from vault_app.gui.lock_choice import home_relative
+from vault_app.gui.units import home_relative
 from vault_app.gui.window_part import WindowPart
 
 if TYPE_CHECKING:

@@ -40,6 +40,8 @@ CONNECT_TIMEOUT_MS = 500
 MAX_MESSAGE = 4 << 20
 #: The folder made in $XDG_RUNTIME_DIR (or, without one, in the temp folder).
 FOLDER = "dataset-vault"
+#: A Unix socket's path holds 107 bytes at most; the name adds 22 to the folder.
+MAX_FOLDER = 80
 
 
 def is_private_folder(folder: Path) -> bool:
@@ -77,6 +79,8 @@ def server_name(data_home: Path) -> str | None:
     if sys.platform == "win32":
         return f"dataset-vault-{os.environ.get('USERNAME', 'user')}-{digest}"
     folder = private_folder()
+    if folder is not None and len(str(folder)) > MAX_FOLDER:   # a deep runtime folder
+        folder = private_folder(runtime="")
     return None if folder is None else str(folder / f"instance-{digest}")
 
 
