@@ -11,19 +11,42 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vault_app"
 QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pytestqt")
 
 
+RECIPIENT_TYPES = tuple(f"vault_app.core.recipients.{name}"
+                        for name in ("x25519", "scrypt", "hybrid", "_wrap"))
+
+
 def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` may import: ``from a import b`` counts as ``a`` and ``a.b``
+    (``b`` may be a submodule, as in ``from vault_app.core import age``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and node.module, f"{path}: a relative import"
             names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
 def modules(sub: str) -> list[Path]:
     return sorted((PACKAGE / sub).rglob("*.py"))
+
+
+def lines_of(path: Path) -> int:
+    """As ``wc -l`` counts them."""
+    return path.read_text(encoding="utf-8").count("\n")
+
+
+def imported_in_fresh_python(code: str) -> list[str]:
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", f"import sys; {code}; "
+                          "print(repr(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True).stdout
+    loaded: list[str] = ast.literal_eval(out.strip())
+    return loaded
 
 
 @pytest.mark.parametrize(("layer", "forbidden"), [
@@ -45,6 +68,35 @@ def test_recipient_types_do_not_know_each_other() -> None:
         others = {f"vault_app.core.recipients.{p.stem}" for p in modules("core/recipients")
                   if p.stem not in (path.stem, "__init__", "_wrap")}
         assert not imports_of(path) & others, path
+
+
+def test_only_keys_and_age_know_every_recipient_type() -> None:
+    allowed = {PACKAGE / "core" / "keys.py", PACKAGE / "core" / "age.py"}
+    bad = [f"{path.relative_to(PACKAGE)} imports {name}"
+           for path in modules("") if path not in allowed
+           and PACKAGE / "core" / "recipients" not in path.parents
+           for name in sorted(imports_of(path) & set(RECIPIENT_TYPES))]
+    assert not bad, bad
+
+
+SIGNATURE_MODULES = ("acl", "members", "audit", "signing")
+
+
+def test_signature_modules_need_neither_the_keyring_nor_the_recipe() -> None:
+    forbidden = {"vault_app.core.keystore", "vault_app.core.age"}
+    bad = [f"core/{name}.py imports {found}" for name in SIGNATURE_MODULES
+           for found in sorted(imports_of(PACKAGE / "core" / f"{name}.py") & forbidden)]
+    assert not bad, bad
+    loaded = imported_in_fresh_python(
+        "import " + ", ".join(f"vault_app.core.{name}" for name in SIGNATURE_MODULES))
+    assert not [m for m in loaded if m in forbidden or m.split(".")[0] == "keyring"], loaded
+
+
+@pytest.mark.parametrize(("layer", "limit"), [("core", 500), ("gui", 600)])
+def test_no_module_is_too_long(layer: str, limit: int) -> None:
+    long = [f"{path.relative_to(PACKAGE)}: {lines_of(path)} lines" for path in modules(layer)
+            if lines_of(path) > limit]
+    assert not long, long
 
 
 def test_core_import_loads_no_qt() -> None:

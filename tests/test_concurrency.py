@@ -108,7 +108,7 @@ def test_two_admins_many_rounds(tmp_path: Path) -> None:
     # every file verifies and decrypts (for its writer) to what its writer wrote
     results = vault.verify()
     assert len(results) == 2 + 2 * ROUNDS
-    assert [r for r in results if r[1] != "valid"] == []
+    assert [r for r in results if r.status != "valid"] == []
     out_dir = tmp_path / "check"
     for user in ("alice", "bob"):
         writer = Vault.open(root, user=user, keystore=keystore)

@@ -223,7 +223,7 @@ class Team:
     def consistent(self) -> None:
         """`vault verify` (the same core call) and the audit log both pass."""
         results = self.alice.verify()
-        assert all(status == "valid" for _, status, _ in results), results
+        assert all(r.status == "valid" for r in results), results
         keys = {n: m.signing_key for n, m in self.alice.registry.trusted.items()}
         audit = AuditLog(self.root, vault_id=self.alice.config["vault_id"])
         assert audit.verify(keys) == []
@@ -356,7 +356,7 @@ def test_kill_during_member_add(team: Team) -> None:
     carol = X25519Identity.generate()
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from vault_app.core.keystore import encode_signing_public
+    from vault_app.core.signing import encode_signing_public
 
     signing = encode_signing_public(Ed25519PrivateKey.generate().public_key())
     registry_file = team.root / ".vault" / "members.json"

@@ -155,7 +155,7 @@ def test_vault_lock_keeps_the_plaintext_when_the_read_back_fails(
         def __init__(self, handle: BinaryIO, *args: object) -> None:
             super().__init__(FlipsAByte(handle), *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("vault_app.core.vault.ReadBackVerifier", CorruptingVerifier)
+    monkeypatch.setattr("vault_app.core.file_ops.ReadBackVerifier", CorruptingVerifier)
     with pytest.raises(VaultError, match="verification of the written file failed"):
         alice.lock(src)
     assert src.read_bytes() == before, "the plaintext must stay when the check fails"

@@ -142,8 +142,8 @@ def test_swapped_member_key_is_detected(tmp_path: Path) -> None:
     with pytest.raises(MemberKeyMismatchError):
         alice.share(locked, "bob")
     assert alice.info(locked).readers == ["alice"], "mallory's key was not used"
-    problems = [r for r in alice.verify() if r[1] != "valid"]
-    assert problems and "bob" in problems[0][2]
+    problems = [r for r in alice.verify() if r.status != "valid"]
+    assert problems and "bob" in problems[0].detail
     bob = Vault.open(tmp_path / "v", user="bob", keystore=vaults["alice"].keystore)
     with pytest.raises(MemberKeyMismatchError):
         bob.keys()

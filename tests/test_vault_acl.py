@@ -24,8 +24,8 @@ from vault_app.core.errors import (
 from vault_app.core.header import read_header
 from vault_app.core.keys import generate_identity, parse_recipient
 from vault_app.core.keystore import UserKeys
-from vault_app.core.members import b64, canonical
 from vault_app.core.progress import CancelToken
+from vault_app.core.signing import b64, canonical
 from vault_app.core.vault import Role, Vault
 
 
@@ -68,7 +68,7 @@ def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
     with v["carol"].open_reader(locked, verify_content=False) as quick:
         assert quick.read(8) == b"poisoned"  # a preview: chunks authentic, author not
     results = v["carol"].verify()
-    assert [(r[1], r[2]) for r in results] == [("invalid",
+    assert [(r.status, r.detail) for r in results] == [("invalid",
                                                 "the content is not the signed content")]
 
 
@@ -256,7 +256,7 @@ def test_hostile_acl_stanza_is_unreadable_not_a_crash(tmp_path: Path, body: byte
     assert v["alice"].info(path).signature == "unreadable"
     with pytest.raises(MalformedError):
         v["alice"].unlock(path, tmp_path / "o")
-    assert v["alice"].verify([path])[0][1] == "unreadable"
+    assert v["alice"].verify([path])[0].status == "unreadable"
 
 
 def test_init_twice_and_unwritable(tmp_path: Path) -> None:

@@ -16,12 +16,10 @@ from vault_app.core.keys import (
     generate_identity,
     parse_recipient,
     parse_recipients,
+    passphrase_recipient,
+    prompting_passphrase_identity,
 )
 from vault_app.core.recipients import Identity, Recipient
-from vault_app.core.recipients.scrypt import (
-    PromptingScryptIdentity,
-    ScryptRecipient,
-)
 
 
 def register(commands: Any) -> None:
@@ -111,7 +109,7 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
     if args.passphrase:
         if recipients:
             raise UsageError("-p cannot be combined with -r or -R")
-        recipients = [ScryptRecipient(ask_passphrase(confirm=True))]
+        recipients = [passphrase_recipient(ask_passphrase(confirm=True))]
     if not recipients:
         raise UsageError("no recipients", hint="use -r RECIPIENT, -R FILE, or -p")
     if args.output and args.output != "-":
@@ -138,7 +136,7 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     for path in args.identity:
         identities.extend(load_identity_file(path))
     if not identities:
-        identities.append(PromptingScryptIdentity(ask_passphrase))
+        identities.append(prompting_passphrase_identity(ask_passphrase))
     try:
         _decrypt(args, identities)
     except NoIdentityMatchError as exc:

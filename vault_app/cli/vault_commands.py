@@ -299,12 +299,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     vault = _open(args)
     results = vault.verify([Path(f) for f in args.files] if args.files else None)
-    bad = [r for r in results if r[1] != "valid"]
+    bad = [r for r in results if not r.ok]
     if args.json:
-        print_json([{"path": str(p), "status": s, "detail": d} for p, s, d in results])
+        print_json([{"path": str(r.path), "status": r.status.value, "detail": r.detail}
+                    for r in results])
     else:
-        for path, status, detail in results:
-            print(f"{status}\t{path}\t{detail}")
+        for r in results:
+            print(f"{r.status.value}\t{r.path}\t{r.detail}")
     if bad:
         print(f"error: {len(bad)} of {len(results)} checks failed", file=sys.stderr)
         return 1

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from vault_app.core import signing
 from vault_app.core.errors import MalformedError
 from vault_app.core.header import Stanza
-from vault_app.core.keystore import UserKeys
-from vault_app.core.members import Member, b64, canonical, verify_signature
+from vault_app.core.members import Member
 
 ACL_STANZA = "dataset-vault.org/acl"
 ACL_VERSION = 1
@@ -82,15 +82,15 @@ class Record:
     def message(self) -> bytes:
         body = self.as_dict()
         del body["signature"]
-        return _SIG_DOMAIN + canonical(body)
+        return _SIG_DOMAIN + signing.canonical(body)
 
     def digest(self) -> str:
-        return hashlib.sha256(canonical(self.as_dict())).hexdigest()
+        return hashlib.sha256(signing.canonical(self.as_dict())).hexdigest()
 
-    def sign(self, keys: UserKeys) -> Record:
-        if keys.name != self.signer:
+    def sign(self, signer: signing.Signer) -> Record:
+        if signer.name != self.signer:
             raise ValueError("a record is signed by its signer")
-        return replace(self, signature=b64(keys.sign(self.message())))
+        return replace(self, signature=signing.sign(signer, self.message()))
 
     def placeholder(self) -> Record:
         """Same encoded length as the final record: lets the header be written first."""
@@ -120,7 +120,7 @@ class Record:
 
 def encode_stanza(history: Sequence[Record]) -> Stanza:
     body = {"v": ACL_VERSION, "history": [r.as_dict() for r in history]}
-    return Stanza(ACL_STANZA, (), canonical(body))
+    return Stanza(ACL_STANZA, (), signing.canonical(body))
 
 
 def decode_stanza(stanza: Stanza) -> list[Record]:
@@ -187,7 +187,7 @@ def verify_history(history: Sequence[Record], recipient_stanzas: Sequence[Stanza
         if signer is None:
             return Verdict(Status.UNKNOWN_SIGNER,
                            f"signed by {record.signer}, who is not a member of this vault")
-        if not verify_signature(signer.signing_key, record.signature, record.message()):
+        if not signing.verify(signer.signing_key, record.signature, record.message()):
             return Verdict(Status.INVALID,
                            f"the signature by {record.signer} does not verify: the access "
                            "list or header was changed")

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from vault_app.core.age import decrypt, open_input
 from vault_app.core.errors import KeyFormatError, NotAVaultError
-from vault_app.core.keys import parse_identities, parse_identity
+from vault_app.core.keys import parse_identities, parse_identity, prompting_passphrase_identity
 from vault_app.core.reader import AgeReader
 from vault_app.core.recipients import Identity
-from vault_app.core.recipients.scrypt import PromptingScryptIdentity
 from vault_app.core.stream import CHUNK
 
 PathLike = str | os.PathLike[str]
@@ -46,7 +45,7 @@ def identities_from_bytes(raw: bytes, name: str, ask: Callable[[], bytes]) -> li
     memory with the passphrase from ``ask``, called only if it is encrypted."""
     if raw.lstrip().startswith((b"age-encryption.org/", b"-----BEGIN AGE")):
         plain = io.BytesIO()
-        decrypt(io.BytesIO(raw), plain, [PromptingScryptIdentity(ask)])
+        decrypt(io.BytesIO(raw), plain, [prompting_passphrase_identity(ask)])
         raw = plain.getvalue()
     try:
         text = raw.decode("utf-8")

@@ -14,54 +14,32 @@ consistent state is not detected without a copy kept elsewhere.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import filelock
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from vault_app.core import signing
 from vault_app.core.atomic import atomic_output, describe_os_error
-from vault_app.core.encoding import bech32_decode
-from vault_app.core.errors import (
-    ErrorKind,
-    FileOperationError,
-    KeyFormatError,
-    Remedy,
-    VaultError,
-)
+from vault_app.core.errors import ErrorKind, Remedy, VaultError
+from vault_app.core.layout import META
+from vault_app.core.locks import audit_lock
 from vault_app.core.vault_io import shared_mode
 
 LOG = "audit.log"
 HEAD = "audit.head"
-META = ".vault"
 FORMAT = 1
-LOCK_TIMEOUT = 120.0
 _RECORD_DOMAIN = b"dataset-vault.org/v1/audit-record\n"
 _HEAD_DOMAIN = b"dataset-vault.org/v1/audit-head\n"
 _GENESIS_DOMAIN = b"dataset-vault.org/v1/audit-genesis\n"
 _FIELDS = ("v", "seq", "time", "actor", "action", "target", "details", "prev_hash")
 _MAX_LINE = 1 << 20
-
-Clock = Callable[[], dt.datetime]
-
-
-class Signer(Protocol):
-    """Whoever appends: a member name and the matching Ed25519 signing key."""
-
-    @property
-    def name(self) -> str: ...
-
-    def sign(self, message: bytes) -> bytes: ...
 
 
 class AuditError(VaultError):
@@ -70,36 +48,15 @@ class AuditError(VaultError):
     kind = ErrorKind.VAULT_DAMAGED
 
 
-def _canonical(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _now(clock: Clock | None) -> str:
-    now = clock() if clock else dt.datetime.now(dt.UTC)
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _public_key(key: str | Ed25519PublicKey) -> Ed25519PublicKey:
-    if isinstance(key, Ed25519PublicKey):
-        return key
-    hrp, data = bech32_decode(key.strip())
-    if hrp != "vaultsig" or len(data) != 32:
-        raise KeyFormatError("not a signing public key (vaultsig1…)")
-    return Ed25519PublicKey.from_public_bytes(data)
-
-
-def _verifies(key: str | Ed25519PublicKey, signature: Any, message: bytes) -> bool:
-    if not isinstance(signature, str):
-        return False
-    try:
-        _public_key(key).verify(base64.b64decode(signature, validate=True), message)
-    except (InvalidSignature, KeyFormatError, binascii.Error, ValueError):
-        return False
-    return True
+def _publish_shared(fd: int) -> None:
+    """The checkpoint is public: shared mode before the rename (never published 0600), and
+    only after the fsync, so a kill while it is synced leaves a private temp file."""
+    with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+        os.fchmod(fd, shared_mode())
 
 
 @dataclass(frozen=True)
@@ -147,7 +104,7 @@ class AuditLog:
     """The audit log of the vault at ``vault_dir``. Appends are serialized across processes."""
 
     def __init__(self, vault_dir: Path | str, *, vault_id: str = "",
-                 clock: Clock | None = None) -> None:
+                 clock: signing.Clock | None = None) -> None:
         self.meta = Path(vault_dir) / META
         self.path = self.meta / LOG
         self.head_path = self.meta / HEAD
@@ -156,38 +113,21 @@ class AuditLog:
 
     # -- writing --------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        locks = self.meta / "locks"
-        try:
-            locks.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise describe_os_error(exc, locks) from None
-        try:
-            # the log, its head and its lock are shared like the registry: every member's
-            # login must read them (and take the lock to append)
-            with filelock.FileLock(str(locks / "audit.lock"), timeout=LOCK_TIMEOUT,
-                                   mode=shared_mode()):
-                yield
-        except filelock.Timeout:
-            raise FileOperationError("timed out waiting for the audit log lock",
-                                     kind=ErrorKind.BUSY) from None
-
-    def append(self, signer: Signer, action: str, target: str = "",
+    def append(self, signer: signing.Signer, action: str, target: str = "",
                details: Mapping[str, Any] | None = None) -> AuditRecord:
         """Sign and append one record; durable (fsynced) when this returns.
 
         ``details`` must be plain JSON data and must never hold a secret.
         """
-        with self._lock():
+        with audit_lock(self.meta):
             last = self._last_complete()
             seq = 1 if last is None else last.seq + 1
             prev = self.genesis if last is None else last.line_hash
-            body = {"v": FORMAT, "seq": seq, "time": _now(self._clock), "actor": signer.name,
-                    "action": action, "target": target, "details": dict(details or {}),
-                    "prev_hash": prev}
-            sig = base64.b64encode(signer.sign(_RECORD_DOMAIN + _canonical(body))).decode()
-            line = _canonical({**body, "sig": sig})
+            body = {"v": FORMAT, "seq": seq, "time": signing.now_iso(self._clock),
+                    "actor": signer.name, "action": action, "target": target,
+                    "details": dict(details or {}), "prev_hash": prev}
+            sig = signing.sign(signer, _RECORD_DOMAIN + signing.canonical(body))
+            line = signing.canonical({**body, "sig": sig})
             self._write_line(line)
             record = AuditRecord.parse(line)
             self._write_head(signer, record)
@@ -205,14 +145,13 @@ class AuditLog:
         except OSError as exc:
             raise describe_os_error(exc, self.path) from None
 
-    def _write_head(self, signer: Signer, record: AuditRecord) -> None:
+    def _write_head(self, signer: signing.Signer, record: AuditRecord) -> None:
         head = {"seq": record.seq, "hash": record.line_hash, "actor": signer.name,
                 "time": record.time}
-        head["sig"] = base64.b64encode(signer.sign(_HEAD_DOMAIN + _canonical(head))).decode()
-        with atomic_output(self.head_path, overwrite=True) as out:
-            out.write(_canonical(head) + b"\n")
-            with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
-                os.fchmod(out.fileno(), shared_mode())  # before the rename: never 0600
+        head["sig"] = signing.sign(signer, _HEAD_DOMAIN + signing.canonical(head))
+        with atomic_output(self.head_path, overwrite=True,
+                           before_publish=_publish_shared) as out:
+            out.write(signing.canonical(head) + b"\n")
 
     def _last_complete(self) -> AuditRecord | None:
         """The last complete record; an unfinished line left by a crash is cut off first."""
@@ -289,7 +228,8 @@ class AuditLog:
             if key is None:
                 problems.append(f"{where}: signed by {record.actor!r}, who is not a known "
                                 "member")
-            elif not _verifies(key, record.sig, _RECORD_DOMAIN + _canonical(record.body())):
+            elif not signing.verify(key, record.sig,
+                                    _RECORD_DOMAIN + signing.canonical(record.body())):
                 problems.append(f"{where}: the signature of {record.actor!r} does not verify; "
                                 "the record was edited")
             hashes.setdefault(record.seq, record.line_hash)
@@ -310,7 +250,8 @@ class AuditLog:
             return ["the signed checkpoint (audit.head) is malformed"]
         body = {k: v for k, v in head.items() if k != "sig"}
         key = keys.get(str(head["actor"]))
-        if key is None or not _verifies(key, head["sig"], _HEAD_DOMAIN + _canonical(body)):
+        signed = _HEAD_DOMAIN + signing.canonical(body)
+        if key is None or not signing.verify(key, head["sig"], signed):
             return ["the signature of the checkpoint (audit.head) does not verify"]
         seq = head["seq"]
         if not isinstance(seq, int) or seq > last_seq:

@@ -1,15 +1,22 @@
-"""Parse and generate identities and recipients of every native type.
+"""Parse and make identities and recipients of every native type.
 
-The only module that knows all recipient types; everything else goes through it.
+With ``age.py`` (the recipe), the only module that knows all recipient types; everything
+else goes through it, passphrases included, so a new type is added in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from vault_app.core.errors import KeyFormatError, Remedy
 from vault_app.core.recipients import Identity, Recipient
 from vault_app.core.recipients.hybrid import HybridIdentity, HybridRecipient
+from vault_app.core.recipients.scrypt import DEFAULT_WORK_FACTOR as DEFAULT_WORK_FACTOR
+from vault_app.core.recipients.scrypt import (
+    PromptingScryptIdentity,
+    ScryptIdentity,
+    ScryptRecipient,
+)
 from vault_app.core.recipients.x25519 import X25519Identity, X25519Recipient
 
 KeyPair = X25519Identity | HybridIdentity
@@ -31,6 +38,27 @@ def parse_recipient(text: str) -> X25519Recipient | HybridRecipient:
             remedy=Remedy.USE_PUBLIC_RECIPIENT,
         )
     raise KeyFormatError("unknown recipient type (expected age1… or age1pq1…)")
+
+
+def is_post_quantum(recipient: str) -> bool:
+    """Whether ``recipient`` is a post-quantum hybrid one (a vault's policy may require it)."""
+    return isinstance(parse_recipient(recipient), HybridRecipient)
+
+
+def passphrase_recipient(passphrase: bytes,
+                         work_factor: int = DEFAULT_WORK_FACTOR) -> Recipient:
+    """Encrypt to a passphrase (scrypt); it must be a file's only recipient."""
+    return ScryptRecipient(passphrase, work_factor)
+
+
+def passphrase_identity(passphrase: bytes) -> Identity:
+    return ScryptIdentity(passphrase)
+
+
+def prompting_passphrase_identity(ask: Callable[[], bytes]) -> Identity:
+    """A passphrase identity that calls ``ask`` only for a passphrase-encrypted file, so
+    it can sit beside key identities without prompting needlessly."""
+    return PromptingScryptIdentity(ask)
 
 
 def parse_identity(text: str) -> KeyPair:

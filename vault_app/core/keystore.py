@@ -12,20 +12,15 @@ No private key is ever written to disk in plaintext, logged, or put in an error.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vault_app.core import age
 from vault_app.core.atomic import atomic_output, describe_os_error
@@ -39,48 +34,26 @@ from vault_app.core.errors import (
     UnknownUserError,
     VaultError,
 )
-from vault_app.core.keys import KeyPair, generate_identity, parse_identities
-from vault_app.core.recipients.scrypt import (
+from vault_app.core.keys import (
     DEFAULT_WORK_FACTOR,
-    ScryptIdentity,
-    ScryptRecipient,
+    KeyPair,
+    generate_identity,
+    parse_identities,
+    passphrase_identity,
+    passphrase_recipient,
 )
+from vault_app.core.layout import check_name
+from vault_app.core.signing import encode_signing_public
 
 SERVICE = "dataset-vault"
 APP_DIR = "dataset-vault"
-SIGN_PUBLIC_HRP = "vaultsig"
 SIGN_SECRET_HRP = "vault-sign-secret-key-"  # noqa: S105 (a label)
 _USER_LINE = "# dataset-vault user: "
 _SIGN_SECRET_LINE = "# signing secret key: "  # noqa: S105 (a label)
 _WRAPPED_PREFIX = "-----BEGIN AGE ENCRYPTED FILE-----"
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
 
 #: Asks for a passphrase: ``(prompt, confirm) -> passphrase``. Raise to refuse.
 PassphraseFn = Callable[[str, bool], bytes]
-
-
-def check_name(name: str) -> str:
-    """User names become keyring entries, file names and header fields: keep them plain."""
-    if not _NAME.fullmatch(name):
-        raise UnknownUserError(
-            f"invalid user name {name!r}", kind=ErrorKind.USAGE,
-            hint="use letters, digits, '.', '_', '-' or '@' (at most 64, no leading dot)",
-        )
-    return name
-
-
-def encode_signing_public(key: Ed25519PublicKey) -> str:
-    return bech32_encode(SIGN_PUBLIC_HRP, key.public_bytes_raw())
-
-
-@functools.lru_cache(maxsize=1024)
-def parse_signing_public(text: str) -> Ed25519PublicKey:
-    """Parsed once per key: a listing checks every file's signatures against the same few
-    members' keys, and Bech32 decoding (in Python) cost as much as the Ed25519 check."""
-    hrp, data = bech32_decode(text.strip())
-    if hrp != SIGN_PUBLIC_HRP or len(data) != 32:
-        raise KeyFormatError("not a signing public key (vaultsig1…)")
-    return Ed25519PublicKey.from_public_bytes(data)
 
 
 @dataclass(frozen=True)
@@ -140,14 +113,14 @@ class UserKeys:
                 remedy=Remedy.USE_EXPORTED_KEY_FILE,
             )
         identity = identities[0]
-        assert not isinstance(identity, ScryptIdentity)
-        return cls(check_name(found_name), identity, signing)  # type: ignore[arg-type]
+        assert isinstance(identity, KeyPair)
+        return cls(check_name(found_name), identity, signing)
 
 
 def wrap_text(text: str, passphrase: bytes, work_factor: int = DEFAULT_WORK_FACTOR) -> str:
     """Passphrase-encrypt ``text`` into an armored age (scrypt) file."""
     out = io.BytesIO()
-    age.encrypt(io.BytesIO(text.encode()), out, [ScryptRecipient(passphrase, work_factor)],
+    age.encrypt(io.BytesIO(text.encode()), out, [passphrase_recipient(passphrase, work_factor)],
                 armor=True)
     return out.getvalue().decode("ascii")
 
@@ -155,7 +128,7 @@ def wrap_text(text: str, passphrase: bytes, work_factor: int = DEFAULT_WORK_FACT
 def unwrap_text(data: str | bytes, passphrase: bytes) -> str:
     raw = data.encode("ascii") if isinstance(data, str) else data
     out = io.BytesIO()
-    age.decrypt(io.BytesIO(raw), out, [ScryptIdentity(passphrase)])
+    age.decrypt(io.BytesIO(raw), out, [passphrase_identity(passphrase)])
     return out.getvalue().decode("utf-8")
 
 
@@ -251,9 +224,6 @@ class Keystore:
         keys = UserKeys.from_text(text, name=name)
         self._cache[name] = keys
         return keys
-
-    def is_protected(self, name: str) -> bool:
-        return self._read_stored(name).startswith(_WRAPPED_PREFIX)
 
     def _read_stored(self, name: str) -> str:
         path = self.key_file(name)

@@ -9,56 +9,30 @@ registry, marked removed, so their old signatures can still be checked.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-
 from vault_app.core.errors import (
-    KeyFormatError,
     MemberKeyMismatchError,
     Remedy,
     UnknownUserError,
     VaultFormatError,
 )
-from vault_app.core.keystore import UserKeys, check_name, parse_signing_public
+from vault_app.core.layout import check_name
+from vault_app.core.signing import (
+    Clock,
+    Signer,
+    canonical,
+    now_iso,
+    parse_signing_public,
+    sign,
+    verify,
+)
 
 MEMBERS_FORMAT = "dataset-vault.org/members/v1"
 _MEMBER_DOMAIN = b"dataset-vault.org/v1/member\n"
-
-
-def canonical(data: Mapping[str, Any]) -> bytes:
-    """Canonical JSON: sorted keys, no spaces, ASCII only (strings, ints, bools, lists)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def unb64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyFormatError("malformed base64 signature") from None
-
-
-def now_iso(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def verify_signature(signing_key: str, signature: str, message: bytes) -> bool:
-    try:
-        parse_signing_public(signing_key).verify(unb64(signature), message)
-    except (InvalidSignature, KeyFormatError, ValueError):
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -84,9 +58,9 @@ class Member:
         body["vault"] = vault_id
         return _MEMBER_DOMAIN + canonical(body)
 
-    def signed(self, vault_id: str, admin: UserKeys) -> Member:
+    def signed(self, vault_id: str, admin: Signer) -> Member:
         unsigned = replace(self, signed_by=admin.name, signature="")
-        return replace(unsigned, signature=b64(admin.sign(unsigned.message(vault_id))))
+        return replace(unsigned, signature=sign(admin, unsigned.message(vault_id)))
 
     def fingerprint(self) -> str:
         """Short, stable digest of the public keys, to compare out of band."""
@@ -120,7 +94,7 @@ class Registry:
         self._evaluate()
 
     def _valid(self, entry: Member, signer: Member) -> bool:
-        return verify_signature(signer.signing_key, entry.signature, entry.message(self.vault_id))
+        return verify(signer.signing_key, entry.signature, entry.message(self.vault_id))
 
     def _evaluate(self) -> None:
         names = [e.name for e in self.entries]
@@ -198,7 +172,7 @@ class Registry:
 
 
 def new_member(keys_name: str, recipient: str, signing_key: str, *, admin: bool,
-               added_by: str, now: dt.datetime | None = None) -> Member:
+               added_by: str, clock: Clock | None = None) -> Member:
     check_name(keys_name)
     parse_signing_public(signing_key)  # refuse garbage at once
-    return Member(keys_name, recipient, signing_key, admin, added_by, now_iso(now))
+    return Member(keys_name, recipient, signing_key, admin, added_by, now_iso(clock))

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from vault_app.core.layout import LOCKED_SUFFIX
+
 DEFAULT_LIMIT = 100
 MAX_TEXT = 16 * 1024 * 1024   # characters read at most for a text-based preview
 MAX_LINE = 1024 * 1024        # one physical line longer than this is cut
@@ -79,8 +81,8 @@ class _Borrowed(io.RawIOBase):
 def _split_name(name: str) -> tuple[str, bool]:
     """Format extension of ``name`` (``.age`` and ``.gz`` removed) and whether it is gzipped."""
     lower = name.lower()
-    if lower.endswith(".age"):
-        lower = lower[:-4]
+    if lower.endswith(LOCKED_SUFFIX):
+        lower = lower[: -len(LOCKED_SUFFIX)]
     gz = lower.endswith(".gz")
     if gz:
         lower = lower[:-3]

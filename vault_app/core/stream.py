@@ -22,16 +22,12 @@ The rules, in short:
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from vault_app.core.errors import MalformedError, PayloadError, TruncatedError
 from vault_app.core.kdf import hkdf_sha256
-
-if TYPE_CHECKING:  # see __getattr__ below
-    from vault_app.core.pipeline import decrypt_payload, encrypt_payload
 
 CHUNK = 64 * 1024
 TAG = 16
@@ -248,19 +244,8 @@ class RandomAccess:
         return len(sealed) - count * TAG
 
 
-def __getattr__(name: str) -> Any:
-    """``encrypt_payload``/``decrypt_payload`` moved to ``pipeline.py``; served from
-    there on first use for ``vault.py``, which still imports them from here (a
-    module-level import would be circular: the pipeline builds on this module)."""
-    if name in ("encrypt_payload", "decrypt_payload"):
-        from vault_app.core import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "CHUNK", "ENC_CHUNK", "NONCE_SIZE", "TAG", "Nonces", "RandomAccess", "chunk_failure",
-    "chunk_nonce", "decrypt_payload", "encrypt_payload", "last_chunks", "open_plan",
+    "chunk_nonce", "last_chunks", "open_plan",
     "open_run", "payload_aead", "payload_key", "plaintext_size", "seal_plan", "seal_run",
 ]

@@ -1,7 +1,9 @@
-"""Streaming plumbing for vault operations: hashing, pipes, atomic read-back, copies.
+"""File plumbing for vault operations: shared modes, metadata writes, hashing, pipes,
+atomic read-back, copies.
 
-Kept apart from ``vault.py`` so the operations there read as the recipe they are. Every
-helper works on already-open files and holds a few fixed-size buffers at most.
+Kept apart from the operations (``file_ops.py``, ``sharing.py``) so they read as the
+recipe they are. Every streaming helper works on already-open files and holds a few
+fixed-size buffers at most.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import queue
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vault_app.core.atomic import atomic_output
 from vault_app.core.errors import ErrorKind, FileOperationError
@@ -40,6 +44,20 @@ def shared_mode(directory: bool = False) -> int:
     metadata): what the umask allows, as for any file the user creates. Plaintext and
     keys never get these; they stay 0600."""
     return (0o777 if directory else 0o666) & ~current_umask()
+
+
+def share_with_members(path: Path, *, directory: bool = False) -> None:
+    """Public vault metadata gets the umask's permissions (atomic_output made it 0600):
+    members on other logins must read the config and the registry."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, shared_mode(directory))
+
+
+def write_metadata(path: Path, data: Mapping[str, Any], *, overwrite: bool) -> None:
+    """Write a public metadata file (config, registry) atomically, readable by members."""
+    with atomic_output(path, overwrite=overwrite) as out:
+        out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+    share_with_members(path)
 
 
 class Pipe:

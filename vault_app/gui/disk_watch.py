@@ -38,9 +38,9 @@ SETTLE_MS = 300
 
 def check_file(vault: Vault, path: Path) -> tuple[str, str]:
     """The full check of one file (read lane): ``(status, detail)`` as Verify gives it."""
-    for found, status, detail in vault.verify([path]):
-        if found == path:
-            return status, detail
+    for verdict in vault.verify([path]):
+        if verdict.path == path:
+            return verdict.status.value, verdict.detail
     return "unreadable", "it could not be checked"
 
 

@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.gui import verdicts
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.dnd import expand
-from vault_app.gui.file_model import LOCKED_SUFFIX, Entry
+from vault_app.gui.file_model import Entry
 from vault_app.gui.lock_choice import LockBatch, ask_lock_choice
 from vault_app.gui.reveal import reveal
 from vault_app.gui.units import home_relative
 from vault_app.gui.window_part import Button, WindowPart
 
 if TYPE_CHECKING:
-    from vault_app.core.vault import FileInfo, Vault
+    from vault_app.core.vault import FileInfo, FileVerdict, Vault
 
 
 class FileActions(WindowPart):
@@ -56,7 +57,7 @@ class FileActions(WindowPart):
         locked = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
                   and vault.path not in p.parents]
         skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
-                   or vault.path / ".vault" in p.parents]
+                   or vault.meta in p.parents]
         todo = [p for p in files if p not in skipped]
         if locked and not todo:
             self.open_target(locked[0])   # already locked: offer what can be done with it
@@ -249,13 +250,13 @@ class FileActions(WindowPart):
         self.tasks.read(functools.partial(vault.verify, paths), what="verify files",
                         label=f"Verifying {len(paths)} file(s)", on_success=self._verified)
 
-    def _verified(self, results: list[tuple[Path, str, str]]) -> None:
+    def _verified(self, results: list[FileVerdict]) -> None:
         """The list and the details follow what Verify found (red for a bad file, until
         it changes); the dialog words each problem, the core's detail goes under
         "Show Details…"."""
-        for path, status, detail in results:
-            self.model.set_verdict(path, status, detail)
-        bad = [(p, s, d) for p, s, d in results if s != "valid"]
+        for r in results:
+            self.model.set_verdict(r.path, r.status.value, r.detail)
+        bad = [(r.path, r.status.value, r.detail) for r in results if not r.ok]
         if not bad:
             box = QMessageBox(QMessageBox.Icon.Information, "Verify",
                               f"All {len(results)} file(s) are fine.", Button.Ok, self)

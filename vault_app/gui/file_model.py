@@ -11,7 +11,6 @@ selection (``request_rows``). After a change (lock, share, revoke...) the model 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from vault_app.core.layout import LOCKED_SUFFIX, display_name
 from vault_app.gui import icons, verdicts
 from vault_app.gui.tasks import Tasks
 from vault_app.gui.units import human_size
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 AnyIndex = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
-LOCKED_SUFFIX = ".age"
 
 
 class Column(IntEnum):
@@ -106,15 +105,6 @@ def human_time(ts: float) -> str:
 def _stamp(e: Entry) -> tuple[int, float]:
     """What says a file changed: its size and modification time."""
     return e.disk_size, e.modified
-
-
-def display_name(path: Path, root: Path) -> str:
-    """Path relative to the vault, without ``.age`` (string ops: this runs 10,000 times)."""
-    text, prefix = str(path), str(root) + os.sep
-    rel = text[len(prefix):] if text.startswith(prefix) else path.name
-    if os.sep != "/":
-        rel = rel.replace(os.sep, "/")
-    return rel[: -len(LOCKED_SUFFIX)] if rel.endswith(LOCKED_SUFFIX) else rel
 
 
 def scan_entries(vault: Vault, folders: list[str] | None = None) -> list[Entry]:

@@ -75,7 +75,7 @@ def carry_out(window: MainWindow, request: Request) -> None:
 
 
 def _open_several(window: MainWindow, paths: Sequence[Path]) -> None:
-    from vault_app.gui.file_model import LOCKED_SUFFIX  # (a handoff need not load it)
+    from vault_app.core.layout import LOCKED_SUFFIX  # (a handoff need not load it)
 
     locked = [p for p in paths if p.name.endswith(LOCKED_SUFFIX)]
     plain = [p for p in paths if not p.name.endswith(LOCKED_SUFFIX)]

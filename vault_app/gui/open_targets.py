@@ -14,9 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.file_actions import FileActions
-from vault_app.gui.file_model import LOCKED_SUFFIX
 from vault_app.gui.outside_file import OutsideFiles
 from vault_app.gui.window_part import Button
 

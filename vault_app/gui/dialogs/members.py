@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from vault_app.core.errors import KeyFormatError
 from vault_app.core.keys import parse_recipient
-from vault_app.core.keystore import check_name, parse_signing_public
+from vault_app.core.layout import check_name
+from vault_app.core.signing import parse_signing_public
 from vault_app.core.vault import Member, Vault
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.tables import selected_key

@@ -1,0 +1,40 @@
+"""One read of a locked file's header, as every vault operation starts with it.
+
+Reads only the header (never the payload): the recipient stanzas, the signed ACL history
+(if the file has one), and where the payload starts, with the file's size and time from
+the same open handle, so they describe the same file even if it is replaced meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault_app.core import age
+from vault_app.core.acl import Record, split_header
+from vault_app.core.atomic import describe_os_error
+from vault_app.core.header import Header, Stanza
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a header read tells: the header, its parts, and where the payload starts."""
+
+    header: Header
+    recipients: list[Stanza]
+    history: list[Record] | None
+    header_len: int
+    file_size: int
+    mtime: float
+
+
+def read_head(path: Path) -> Head:
+    try:
+        with path.open("rb") as handle:
+            header = age.read_head(handle)
+            stat = os.fstat(handle.fileno())
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+    recipients, history = split_header(header.stanzas)
+    return Head(header, recipients, history, len(header.encode()), stat.st_size, stat.st_mtime)

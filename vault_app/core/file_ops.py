@@ -1,0 +1,337 @@
+"""Operations on a locked file's content: lock (and new versions), unlock, export,
+recovery and the in-place reader.
+
+Every write encrypts to a fresh file key under the file's lock, into a temp file beside
+the destination; each block is read back and authenticated while later ones are still
+being encrypted, the signed header is checked, and only then is the file renamed into
+place (and the plaintext removed). Every read insists on the signed payload digest
+before any plaintext reaches its destination name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from vault_app.core import age
+from vault_app.core.acl import (
+    CAN_SHARE,
+    CAN_WRITE,
+    Record,
+    Role,
+    Verdict,
+    encode_stanza,
+    stanzas_digest,
+)
+from vault_app.core.atomic import atomic_output, describe_os_error, fsync_dir
+from vault_app.core.errors import (
+    AccessDeniedError,
+    ErrorKind,
+    FileOperationError,
+    PayloadError,
+    Remedy,
+    SignatureError,
+    VaultError,
+)
+from vault_app.core.file_head import Head, read_head
+from vault_app.core.keys import parse_recipient
+from vault_app.core.keystore import UserKeys
+from vault_app.core.layout import LOCKED_SUFFIX
+from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.readback import ReadBackVerifier
+from vault_app.core.recipients import Identity
+from vault_app.core.session import Session
+from vault_app.core.vault_config import check_policy
+from vault_app.core.vault_io import Pipe, atomic_rw
+from vault_app.core.verify import checked_head, judge
+
+if TYPE_CHECKING:
+    from vault_app.core.reader import AgeReader
+
+
+def default_dest(session: Session, src: Path) -> Path:
+    """Beside ``src`` if it is inside the vault, else at the vault's top; plus ``.age``."""
+    src = src.absolute()
+    inside = session.path in src.parents
+    return (src.parent if inside else session.path) / (src.name + LOCKED_SUFFIX)
+
+
+def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace: bool,
+         progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
+    """Encrypt ``src`` to ``dest`` (a new version if ``replace``); returns ``dest``."""
+    if src.is_symlink():  # it may point out of the vault; its target would stay behind
+        raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to",
+                                 path=src, kind=ErrorKind.NOT_A_FILE)
+    if src.name.endswith(LOCKED_SUFFIX) and _looks_locked(src):
+        raise FileOperationError(f"{src}: is already locked", path=src, kind=ErrorKind.USAGE,
+                                 hint="unlock it first to lock a new version")
+    if not src.is_file():
+        missing = not src.exists()
+        raise FileOperationError(f"{src}: no such file" if missing
+                                 else f"{src}: is not a regular file", path=src,
+                                 kind=ErrorKind.NOT_FOUND if missing else ErrorKind.NOT_A_FILE)
+    if session.meta in src.absolute().parents:
+        raise FileOperationError(f"{src}: is inside the vault's metadata folder", path=src,
+                                 kind=ErrorKind.USAGE)
+    replace = replace or dest is not None
+    dest = Path(dest) if dest is not None else default_dest(session, src)
+    me = session.keys()
+    with session.file_lock(dest):
+        prev: list[Record] = []
+        if dest.exists() and not replace:
+            raise FileOperationError(f"{dest}: already exists", path=dest,
+                                     kind=ErrorKind.EXISTS, remedy=Remedy.LOCK_AS_NEW_VERSION)
+        if dest.exists():
+            prev = checked_head(session, dest).history or []
+            current = prev[-1]
+            if current.acl.get(me.name) not in CAN_WRITE:
+                raise AccessDeniedError(f"{dest.name} exists and {me.name} may not "
+                                        "replace its content (needs owner or editor)")
+            acl = dict(current.acl)
+            file_id = current.file_id
+        else:
+            acl = {me.name: Role.OWNER.value}
+            for name, role in session.policy.get("default_acl", {}).items():
+                acl.setdefault(name, Role(role).value)
+            file_id = uuid.uuid4().hex
+        readers = recipients_for(session, acl)
+        with age.open_input(src) as plain:
+            write(session, dest, plain, readers=readers, acl=acl, author=me.name,
+                  change="update" if prev else "lock", prev=prev, file_id=file_id,
+                  overwrite=bool(prev), expect_size=os.fstat(plain.fileno()).st_size,
+                  progress=progress, cancel=cancel)
+    if not keep:
+        try:
+            src.unlink()
+        except OSError as exc:
+            raise describe_os_error(exc, src) from None
+        fsync_dir(src.absolute().parent)
+    session.audit("update" if prev else "lock", dest, kept=keep)
+    return dest
+
+
+def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
+    """Recipients of the ACL's users, from the signed registry (refusing tampered ones)."""
+    readers: dict[str, str] = {}
+    for name in acl:
+        member = session.registry.member(name)
+        check_policy(session.post_quantum, member.recipient, name)
+        readers[name] = member.recipient
+    return readers
+
+
+def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
+          acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
+          overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
+          cancel: CancelToken | None) -> None:
+    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit."""
+    me = session.keys()
+    file_key = age.new_file_key()
+    recipients = [parse_recipient(r) for r in readers.values()]
+    recipients.append(parse_recipient(session.recovery_recipient))
+    stanzas = age.wrap_stanzas(file_key, recipients)
+    record = Record(file_id=file_id, author=author, acl=acl, readers=readers,
+                    recovery=session.recovery_recipient, stanzas_sha256=stanzas_digest(stanzas),
+                    payload_sha256="", signer=me.name, signed=session.now(), change=change,
+                    prev=prev[-1].digest() if prev else "")
+    draft = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
+    with atomic_rw(dest, overwrite=overwrite) as out:
+        start = out.write(draft.encode())
+        digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
+        # Each block is read back from the file and authenticated while the next
+        # ones are encrypted: the plaintext is only removed after all of it verified.
+        verifier = ReadBackVerifier(out, start, file_key, cancel)
+        try:
+            size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
+                                    cancel=cancel, digest=digest)
+        except BaseException:
+            verifier.abort()
+            raise
+        try:
+            verified = verifier.finish()
+        except (PayloadError, OSError):  # what was read back is not what was written
+            verified = -1
+        if expect_size is not None and size != expect_size:
+            raise FileOperationError("the file changed while it was being locked",
+                                     kind=ErrorKind.BUSY)
+        final = dataclasses.replace(record, payload_sha256=digest.hexdigest()).sign(me)
+        header = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, final])])
+        encoded = header.encode()
+        if len(encoded) != start:  # pragma: no cover - format invariant
+            raise VaultError("internal error: the signed header changed length",
+                             kind=ErrorKind.INTERNAL)
+        out.seek(0)
+        out.write(encoded)
+        _verify_header(out, encoded, me, file_key, verified == size)
+
+
+def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,
+                   payload_ok: bool) -> None:
+    """The signed header as read back is the one meant, and our own key unwraps it.
+
+    (The payload was read back and authenticated chunk by chunk as it was written.
+    No second hash: the chunks authenticate under a key only we have held.)
+    """
+    handle.flush()
+    handle.seek(0)
+    header = age.read_head(handle)
+    if (not payload_ok or header.encode() != expected
+            or age.unwrap_file_key(header, [me.identity]) != file_key):
+        raise VaultError("verification of the written file failed; nothing was changed",
+                         kind=ErrorKind.IO, hint="check the disk (bad sectors, full, or failing?)")
+    handle.seek(0, os.SEEK_END)
+
+
+def owned_head(session: Session, locked: Path) -> tuple[Head, Record]:
+    """The checked header of ``locked`` and its current record, if the acting user owns it."""
+    head = checked_head(session, locked)
+    assert head.history is not None
+    current = head.history[-1]
+    if current.acl.get(session.user) not in CAN_SHARE:
+        raise AccessDeniedError(f"{session.user} is not an owner of {locked.name}",
+                                hint="only a file's owners may change who reads it")
+    return head, current
+
+
+def unlock(session: Session, locked: Path, out_dir: Path | str, *, overwrite: bool,
+           progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
+    """Decrypt to ``out_dir``; the plaintext appears only if it all verified."""
+    head = checked_head(session, locked)
+    file_key = session.file_key(head, locked)
+    out = _out_path(out_dir, locked)
+    with atomic_output(out, overwrite=overwrite) as dst:
+        _decrypt_checked(locked, head, file_key, dst, progress, cancel)
+    session.audit("unlock", locked, output=str(out))
+    return out
+
+
+def export(session: Session, locked: Path, recipient: str, out: Path, *,
+           progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
+    """A standard age copy of ``locked`` for ``recipient``, without the vault's stanzas.
+    Owners only: it decides who reads the content, as sharing does."""
+    target = parse_recipient(recipient)
+    head, _current = owned_head(session, locked)
+    file_key = session.file_key(head, locked)
+    with atomic_output(out) as dst:
+        pipe(locked, head, file_key, cancel,
+             lambda src: age.encrypt(src, dst, [target], progress=progress, cancel=cancel))
+    session.audit("export", locked, recipient=recipient)
+    return out
+
+
+def recover(session: Session, locked: Path, identity: Identity, out_dir: Path | str, *,
+            overwrite: bool, progress: ProgressFn | None,
+            cancel: CancelToken | None) -> tuple[Path, Verdict]:
+    """Unlock with the recovery identity; reports (does not require) a valid signature."""
+    verdict = judge(read_head(locked), session.registry, session.recovery_recipient)
+    out = recover_file(locked, identity, out_dir, overwrite=overwrite, progress=progress,
+                       cancel=cancel)
+    return out, verdict
+
+
+def recover_file(locked: Path | str, identity: Identity, out_dir: Path | str, *,
+                 overwrite: bool = False, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> Path:
+    """Recovery without the vault's metadata (``.vault/`` lost): the file's signed payload
+    digest is still enforced when it has one; signatures need the registry to be checked."""
+    locked = Path(locked)
+    head = read_head(locked)
+    file_key = age.unwrap_file_key(head.header, [identity])
+    out = _out_path(out_dir, locked)
+    with atomic_output(out, overwrite=overwrite) as dst:
+        if head.history is None:
+            with age.open_input(locked) as handle:
+                handle.seek(head.header_len)
+                age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel)
+        else:
+            _decrypt_checked(locked, head, file_key, dst, progress, cancel)
+    return out
+
+
+def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeReader:
+    """Seekable plaintext view of ``locked``, after its header signature checks out."""
+    from vault_app.core.reader import AgeReader
+
+    head = checked_head(session, locked)
+    assert head.history is not None
+    file_key = session.file_key(head, locked)
+    digest = head.history[-1].payload_sha256 if verify_content else None
+    try:
+        return AgeReader(locked, file_key=file_key, payload_sha256=digest)
+    except PayloadError as exc:
+        raise SignatureError(f"{locked.name}: {exc}") from None
+
+
+def pipe(locked: Path, head: Head, file_key: bytes, cancel: CancelToken | None,
+         consume: Callable[[Any], object]) -> None:
+    """Decrypt on a thread into a bounded pipe that ``consume`` reads (no plaintext file)."""
+    channel = Pipe()
+
+    def produce() -> None:
+        try:
+            _decrypt_checked(locked, head, file_key, channel, None, cancel)
+        except BrokenPipeError:
+            return
+        except BaseException as exc:
+            with contextlib.suppress(BrokenPipeError):
+                channel.finish(exc)
+            return
+        with contextlib.suppress(BrokenPipeError):
+            channel.finish()
+
+    thread = threading.Thread(target=produce, name="vault-decrypt", daemon=True)
+    thread.start()
+    try:
+        consume(channel)
+    finally:
+        channel.close()
+        thread.join()
+
+
+def _decrypt_checked(locked: Path, head: Head, file_key: bytes, dst: Any,
+                     progress: ProgressFn | None, cancel: CancelToken | None) -> int:
+    """Decrypt the payload to ``dst``, then insist on the signed payload digest.
+
+    The digest is of the very bytes decrypted, in the same read pass (hashed on the
+    stream's own thread, overlapping the decryption). ``dst`` is a temp file or a pipe
+    whose reader only commits after this returns: no plaintext reaches the
+    destination name unless the digest matched.
+    """
+    assert head.history is not None
+    digest = hashlib.sha256()
+    with age.open_input(locked) as handle:
+        handle.seek(head.header_len)
+        size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
+                                digest=digest)
+    if digest.hexdigest() != head.history[-1].payload_sha256:
+        raise SignatureError(f"{locked.name}: the content is not the signed content "
+                             "(rewritten by someone who could read it)")
+    return size
+
+
+def _out_path(out_dir: Path | str, locked: Path) -> Path:
+    """Where ``locked`` unlocks to inside ``out_dir`` (created if missing)."""
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise describe_os_error(exc, folder) from None
+    name = (locked.name[: -len(LOCKED_SUFFIX)] if locked.name.endswith(LOCKED_SUFFIX)
+            else locked.name + ".out")
+    return folder / name
+
+
+def _looks_locked(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return False
+    return head.startswith((b"age-encryption.org/", b"-----BEGIN AGE ENCRYPTED FILE-----"))

@@ -1,0 +1,43 @@
+"""Names and places every part of the app agrees on: where a vault keeps its metadata,
+what a locked file is called, how long a lock is waited for, what a user may be named.
+
+Defined once here (the core, the CLI and the window all use them), so a rename or a new
+rule cannot leave one of them behind. See docs/format.md for the folder layout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from vault_app.core.errors import ErrorKind, UnknownUserError
+
+META = ".vault"  # the vault's metadata folder, inside the vault folder
+CONFIG = "config.json"
+MEMBERS = "members.json"
+LOCKS = "locks"  # the lock files, inside META
+LOCKED_SUFFIX = ".age"
+LOCK_TIMEOUT = 120.0  # seconds to wait for another process's lock on a file or the registry
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}")
+
+
+def display_name(path: Path, root: Path) -> str:
+    """``path`` relative to the vault folder ``root``, ``/``-separated, without ``.age``.
+    String operations, not ``Path.relative_to``: a listing runs this 10,000 times."""
+    text, prefix = str(path), str(root) + os.sep
+    rel = text[len(prefix):] if text.startswith(prefix) else path.name
+    if os.sep != "/":
+        rel = rel.replace(os.sep, "/")
+    return rel[: -len(LOCKED_SUFFIX)] if rel.endswith(LOCKED_SUFFIX) else rel
+
+
+def check_name(name: str) -> str:
+    """User names become keyring entries, file names and header fields: keep them plain."""
+    if not _NAME.fullmatch(name):
+        raise UnknownUserError(
+            f"invalid user name {name!r}", kind=ErrorKind.USAGE,
+            hint="use letters, digits, '.', '_', '-' or '@' (at most 64, no leading dot)",
+        )
+    return name

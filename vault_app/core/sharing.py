@@ -1,0 +1,116 @@
+"""Who reads a locked file: share (add a reader, or change a role) and revoke.
+
+Sharing rewrites only the header: the file key is wrapped for one more reader and a new
+ACL record is signed; the payload is copied byte for byte (in the kernel where it can
+be). Revoking needs a fresh file key, so the payload is re-encrypted from a decrypting
+thread without a plaintext file. Both run under the file's lock and only by an owner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+
+from vault_app.core import age
+from vault_app.core.acl import Record, Role, encode_stanza, stanzas_digest
+from vault_app.core.errors import (
+    AccessDeniedError,
+    FileOperationError,
+    MemberKeyMismatchError,
+    SignatureError,
+    UnknownUserError,
+)
+from vault_app.core.file_head import Head
+from vault_app.core.file_ops import owned_head, pipe, recipients_for, write
+from vault_app.core.header import Stanza
+from vault_app.core.keys import parse_recipient
+from vault_app.core.listing import FileInfo
+from vault_app.core.progress import CancelToken, ProgressFn
+from vault_app.core.session import Session
+from vault_app.core.vault_config import check_policy
+from vault_app.core.vault_io import atomic_rw, copy_range
+
+
+def share(session: Session, locked: Path, user: str, role: Role) -> None:
+    """Give ``user`` the ``role`` on ``locked``: a header-only rewrite, same file key."""
+    me = session.keys()
+    target = session.registry.member(user)
+    check_policy(session.post_quantum, target.recipient, user)
+    with session.file_lock(locked):
+        head, current = owned_head(session, locked)
+        file_key = session.file_key(head, locked)
+        acl = {**current.acl, user: role.value}
+        _need_owner(acl, locked)
+        readers, stanzas = dict(current.readers), list(head.recipients)
+        if user in readers and readers[user] != target.recipient:
+            raise MemberKeyMismatchError(
+                f"{user}'s key changed since they were given this file",
+                hint=f"revoke {user} first, then share again")
+        if user not in readers:
+            readers[user] = target.recipient
+            stanzas += age.wrap_stanzas(file_key, [parse_recipient(target.recipient)])
+        if acl == current.acl:
+            return
+        record = dataclasses.replace(
+            current, acl=acl, readers=readers, stanzas_sha256=stanzas_digest(stanzas),
+            signer=me.name, signed=session.now(), change="share", prev=current.digest(),
+            signature="").sign(me)
+        _rewrite_header(locked, head, file_key, stanzas, [*(head.history or []), record])
+        session.audit("share", locked, user=user, role=role.value)
+
+
+def _rewrite_header(locked: Path, head: Head, file_key: bytes, stanzas: list[Stanza],
+                    history: list[Record]) -> None:
+    header = age.seal_header(file_key, [*stanzas, encode_stanza(history)])
+    payload = head.file_size - head.header_len
+    with age.open_input(locked) as src, atomic_rw(locked, overwrite=True) as out:
+        out.write(header.encode())
+        copy_range(src, out, head.header_len, payload)
+        if out.tell() != len(header.encode()) + payload:
+            raise FileOperationError(f"{locked}: the payload copy is incomplete")
+
+
+def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | None,
+           cancel: CancelToken | None) -> None:
+    """Remove ``user``: a fresh file key, the payload re-encrypted, replaced atomically."""
+    session.keys()  # mismatched keys are refused before the file's lock is taken
+    with session.file_lock(locked):
+        head, current = owned_head(session, locked)
+        if user not in current.acl:
+            raise UnknownUserError(f"{user} has no access to {locked.name}")
+        file_key = session.file_key(head, locked)
+        acl = {n: r for n, r in current.acl.items()
+               if n != user and (m := session.registry.lookup(n)) is not None and m.active}
+        _need_owner(acl, locked)
+        readers = recipients_for(session, acl)
+        assert head.history is not None
+        pipe(locked, head, file_key, cancel, lambda src: write(
+            session, locked, src, readers=readers, acl=acl, author=current.author,
+            change="revoke", prev=list(head.history or []), file_id=current.file_id,
+            overwrite=True, expect_size=None, progress=progress, cancel=cancel))
+        session.audit("revoke", locked, user=user)
+
+
+def revoke_everywhere(session: Session, user: str, files: Iterable[FileInfo], *,
+                      cancel: CancelToken | None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Revoke ``user`` from each of ``files`` whose ACL names them:
+    (revoked, [(skipped, why)])."""
+    done: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for info in files:
+        if user not in info.acl:
+            continue
+        try:
+            revoke(session, info.path, user, progress=None, cancel=cancel)
+        except (AccessDeniedError, SignatureError, UnknownUserError) as exc:
+            skipped.append((info.path, str(exc)))
+        else:
+            done.append(info.path)
+    return done, skipped
+
+
+def _need_owner(acl: dict[str, str], locked: Path) -> None:
+    if Role.OWNER.value not in acl.values():
+        raise AccessDeniedError(f"{locked.name} would be left without an owner",
+                                hint="make someone else an owner first")

@@ -1,0 +1,141 @@
+"""A vault's identity: its signed config (``.vault/config.json``), how a new vault's
+metadata is created, and the known-vaults pin that makes a swapped config noticed.
+
+The config names the vault, its first admin and that admin's signing key (the root of
+all trust in the registry), the recovery recipient and the vault's policy. It is signed
+by the first admin; on top of that, each account remembers the first admin's key of
+every vault it opened (trust on first use), so replacing the whole ``.vault/`` folder,
+signature and all, is refused too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from vault_app.core import signing
+from vault_app.core.acl import Role
+from vault_app.core.atomic import atomic_output, describe_os_error, fsync_dir
+from vault_app.core.errors import (
+    ErrorKind,
+    KeyFormatError,
+    NotAVaultError,
+    VaultError,
+    VaultFormatError,
+)
+from vault_app.core.keys import is_post_quantum
+from vault_app.core.layout import CONFIG, LOCKS, MEMBERS, META
+from vault_app.core.members import Registry
+from vault_app.core.vault_io import share_with_members, write_metadata
+
+CONFIG_FORMAT = "dataset-vault.org/v1"
+_CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
+_PINS = "known-vaults.json"
+
+
+def new_config(admin: signing.Signer, signing_key: str, recovery_recipient: str, *,
+               post_quantum: bool, clock: signing.Clock | None) -> dict[str, Any]:
+    """A fresh vault's config, signed by its first admin ``admin`` (public key
+    ``signing_key``)."""
+    config: dict[str, Any] = {
+        "format": CONFIG_FORMAT,
+        "vault_id": str(uuid.uuid4()),
+        "created": signing.now_iso(clock),
+        "root_admin": admin.name,
+        "root_signing_key": signing_key,
+        "recovery_recipient": recovery_recipient,
+        "policy": {"recipient_type": "pq" if post_quantum else "x25519",
+                   "default_acl": {}, "default_share_role": Role.READER.value},
+    }
+    config["signature"] = signing.sign(admin, _CONFIG_DOMAIN + signing.canonical(config))
+    return config
+
+
+def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> None:
+    """Create ``path/.vault`` with ``config`` and ``registry``, all at once: it is built in
+    a hidden staging folder and renamed into place, so a failed init leaves no half vault
+    (and two racing inits cannot both win)."""
+    meta = path / META
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".vault-init-", dir=path))
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+    try:
+        (staging / LOCKS).mkdir()
+        for folder in (staging, staging / LOCKS):
+            share_with_members(folder, directory=True)
+        write_metadata(staging / CONFIG, config, overwrite=False)
+        write_metadata(staging / MEMBERS, registry.to_json(), overwrite=False)
+        os.rename(staging, meta)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            if meta.exists():
+                raise VaultError(f"{path} is already a vault", kind=ErrorKind.EXISTS) from None
+            raise describe_os_error(exc, meta) from None
+        raise
+    fsync_dir(path)
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """The config of the vault at ``path``, once its first admin's signature checks out."""
+    config_path = path / META / CONFIG
+    if not config_path.is_file():
+        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})")
+    try:
+        config = json.loads(config_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise VaultFormatError(f"{config_path}: unreadable vault config") from exc
+    if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
+        raise VaultFormatError(f"{config_path}: unknown vault format")
+    body = {k: v for k, v in config.items() if k != "signature"}
+    if not signing.verify(str(config.get("root_signing_key", "")),
+                          str(config.get("signature", "")),
+                          _CONFIG_DOMAIN + signing.canonical(body)):
+        raise VaultFormatError("the vault config's signature does not verify "
+                               "(edited config or swapped recovery key)")
+    return config
+
+
+def find_vault(start: Path | str) -> Path | None:
+    """The nearest folder at or above ``start`` that contains ``.vault/``."""
+    here = Path(start).absolute()
+    for folder in (here, *here.parents):
+        if (folder / META / CONFIG).is_file():
+            return folder
+    return None
+
+
+def pin(config: dict[str, Any], config_dir: Path) -> None:
+    """Trust on first use: remember this vault's root key in this account's config folder
+    ``config_dir``; refuse if it changes later."""
+    pins_path = config_dir / _PINS
+    try:
+        pins = json.loads(pins_path.read_bytes()) if pins_path.exists() else {}
+    except (OSError, ValueError):
+        pins = {}
+    vault_id, key = config["vault_id"], config["root_signing_key"]
+    known = pins.get(vault_id)
+    if known is not None and known != key:
+        raise VaultFormatError(
+            "this vault's first-admin key changed since you last used it",
+            hint="someone replaced the vault's metadata; do not trust it")
+    if known is None:
+        pins[vault_id] = key
+        with contextlib.suppress(OSError, VaultError):
+            pins_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with atomic_output(pins_path, overwrite=True) as out:
+                out.write(json.dumps(pins, indent=2).encode())
+
+
+def check_policy(post_quantum: bool, recipient: str, name: str) -> None:
+    """Refuse ``name``'s ``recipient`` if it is not of the vault's recipient type."""
+    if post_quantum != is_post_quantum(recipient):
+        kind = "post-quantum (age1pq1…)" if post_quantum else "X25519 (age1…)"
+        raise KeyFormatError(f"{name}'s key does not fit this vault's policy: it needs {kind}")
