@@ -755,3 +755,27 @@ def test_names_come_first_at_960_px(qtbot, vault_env) -> None:
     w.resize(1400, 700)
     qtbot.waitUntil(lambda: not w.view.isColumnHidden(Column.OWNER))
     w.close()
+
+
+def test_a_long_history_entry_wraps_in_a_narrow_pane(qtbot, vault_env) -> None:
+    """Issue 17: "analyst unlocked a c…" at 960 px."""
+    locked = lock_into(vault_env, "h.csv", b"h\n")
+    out = vault_env.root / "out"
+    out.mkdir()
+    vault_env.vault.unlock(locked, out)
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.resize(960, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    select(qtbot, w, locked)
+    history = w.details.history
+    qtbot.waitUntil(lambda: history.topLevelItemCount() == 2)
+    item = history.topLevelItem(0)
+    assert item.text(1) == "alice unlocked a copy"
+    history.setColumnWidth(0, history.width() - 90)   # a narrow "What" column
+    needed = history.fontMetrics().horizontalAdvance(item.text(1))
+    assert needed > history.columnWidth(1) - 8        # too long for one line...
+    qtbot.waitUntil(lambda: history.visualItemRect(item).height()   # ...so two, not "…"
+                    > 1.6 * history.fontMetrics().height())
+    w.close()

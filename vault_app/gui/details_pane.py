@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -65,6 +67,27 @@ def _label(text: str = "") -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as the wrapped text of one column needs (a tree view measures rows
+    without knowing the column's width, so long entries were cut to "…")."""
+
+    def __init__(self, view: QTreeWidget, column: int) -> None:
+        super().__init__(view)
+        self._view = view
+        self._column = column
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        hint = super().sizeHint(option, index)
+        if index.column() != self._column:
+            return hint
+        width = max(20, self._view.columnWidth(self._column) - 8)
+        box = option.fontMetrics.boundingRect(QRect(0, 0, width, 10_000),
+                                              int(Qt.TextFlag.TextWordWrap),
+                                              str(index.data() or ""))
+        return QSize(hint.width(), max(hint.height(), box.height() + 4))
 
 
 class DetailsPane(QWidget):
@@ -124,6 +147,9 @@ class DetailsPane(QWidget):
         self.history.setHeaderLabels(["When", "What"])
         self.history.setRootIsDecorated(False)
         self.history.setWordWrap(True)   # a long entry wraps rather than being cut
+        self.history.setItemDelegate(_WrappingDelegate(self.history, column=1))
+        self.history.header().sectionResized.connect(
+            lambda *_args: self.history.doItemsLayout())   # row heights for the new width
         layout.addWidget(self.history, 1)
         layout.addStretch(0)
         self.show_entry(None)
