@@ -106,11 +106,12 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
         readers = recipients_for(session, acl)
         with age.open_input(src) as plain:
             source = os.fstat(plain.fileno())
-            write(session, dest, plain, readers=readers, acl=acl, author=me.name,
-                  change="update" if prev else "lock", prev=prev, file_id=file_id,
-                  overwrite=bool(prev), expect_size=source.st_size,
-                  progress=progress, cancel=cancel)
-    session.audit("update" if prev else "lock", dest, kept=keep)
+            record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
+                           change="update" if prev else "lock", prev=prev, file_id=file_id,
+                           overwrite=bool(prev), expect_size=source.st_size,
+                           progress=progress, cancel=cancel)
+    session.audit("update" if prev else "lock", dest, kept=keep,
+                  **file_refs(record, len(prev) + 1))
     if not keep:
         _remove_plaintext(src, source)
     return dest
@@ -132,6 +133,12 @@ def _remove_plaintext(src: Path, source: os.stat_result) -> None:
     fsync_dir(src.absolute().parent)
 
 
+def file_refs(record: Record, version: int) -> dict[str, Any]:
+    """What an audit record says of the file version it is about (cross-checked against
+    the files by ``vault verify``: a file put back to an older version is caught)."""
+    return {"file": record.file_id, "version": version, "record": record.digest()}
+
+
 def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
     """Recipients of the ACL's users, from the signed registry (refusing tampered ones)."""
     readers: dict[str, str] = {}
@@ -145,8 +152,9 @@ def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
 def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
           acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
           overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
-          cancel: CancelToken | None) -> None:
-    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit."""
+          cancel: CancelToken | None) -> Record:
+    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit; returns
+    the new signed record."""
     me = session.keys()
     file_key = age.new_file_key()
     recipients = [parse_recipient(r) for r in readers.values()]
@@ -186,6 +194,7 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
         out.seek(0)
         out.write(encoded)
         _verify_header(out, encoded, me, file_key, verified == size)
+    return final
 
 
 def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,

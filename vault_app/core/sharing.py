@@ -23,7 +23,7 @@ from vault_app.core.errors import (
     UnknownUserError,
 )
 from vault_app.core.file_head import Head
-from vault_app.core.file_ops import owned_head, pipe, recipients_for, write
+from vault_app.core.file_ops import file_refs, owned_head, pipe, recipients_for, write
 from vault_app.core.header import Stanza
 from vault_app.core.keys import parse_recipient
 from vault_app.core.listing import FileInfo
@@ -59,9 +59,10 @@ def share(session: Session, locked: Path, user: str, role: Role) -> None:
             stanzas_sha256=stanzas_digest(stanzas),
             signer=me.name, signed=session.now(), change="share", prev=current.digest(),
             signature="").sign(me)
-        _rewrite_header(session, handle, locked, head, file_key, stanzas,
-                        [*(head.history or []), record])
-        session.audit("share", locked, user=user, role=role.value)
+        history = [*(head.history or []), record]
+        _rewrite_header(session, handle, locked, head, file_key, stanzas, history)
+        session.audit("share", locked, user=user, role=role.value,
+                      **file_refs(record, len(history)))
 
 
 def _rewrite_header(session: Session, src: BinaryIO, locked: Path, head: Head,
@@ -91,11 +92,13 @@ def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | 
         _need_owner(acl, locked)
         readers = recipients_for(session, acl)
         assert head.history is not None
-        pipe(handle, locked, head, file_key, cancel, lambda src: write(
+        written: list[Record] = []
+        pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
             session, locked, src, readers=readers, acl=acl, author=current.author,
             change="revoke", prev=list(head.history or []), file_id=current.file_id,
-            overwrite=True, expect_size=None, progress=progress, cancel=cancel))
-        session.audit("revoke", locked, user=user)
+            overwrite=True, expect_size=None, progress=progress, cancel=cancel)))
+        session.audit("revoke", locked, user=user,
+                      **file_refs(written[0], len(head.history or []) + 1))
 
 
 def revoke_everywhere(session: Session, user: str, files: Iterable[FileInfo], *,

@@ -17,6 +17,7 @@ See docs/architecture.md for the layout and docs/format.md for the files.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -26,24 +27,20 @@ from vault_app.core.acl import Role, Verdict
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.errors import ErrorKind, VaultError
 from vault_app.core.file_ops import recover_file
-from vault_app.core.keys import generate_identity
+from vault_app.core.folder_modes import make_team_folder, resolve_group
+from vault_app.core.keys import KeyPair, generate_identity, is_post_quantum
 from vault_app.core.keystore import Keystore, UserKeys
 from vault_app.core.layout import META, check_name, display_name
-from vault_app.core.listing import FileInfo, walk_vault
+from vault_app.core.listing import FileInfo
 from vault_app.core.members import Member, Registry, first_registry, new_member
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import Identity
 from vault_app.core.session import Session, default_user
 from vault_app.core.signing import Clock
-from vault_app.core.vault_config import (
-    check_policy,
-    create_metadata,
-    find_vault,
-    load_config,
-    new_config,
-    pin,
-)
+from vault_app.core.vault_config import check_policy, create_metadata, load_config, new_config
+from vault_app.core.vault_identity import FirstUse, check_not_nested, find_vault, pin
 from vault_app.core.verify import FileVerdict, verify_files
+from vault_app.core.walk import scan, walk_vault
 
 if TYPE_CHECKING:
     from vault_app.core.reader import AgeReader
@@ -79,6 +76,8 @@ class Vault:
                  keystore: Keystore | None, clock: Clock | None = None) -> None:
         self._session = Session(path, config, user=user, keystore=keystore, clock=clock)
         self._depth = 0  # calls in progress (see _remembering)
+        #: set by ``open`` the first time this account opens this vault: what to compare
+        self.first_use: FirstUse | None = None
         self._listing = listing.Listing(self._session)
 
     # -- creation and opening ------------------------------------------------------------
@@ -86,13 +85,25 @@ class Vault:
     @classmethod
     def init(cls, path: Path | str, *, user: str | None = None,
              keystore: Keystore | None = None, post_quantum: bool = False,
-             protect: bool = False, clock: Clock | None = None) -> tuple[Vault, str]:
-        """Create ``.vault/`` with ``user`` as first admin; return the recovery identity once."""
-        path = Path(path).absolute()
+             protect: bool = False, clock: Clock | None = None, group: str | None = None,
+             recovery: KeyPair | None = None) -> tuple[Vault, str]:
+        """Create ``.vault/`` with ``user`` as first admin; return the recovery identity once.
+
+        ``group``: an OS group whose members share the folder (group owner, setgid, no
+        access for others). ``recovery``: the recovery identity, if the caller made (and
+        saved) it first; else one is made here. Everything that can be checked is checked
+        before anything is created.
+        """
+        path = Path(os.path.abspath(path))
         keystore = keystore or Keystore()
         name = check_name(user or default_user())
-        if (path / META).exists():
+        if os.path.lexists(path / META):
             raise VaultError(f"{path} is already a vault", kind=ErrorKind.EXISTS)
+        check_not_nested(path)
+        gid = resolve_group(group) if group is not None else None
+        if recovery is not None and is_post_quantum(str(recovery.recipient())) != post_quantum:
+            raise VaultError("the recovery key does not fit the vault's policy",
+                             kind=ErrorKind.USAGE)
         keys = (keystore.load(name) if keystore.exists(name)
                 else keystore.create(name, post_quantum=post_quantum, protect=protect))
         check_policy(post_quantum, keys.recipient, name)
@@ -100,7 +111,9 @@ class Vault:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise describe_os_error(exc, path) from None
-        recovery = generate_identity(post_quantum=post_quantum)
+        if gid is not None:
+            make_team_folder(path, gid)
+        recovery = recovery or generate_identity(post_quantum=post_quantum)
         config = new_config(keys, keys.signing_public, str(recovery.recipient()),
                             post_quantum=post_quantum, clock=clock)
         root = new_member(name, keys.recipient, keys.signing_public, admin=True,
@@ -108,7 +121,7 @@ class Vault:
         registry = first_registry(config["vault_id"], root, keys)
         create_metadata(path, config, registry)
         vault = cls(path, config, user=name, keystore=keystore, clock=clock)
-        pin(config, vault.keystore.config_dir)
+        pin(config, path, vault.keystore.config_dir)
         vault._session.trust_keys(keys)
         vault._session.audit("init", "", admin=name)
         vault._session.save_seen()
@@ -117,14 +130,15 @@ class Vault:
     @classmethod
     def open(cls, path: Path | str, *, user: str | None = None,
              keystore: Keystore | None = None, clock: Clock | None = None) -> Vault:
-        path = Path(path).absolute()
+        path = Path(os.path.abspath(path))
+        check_not_nested(path)
         vault = cls(path, load_config(path), user=user, keystore=keystore, clock=clock)
-        pin(vault.config, vault.keystore.config_dir)
+        vault.first_use = pin(vault.config, path, vault.keystore.config_dir)
         return vault
 
     @staticmethod
     def find(start: Path | str) -> Path | None:
-        """The nearest folder at or above ``start`` that contains ``.vault/``."""
+        """The vault at or above ``start`` (refused if it is inside another vault)."""
         return find_vault(start)
 
     # -- the vault and the acting user ---------------------------------------------------
@@ -173,7 +187,7 @@ class Vault:
 
     def scan(self) -> list[Path]:
         """Every ``*.age`` file under the vault (hidden folders skipped); no header reads."""
-        return listing.scan(self.path)
+        return scan(self.path)
 
     def display_name(self, locked: Path) -> str:
         return display_name(Path(locked).absolute(), self.path)
@@ -272,7 +286,8 @@ class Vault:
     @_remembering
     def verify(self, paths: Sequence[Path] | None = None) -> list[FileVerdict]:
         """Signatures, ACL history, member keys and (reading it all) every file's content."""
-        return verify_files(self._session, self.scan() if paths is None else paths)
+        return verify_files(self._session, self.scan() if paths is None else paths,
+                            whole_vault=paths is None)
 
     # -- members -------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ signature and all, is refused too.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -37,7 +36,6 @@ from vault_app.core.vault_folder import VaultFolder
 
 CONFIG_FORMAT = "dataset-vault.org/v1"
 _CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
-_PINS = "known-vaults.json"
 
 
 def new_config(admin: signing.Signer, signing_key: str, recovery_recipient: str, *,
@@ -106,37 +104,6 @@ def load_config(path: Path) -> dict[str, Any]:
         raise VaultFormatError("the vault config's signature does not verify "
                                "(edited config or swapped recovery key)")
     return config
-
-
-def find_vault(start: Path | str) -> Path | None:
-    """The nearest folder at or above ``start`` that contains ``.vault/``."""
-    here = Path(start).absolute()
-    for folder in (here, *here.parents):
-        if (folder / META / CONFIG).is_file():
-            return folder
-    return None
-
-
-def pin(config: dict[str, Any], config_dir: Path) -> None:
-    """Trust on first use: remember this vault's root key in this account's config folder
-    ``config_dir``; refuse if it changes later."""
-    pins_path = config_dir / _PINS
-    try:
-        pins = json.loads(pins_path.read_bytes()) if pins_path.exists() else {}
-    except (OSError, ValueError):
-        pins = {}
-    vault_id, key = config["vault_id"], config["root_signing_key"]
-    known = pins.get(vault_id)
-    if known is not None and known != key:
-        raise VaultFormatError(
-            "this vault's first-admin key changed since you last used it",
-            hint="someone replaced the vault's metadata; do not trust it")
-    if known is None:
-        pins[vault_id] = key
-        with contextlib.suppress(OSError, VaultError):
-            pins_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with atomic_output(pins_path, overwrite=True) as out:
-                out.write(json.dumps(pins, indent=2).encode())
 
 
 def check_policy(post_quantum: bool, recipient: str, name: str) -> None:
