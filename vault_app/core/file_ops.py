@@ -222,8 +222,15 @@ def owned_head(session: Session, locked: Path,
     assert head.history is not None
     current = head.history[-1]
     if current.acl.get(session.user) not in CAN_SHARE:
-        raise AccessDeniedError(f"{session.user} is not an owner of {locked.name}",
-                                hint="only a file's owners may change who reads it")
+        registry = session.registry
+        orphaned = not any((m := registry.lookup(o)) is not None and m.active
+                           for o in current.owners)
+        raise AccessDeniedError(
+            f"{session.user} is not an owner of {locked.name}" + (
+                f" (its owners {', '.join(current.owners)} have all left the vault)"
+                if orphaned else ""),
+            hint=None if orphaned else "only a file's owners may change who reads it",
+            remedy=Remedy.ADOPT_ORPHAN if orphaned else None)
     return head, current
 
 

@@ -22,11 +22,13 @@ from vault_app.core.errors import (
     ConflictError,
     MemberKeyMismatchError,
     NoIdentityMatchError,
+    Remedy,
+    UnknownUserError,
 )
 from vault_app.core.file_head import Head
 from vault_app.core.keystore import Keystore, UserKeys
 from vault_app.core.layout import META, check_name, vault_name
-from vault_app.core.members import Registry, admins, signing_keys
+from vault_app.core.members import Registry, admins, fingerprint, signing_keys
 from vault_app.core.registry_store import RegistryStore
 from vault_app.core.seen import AuditSeen, SeenStore
 from vault_app.core.vault_folder import VaultFolder
@@ -131,12 +133,20 @@ class Session:
     def keys(self) -> UserKeys:
         """The acting user's private keys, checked against their signed registry entry."""
         if self._keys is None:
-            member = self.registry.member(self.user)
+            try:
+                member = self.registry.member(self.user)
+            except UnknownUserError:
+                raise UnknownUserError(f"{self.user} is not a member of this vault",
+                                       remedy=Remedy.ASK_TO_JOIN) from None
             keys = self.keystore.load(self.user)
             if (keys.recipient, keys.signing_public) != (member.recipient, member.signing_key):
                 raise MemberKeyMismatchError(
-                    f"the keys of {self.user!r} in this account differ from the vault's "
-                    "registry entry")
+                    f"this vault knows {self.user} by the keys {member.fingerprint()} (added "
+                    f"by {member.added_by} on {member.added[:10]}), but the keys of "
+                    f"{self.user} in this account's keyring are "
+                    f"{fingerprint(keys.recipient, keys.signing_public)}: they were made "
+                    "elsewhere or replaced, and this vault does not know them",
+                    remedy=Remedy.REJOIN)
             self._keys = keys
         return self._keys
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from vault_app.core import file_ops, listing, membership, sharing
+from vault_app.core import adoption, file_ops, joining, listing, membership, sharing
 from vault_app.core.acl import Role, Verdict
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.errors import ErrorKind, VaultError
@@ -303,6 +303,65 @@ class Vault:
                    admin: bool = False) -> Member:
         """Sign and register a member's public keys (replacing a removed entry's keys)."""
         return membership.add_member(self._session, name, recipient, signing_key, admin=admin)
+
+    @_remembering
+    def adopt(self, locked: Path | str, recovery: Identity, owners: Sequence[str], *,
+              progress: ProgressFn | None = None,
+              cancel: CancelToken | None = None) -> FileInfo:
+        """Take over a file whose owners all left: re-encrypted for ``owners`` with the
+        vault's ``recovery`` identity (admins only)."""
+        adoption.adopt(self._session, Path(locked), recovery, owners, progress=progress,
+                       cancel=cancel)
+        return self.info(locked)
+
+    # -- joining -------------------------------------------------------------------------
+
+    @classmethod
+    def join(cls, path: Path | str, *, user: str | None = None,
+             keystore: Keystore | None = None,
+             clock: Clock | None = None) -> tuple[Vault, joining.JoinRequest]:
+        """Ask to join the vault at ``path`` as ``user``, from this account: keys made in
+        (or reused from) this account's keystore, a self-signed request of public keys
+        written into the vault. Returns the vault and the request (its fingerprint is what
+        the newcomer reads out to an admin)."""
+        vault = cls.open(path, user=user, keystore=keystore, clock=clock)
+        name = vault.user
+        current = vault.registry.trusted.get(name)
+        if current is not None and current.active and vault.keystore.exists(name):
+            keys = vault.keystore.load(name)
+            if (keys.recipient, keys.signing_public) == (current.recipient,
+                                                         current.signing_key):
+                raise VaultError(f"{name} is already a member of this vault",
+                                 kind=ErrorKind.EXISTS)
+        item = joining.request(vault.path, vault.config, vault.keystore, name,
+                               post_quantum=vault.post_quantum, clock=clock)
+        return vault, item
+
+    def join_requests(self) -> tuple[list[joining.JoinRequest], list[str]]:
+        """Pending join requests (and why malformed or forged ones were set aside)."""
+        return joining.pending(self._session.folder, self._session.vault_id)
+
+    @_remembering
+    def approve(self, name: str, fingerprint: str, *, admin: bool = False) -> Member:
+        """Admit ``name`` from their join request, once the ``fingerprint`` they read out
+        matches their keys; the request is then removed."""
+        self.require_admin()
+        item = joining.find(self._session.folder, self._session.vault_id, name)
+        joining.check_fingerprint(item, fingerprint)
+        member = membership.add_member(self._session, name, item.recipient, item.signing_key,
+                                       admin=admin, via="join request")
+        joining.remove(self._session.folder, name)
+        return member
+
+    @_remembering
+    def reject(self, name: str) -> None:
+        """Refuse ``name``'s join request (recorded in the audit log)."""
+        self.require_admin()
+        requests, _problems = self.join_requests()
+        found = [r for r in requests if r.name == name]
+        self._session.audit("join-reject", f"member:{check_name(name)}",
+                            fingerprint=found[0].fingerprint if found else "")
+        joining.remove(self._session.folder, name)
 
     @_remembering
     def remove_member(self, name: str) -> None:

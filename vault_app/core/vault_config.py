@@ -10,6 +10,7 @@ signature and all, is refused too.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from vault_app.core.errors import (
     ErrorKind,
     KeyFormatError,
     NotAVaultError,
+    Remedy,
     VaultError,
     VaultFormatError,
 )
@@ -89,8 +91,12 @@ def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> N
 def load_config(path: Path) -> dict[str, Any]:
     """The config of the vault at ``path``, once its first admin's signature checks out."""
     config_path = path / META / CONFIG
-    if not os.path.lexists(path / META):
-        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})")
+    try:
+        os.lstat(path / META)
+    except FileNotFoundError:
+        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})") from None
+    except OSError as exc:  # e.g. a team folder this login is not in the group of
+        raise folder_refused(exc, path) from None
     config = VaultFolder(path).read_meta_json(CONFIG, what=str(config_path),
                                               error=VaultFormatError)
     if config is None:
@@ -104,6 +110,14 @@ def load_config(path: Path) -> dict[str, Any]:
         raise VaultFormatError("the vault config's signature does not verify "
                                "(edited config or swapped recovery key)")
     return config
+
+
+def folder_refused(exc: OSError, path: Path) -> VaultError:
+    """The error for a vault folder the OS will not let this login into."""
+    error = describe_os_error(exc, path)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        error.remedy = Remedy.JOIN_GROUP
+    return error
 
 
 def check_policy(post_quantum: bool, recipient: str, name: str) -> None:
