@@ -13,9 +13,9 @@ from vault_support import make_keystore, team
 from vault_app.core import age
 from vault_app.core.acl import split_header
 from vault_app.core.errors import (
-    ConflictError,
     AccessDeniedError,
     Cancelled,
+    ConflictError,
     FileOperationError,
     KeyFormatError,
     MalformedError,
@@ -25,9 +25,9 @@ from vault_app.core.errors import (
 from vault_app.core.header import read_header
 from vault_app.core.keys import generate_identity, parse_recipient
 from vault_app.core.keystore import UserKeys
+from vault_app.core.listing import with_duplicates
 from vault_app.core.progress import CancelToken
 from vault_app.core.signing import b64, canonical
-from vault_app.core.listing import with_duplicates
 from vault_app.core.vault import Role, Vault
 
 
