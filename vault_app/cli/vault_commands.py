@@ -374,6 +374,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from vault_app.core.layout import check_name
+
+    check_name(args.name)
     vault = _open(args)
     if not (args.recipient and args.signing_key):
         raise UsageError(
