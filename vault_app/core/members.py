@@ -210,7 +210,7 @@ class Registry:
         for entries in self.periods.values():
             entries.sort(key=lambda e: (e.since, e.active))
         if self.version and not self._document_signed():
-            self.document_problem = ("the registry's own signature does not verify: entries "
+            self.document_problem = ("conflict: the registry's own signature does not verify: entries "
                                      "were edited, removed or put back behind the app's back")
 
     def _document_signed(self) -> bool:

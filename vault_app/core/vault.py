@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from vault_app.core import adoption, file_ops, joining, listing, membership, sharing
 from vault_app.core.acl import Role, Verdict
 from vault_app.core.atomic import describe_os_error
+from vault_app.core.conflicts import metadata_conflicts
 from vault_app.core.errors import ErrorKind, VaultError
 from vault_app.core.file_ops import recover_file
 from vault_app.core.folder_modes import make_team_folder, resolve_group
@@ -280,6 +281,13 @@ class Vault:
                           ) -> tuple[list[Path], list[tuple[Path, str]]]:
         """Revoke ``user`` from every file that names them: (revoked, [(skipped, why)])."""
         return sharing.revoke_everywhere(self._session, user, self.files(), cancel=cancel)
+
+    def health(self) -> list[str]:
+        """Problems of the vault as a whole, found without reading the files: a registry
+        rolled back, forked or edited; sync-conflict copies of its metadata. Each starts
+        with "rollback:", "fork:" or "conflict:" (for a banner; ``verify`` says more)."""
+        problems = [p for p in [self._session.registry_problem()] if p is not None]
+        return problems + metadata_conflicts(self._session.folder)
 
     # -- verify --------------------------------------------------------------------------
 
