@@ -210,8 +210,9 @@ class Registry:
         for entries in self.periods.values():
             entries.sort(key=lambda e: (e.since, e.active))
         if self.version and not self._document_signed():
-            self.document_problem = ("conflict: the registry's own signature does not verify: entries "
-                                     "were edited, removed or put back behind the app's back")
+            self.document_problem = ("conflict: the registry's own signature does not "
+                                     "verify: entries were edited, removed or put back "
+                                     "behind the app's back")
 
     def _document_signed(self) -> bool:
         signer = self._admin_at(self.signed_by, self.version)
