@@ -55,10 +55,45 @@ def _unwind_on_termination() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+            if c not in (0x09, 0x0A, 0x0D)}
+_CONTROL.update({c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)})
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (an escape sequence in a planted file name) and
+    bytes that are not UTF-8 shown as ``\\xNN``: what reaches a terminal is plain text."""
+    return text if text.isprintable() else text.translate(_CONTROL)
+
+
+class _Printable:
+    """A text stream that shows text as ``printable`` does (every line a verb prints,
+    every error): a name someone else chose never drives the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(printable(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _printable_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def error(message: str, hints: Sequence[str] = ()) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {printable(message)}", file=sys.stderr)
     for hint in hints:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"hint: {printable(hint)}", file=sys.stderr)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -72,7 +107,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
-        with _unwind_on_termination():
+        with _unwind_on_termination(), _printable_output():
             result = args.handler(args)
         return int(result or 0)
     except Terminated as exc:
