@@ -16,9 +16,10 @@ See docs/architecture.md for the layout and docs/format.md for the files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vault_app.core import file_ops, listing, membership, sharing
 from vault_app.core.acl import Role, Verdict
@@ -27,7 +28,7 @@ from vault_app.core.errors import ErrorKind, VaultError
 from vault_app.core.file_ops import recover_file
 from vault_app.core.keys import generate_identity
 from vault_app.core.keystore import Keystore, UserKeys
-from vault_app.core.layout import META, check_name, display_name
+from vault_app.core.layout import META, check_name, display_name, locked_path
 from vault_app.core.listing import FileInfo, walk_vault
 from vault_app.core.members import Member, Registry, new_member
 from vault_app.core.progress import CancelToken, ProgressFn
@@ -169,18 +170,32 @@ class Vault:
         return file_ops.default_dest(self._session, src)
 
     def lock(self, src: Path | str, *, keep: bool = False, dest: Path | None = None,
-             replace: bool = False, progress: ProgressFn | None = None,
+             replace: bool | None = None, progress: ProgressFn | None = None,
              cancel: CancelToken | None = None) -> FileInfo:
         """Encrypt ``src`` into the vault, verify it by decrypting, then remove the plaintext.
 
         Writing over an existing locked file makes a new version (the acting user must be
-        its owner or editor; its ACL carries over). That happens when ``dest`` is given
-        explicitly or ``replace`` is set; otherwise an existing file is an error, so a
-        dropped file never silently replaces another's content.
+        its owner or editor; its ACL carries over). That happens when ``replace`` is set,
+        or when it is left out (None) and ``dest`` is given explicitly; otherwise an
+        existing file is an error, so a dropped file never silently replaces another's
+        content.
         """
         done = file_ops.lock(self._session, Path(src), keep=keep, dest=dest, replace=replace,
                              progress=progress, cancel=cancel)
         return self.info(done)
+
+    def lock_stream(self, plain: BinaryIO, dest: Path | str, *, replace: bool = False,
+                    source: str = "stream", progress: ProgressFn | None = None,
+                    cancel: CancelToken | None = None) -> FileInfo:
+        """Encrypt an open stream of unknown size (standard input, a writer's pipe) to
+        ``dest`` (a ``.age`` path in the vault), as :meth:`lock` does a file: signed,
+        verified by reading back, published atomically, no plaintext on disk.
+        ``source`` says in the audit log where the plaintext came from."""
+        dest = locked_path(self.path, Path(dest))
+        updated = file_ops.lock_stream(self._session, plain, dest, replace=replace,
+                                       expect_size=None, progress=progress, cancel=cancel)
+        self._session.audit("update" if updated else "lock", dest, source=source)
+        return self.info(dest)
 
     def unlock(self, locked: Path | str, out_dir: Path | str, *, overwrite: bool = False,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
@@ -188,14 +203,24 @@ class Vault:
         return file_ops.unlock(self._session, Path(locked), out_dir, overwrite=overwrite,
                                progress=progress, cancel=cancel)
 
-    def export(self, locked: Path | str, recipient: str, out: Path | str, *,
-               progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
-        """A standard age copy (no vault stanzas) for someone outside the vault.
+    def unlock_to(self, locked: Path | str, dst: BinaryIO, *,
+                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> int:
+        """Decrypt to an open stream (standard output); the signed content is checked
+        before the first byte goes out. Returns the size."""
+        return file_ops.unlock_to(self._session, Path(locked), dst, progress=progress,
+                                  cancel=cancel)
+
+    def export(self, locked: Path | str, recipient: str, out: Path | str | BinaryIO, *,
+               progress: ProgressFn | None = None,
+               cancel: CancelToken | None = None) -> Path | BinaryIO:
+        """A standard age copy (no vault stanzas) for someone outside the vault, to a new
+        file or an open stream.
 
         Owners only: it decides who reads the content, as sharing does. (A reader can
         of course decrypt and re-encrypt by hand; the app does not do it for them.)
         """
-        return file_ops.export(self._session, Path(locked), recipient, Path(out),
+        target = Path(out) if isinstance(out, str | os.PathLike) else out
+        return file_ops.export(self._session, Path(locked), recipient, target,
                                progress=progress, cancel=cancel)
 
     def recover(self, locked: Path | str, identity: Identity, out_dir: Path | str, *,

@@ -1,0 +1,311 @@
+"""``vault://`` paths for pandas, polars, pyarrow, duckdb and dask: an fsspec filesystem.
+
+A URL is ``vault://`` plus the absolute path of a file as the analyst names it:
+``vault:///srv/team/sales.parquet`` is the locked file ``/srv/team/sales.parquet.age``.
+The filesystem lists, globs and stats by those names (folders, and locked files without
+their suffix; hidden names and the vault's metadata never show), opens a file for
+reading with random access (every chunk authenticated, the signed content checked on
+opening) and opens one for writing: what is written is encrypted as it arrives and,
+on ``close``, becomes a signed locked file owned by the acting user, under the vault's
+policy, verified by reading it back and published atomically. No plaintext touches the
+disk, and an exception inside the ``with`` block publishes nothing.
+
+It is registered through fsspec's entry points (``fsspec.specs``), so no import is
+needed. It pickles as its one option (the acting user), never with keys or passphrases:
+a dask worker, in another process or on another machine that sees the folder,
+unlocks the keys itself (from its keyring, or ``VAULT_PASSPHRASE_FILE``), once per
+process (see ``vault_app.analyst``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from vault_app.analyst import current_session
+from vault_app.core.errors import Cancelled, NotAVaultError, VaultError
+from vault_app.core.layout import LOCKED_SUFFIX, META
+from vault_app.core.progress import CancelToken
+from vault_app.core.vault_io import Pipe
+
+PROTOCOL = "vault"
+_PIECE = 2 << 20  # a write is handed to the encrypting thread in pieces of this size
+
+
+class VaultFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    """The locked files of vaults, by their plaintext names (``vault:///abs/path``).
+
+    One storage option: ``user``, the acting vault user (default ``VAULT_USER`` or the
+    login name). There is deliberately no passphrase option: storage options travel
+    in pickles and dask graphs. Protected keys are opened with the passphrase given to
+    ``vault_app.session``, or ``VAULT_PASSPHRASE_FILE``, or one asked on the terminal.
+    """
+
+    protocol = PROTOCOL
+    root_marker = "/"
+
+    def __init__(self, user: str | None = None, **storage_options: Any) -> None:
+        super().__init__(user=user, **storage_options)
+        self.user = user
+
+    @property
+    def fsid(self) -> str:
+        return PROTOCOL
+
+    # -- names -------------------------------------------------------------------------
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+        for prefix in (f"{PROTOCOL}://", f"{PROTOCOL}::"):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+        return os.path.normpath(os.path.abspath(text)) if text else cls.root_marker
+
+    @classmethod
+    def _parent(cls, path: Any) -> str:
+        return str(os.path.dirname(cls._strip_protocol(path)))
+
+    @staticmethod
+    def _locked(path: str) -> Path:
+        return Path(path + LOCKED_SUFFIX)
+
+    # -- listing -----------------------------------------------------------------------
+
+    def info(self, path: Any, **kwargs: Any) -> dict[str, Any]:
+        name = self._strip_protocol(path)
+        locked = self._locked(name)
+        try:
+            st = locked.stat()
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            return _file_info(name, locked, st)
+        if os.path.isdir(name) and _visible(name):
+            return {"name": name, "size": 0, "type": "directory"}
+        raise FileNotFoundError(name)
+
+    def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:
+        name = self._strip_protocol(path)
+        if not os.path.isdir(name) or not _visible(name):
+            return [self.info(name)] if detail else [name]  # a file, or FileNotFoundError
+        found: list[dict[str, Any]] = []
+        with os.scandir(name) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        found.append({"name": entry.path, "size": 0, "type": "directory"})
+                    elif entry.name.endswith(LOCKED_SUFFIX) and entry.is_file():
+                        plain = entry.path[: -len(LOCKED_SUFFIX)]
+                        found.append(_file_info(plain, Path(entry.path), entry.stat()))
+                except (OSError, VaultError):  # vanished meanwhile, or not an age file
+                    continue
+        found.sort(key=lambda e: e["name"])
+        return found if detail else [e["name"] for e in found]
+
+    def modified(self, path: Any) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.info(path)["mtime"], tz=dt.UTC)
+
+    # -- folders -----------------------------------------------------------------------
+
+    def mkdir(self, path: Any, create_parents: bool = True, **kwargs: Any) -> None:
+        name = self._strip_protocol(path)
+        if os.path.exists(name):
+            raise FileExistsError(name)
+        self.makedirs(name, exist_ok=False) if create_parents else _make_folder(name)
+
+    def makedirs(self, path: Any, exist_ok: bool = False) -> None:
+        name = self._strip_protocol(path)
+        if os.path.isdir(name):
+            if not exist_ok:
+                raise FileExistsError(name)
+            return
+        parent = os.path.dirname(name)
+        if parent != name and not os.path.isdir(parent):
+            self.makedirs(parent, exist_ok=True)
+        _make_folder(name)
+
+    def rmdir(self, path: Any) -> None:
+        os.rmdir(self._strip_protocol(path))
+
+    # -- files -------------------------------------------------------------------------
+
+    def _open(self, path: Any, mode: str = "rb", block_size: Any = None,
+              autocommit: bool = True, cache_options: Any = None,
+              **kwargs: Any) -> AbstractBufferedFile:
+        name = self._strip_protocol(path)
+        if mode == "rb":
+            return VaultReadFile(self, name, block_size=block_size,
+                                 cache_options=cache_options, **kwargs)
+        if mode in ("wb", "xb"):
+            if not autocommit:
+                raise NotImplementedError("vault:// files are published when closed; "
+                                          "transactions are not supported")
+            return VaultWriteFile(self, name, mode, block_size=block_size)
+        raise NotImplementedError(f"vault:// files open for reading or writing, not {mode!r}")
+
+    def cp_file(self, path1: Any, path2: Any, **kwargs: Any) -> None:
+        with self.open(path1, "rb") as src, self.open(path2, "wb") as dst:
+            while block := src.read(_PIECE):
+                dst.write(block)
+
+    def _rm(self, path: Any) -> None:
+        raise PermissionError(f"{self._strip_protocol(path)}: vault:// does not remove "
+                              "locked files; remove them in the vault window or the file "
+                              "manager (the vault keeps no plaintext to lose)")
+
+    def vault_for(self, name: str) -> Any:
+        """The vault holding the plaintext name ``name``, opened with unlocked keys."""
+        return current_session().vault_for(self._locked(name), user=self.user)
+
+
+def _visible(name: str) -> bool:
+    """Hidden folders (the vault's ``.vault`` above all) are not part of the namespace."""
+    return not any(part.startswith(".") for part in Path(name).parts[1:])
+
+
+def _file_info(name: str, locked: Path, st: os.stat_result) -> dict[str, Any]:
+    from vault_app.core import age
+    from vault_app.core.file_head import read_head
+
+    head = read_head(locked)
+    return {"name": name, "size": age.content_size(head.header, head.file_size),
+            "type": "file", "mtime": st.st_mtime, "locked_size": st.st_size,
+            "locked_path": str(locked)}
+
+
+def _make_folder(name: str) -> None:
+    """A folder inside a vault, with the vault's folder mode (shared like the files)."""
+    from vault_app.core.folder_modes import modes_of
+    from vault_app.core.vault import Vault
+
+    root = Vault.find(os.path.dirname(name))
+    if root is None:
+        raise NotAVaultError(f"{name}: is not inside a vault")
+    if META in Path(name).relative_to(root).parts:
+        raise PermissionError(f"{name}: is inside the vault's metadata folder")
+    mode = modes_of(root).folder
+    os.mkdir(name, mode)
+    os.chmod(name, mode)  # what the umask took away; the setgid bit kept
+
+
+class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
+    """A locked file opened for reading: random access, each read decrypting only the
+    chunks it covers. Pickles as (filesystem, name, position): it is reopened there."""
+
+    def __init__(self, fs: VaultFileSystem, name: str, *, block_size: Any = None,
+                 cache_options: Any = None, cache_type: str = "none", **kwargs: Any) -> None:
+        vault = fs.vault_for(name)
+        self._reader = vault.open_reader(fs._locked(name))
+        try:
+            super().__init__(fs, name, "rb", block_size=block_size, cache_type=cache_type,
+                             cache_options=cache_options, size=self._reader.size, **kwargs)
+        except BaseException:
+            self._reader.close()
+            raise
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        self._reader.seek(start)
+        return bytes(self._reader.read(end - start))
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            reader = getattr(self, "_reader", None)
+            if reader is not None:
+                reader.close()
+
+
+class VaultWriteFile(AbstractBufferedFile):  # type: ignore[misc]
+    """A locked file being written: bytes go through a bounded in-memory pipe to a thread
+    that encrypts them into a temp file beside the destination; ``close`` waits for the
+    signed, verified file to be published (and raises what went wrong). Leaving a
+    ``with`` block by an exception, or dropping the file unclosed, publishes nothing.
+
+    ``wb`` writes a new file or a new version of one (owner or editor); ``xb`` refuses
+    an existing file.
+    """
+
+    def __init__(self, fs: VaultFileSystem, name: str, mode: str, *,
+                 block_size: Any = None) -> None:
+        self._vault = fs.vault_for(name)  # here: the keys unlock in the caller's thread
+        self._pipe: Pipe | None = None
+        self._thread: threading.Thread | None = None
+        self._cancel = CancelToken()
+        self._error: BaseException | None = None
+        super().__init__(fs, name, mode, block_size=block_size)
+
+    def _initiate_upload(self) -> None:
+        pipe = self._pipe = Pipe()
+        dest = self.fs._locked(self.path)
+
+        def run() -> None:
+            try:
+                self._vault.lock_stream(pipe, dest, replace=self.mode == "wb",
+                                        source="vault://", cancel=self._cancel)
+            except BaseException as exc:  # raised in the writer's thread by _upload_chunk
+                self._error = exc
+            finally:
+                pipe.close()  # a writer still pushing gets BrokenPipeError, then the error
+
+        self._thread = threading.Thread(target=run, name="vault-fs-write", daemon=True)
+        self._thread.start()
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        assert self._pipe is not None
+        data = self.buffer.getbuffer()
+        try:
+            for start in range(0, len(data), _PIECE):
+                self._pipe.write(data[start : start + _PIECE])
+            if final:
+                self._pipe.finish()
+        except BrokenPipeError:
+            final = True  # the encrypting thread stopped: its error says why
+        finally:
+            data.release()
+        if final:
+            self._join()
+        return True
+
+    def _join(self) -> None:
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def discard(self) -> None:
+        """Stop without publishing anything (the temp file is removed)."""
+        if getattr(self, "_closed", True):
+            return
+        self.closed = True
+        if self._pipe is not None:
+            self._cancel.cancel()
+            with contextlib.suppress(BrokenPipeError):
+                self._pipe.finish(Cancelled())
+            assert self._thread is not None
+            self._thread.join()
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        self.discard()  # unclosed: a partial file is never published
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a vault:// file open for writing cannot be pickled")
