@@ -134,7 +134,11 @@ class VaultFileSystem(AbstractFileSystem):  # type: ignore[misc]
         parent = os.path.dirname(name)
         if parent != name and not os.path.isdir(parent):
             self.makedirs(parent, exist_ok=True)
-        _make_folder(name)
+        try:
+            _make_folder(name)
+        except FileExistsError:  # made meanwhile (pyarrow creates folders on threads)
+            if not (exist_ok and os.path.isdir(name)):
+                raise
 
     def rmdir(self, path: Any) -> None:
         os.rmdir(self._strip_protocol(path))
