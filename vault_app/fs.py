@@ -212,6 +212,7 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
                  cache_options: Any = None, cache_type: str = "none", **kwargs: Any) -> None:
         vault = fs.vault_for(name)
         self._reader = vault.open_reader(fs._locked(name))
+        kwargs.pop("size", None)  # a pickled handle's size: the reader's own is checked
         try:
             super().__init__(fs, name, "rb", block_size=block_size, cache_type=cache_type,
                              cache_options=cache_options, size=self._reader.size, **kwargs)
