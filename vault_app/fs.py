@@ -191,7 +191,7 @@ def _file_info(name: str, locked: Path, st: os.stat_result) -> dict[str, Any]:
 
 def _make_folder(name: str) -> None:
     """A folder inside a vault, with the vault's folder mode (shared like the files)."""
-    from vault_app.core.folder_modes import modes_of
+    from vault_app.core.folder_modes import make_folders
     from vault_app.core.vault import Vault
 
     root = Vault.find(os.path.dirname(name))
@@ -199,9 +199,9 @@ def _make_folder(name: str) -> None:
         raise NotAVaultError(f"{name}: is not inside a vault")
     if META in Path(name).relative_to(root).parts:
         raise PermissionError(f"{name}: is inside the vault's metadata folder")
-    mode = modes_of(root).folder
-    os.mkdir(name, mode)
-    os.chmod(name, mode)  # what the umask took away; the setgid bit kept
+    if os.path.lexists(name):
+        raise FileExistsError(name)
+    make_folders(root, Path(name))
 
 
 class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vault_app.cli.hints import hint_lines
+from vault_app.cli import exit_codes, output
 from vault_app.core.errors import Cancelled, ErrorKind, VaultError
 
 
@@ -56,13 +56,12 @@ def _unwind_on_termination() -> Iterator[None]:
 
 
 def error(message: str, hints: Sequence[str] = ()) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    for hint in hints:
-        print(f"hint: {hint}", file=sys.stderr)
+    output.error(message, list(hints))
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the verb's handler; map every expected failure to ``error:`` and exit 1.
+    """Run the verb's handler; map every expected failure to ``error:`` (or, with
+    ``--json``, one JSON object) and the exit status of its kind (``cli/exit_codes.py``).
 
     The ``hint:`` lines are worded from the error's kind and remedy (``cli/hints.py``),
     never from its message text.
@@ -71,24 +70,26 @@ def run_command(args: argparse.Namespace) -> int:
         import logging  # only here: about 5 ms of start-up otherwise
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    command = getattr(args, "command", None)
     try:
-        with _unwind_on_termination():
+        with _unwind_on_termination(), output.quiet(args):
             result = args.handler(args)
         return int(result or 0)
     except Terminated as exc:
         error("terminated")
         return 128 + exc.signum
-    except Cancelled as exc:
-        error("cancelled", hint_lines(exc))
-        return 130
+    except Cancelled:  # a normal outcome, said plainly
+        output.report(Cancelled("cancelled"), args, exit_codes.INTERRUPTED)
+        return exit_codes.INTERRUPTED
     except VaultError as exc:
-        error(str(exc), hint_lines(exc))
-        return 1
+        code = exit_codes.for_kind(exc.kind, command)
+        output.report(exc, args, code)
+        return code
     except KeyboardInterrupt:
         error("interrupted")
-        return 130
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
-        return 1
+        return exit_codes.FAILED
 
 
 def ask_passphrase(prompt: str = "Enter passphrase: ", *, confirm: bool = False) -> bytes:
