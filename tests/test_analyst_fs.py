@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import sys
 import types
@@ -69,6 +70,24 @@ def test_random_access_reads_and_pickled_handles(analyst: AnalystVault) -> None:
         clone.close()
     again = pickle.loads(pickle.dumps(fs))
     assert again == fs and again.user is None  # only the options travel, never keys
+
+
+def test_large_reads_split_across_two_readers_are_exact(analyst: AnalystVault,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import vault_app.fs
+
+    monkeypatch.setattr(vault_app.fs, "_cores", lambda: 2)
+    data = os.urandom(6 << 20)
+    fs = fsspec.filesystem("vault")
+    write(fs, analyst.root / "big.bin", data)
+    with fs.open(str(analyst.root / "big.bin")) as handle:
+        for start, size in [(0, 6 << 20), (12_345, 2_300_000), (65_536, 2 << 20),
+                            ((6 << 20) - 2_100_000, 3 << 20)]:
+            handle.seek(start)
+            assert bytes(handle.read_buffer(size)) == data[start : start + size]
+        assert handle._helper is not None  # the second half came from the second reader
+        handle.seek(100)
+        assert handle.read(10) == data[100:110]
 
 
 def test_a_failed_write_publishes_nothing(analyst: AnalystVault) -> None:

@@ -9,6 +9,10 @@ worker unlocks once. It holds keys in memory only; nothing is written.
 
 Where the passphrase comes from is the caller's choice (``ask``); this module only
 makes sure it is asked for once, even when several threads open files at the same time.
+
+It also remembers which files had their signed content checked (the whole-payload
+digest, one read of the file): pyarrow opens a Parquet file twice per read, and a
+notebook reads the same file again and again; an unchanged file is not hashed again.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class KeySession:
         # environment, which a test or a script may change between opens)
         self._keystores: dict[tuple[str, Path], Keystore] = {}
         self._vaults: dict[tuple[Path, str], Vault] = {}
+        self._verified: dict[Path, tuple[int, ...]] = {}
         self._lock = threading.Lock()
         self.closed = False
 
@@ -71,11 +76,24 @@ class KeySession:
                 self._vaults[(root, name)] = opened
             return opened
 
+    def verified(self, locked: Path, stamp: tuple[int, ...]) -> bool:
+        """Whether ``locked``, as ``stamp`` (:func:`file_stamp`) describes it, had its
+        signed content checked in this session: a rewrite or replacement changes the
+        stamp (the inode, or the change time, which no user can set), so it is checked
+        again."""
+        with self._lock:
+            return self._verified.get(locked) == stamp
+
+    def remember_verified(self, locked: Path, stamp: tuple[int, ...]) -> None:
+        with self._lock:
+            self._verified[locked] = stamp
+
     def close(self) -> None:
         """Forget every opened vault and key; later opens raise ``ValueError``."""
         with self._lock:
             self.closed = True
             self._vaults.clear()  # the vaults hold the checked keys, the keystores the rest
+            self._verified.clear()
             self._keystores.clear()
             self._given = None
 
@@ -90,3 +108,13 @@ class KeySession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def file_stamp(path: Path) -> tuple[int, ...] | None:
+    """What identifies one version of a file: device, inode, size, modification and
+    change times (None if it cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

@@ -1,0 +1,160 @@
+"""What ``vault://`` costs an analyst: each library reading a 35 MB Parquet file through
+the vault against reading the plaintext file, in one run.
+
+Makes a Parquet file of about 35 MB (several numeric and text columns, row groups of
+250,000 rows), locks a copy into a fresh vault (the acting user's keys in the OS keyring
+when there is one, as an analyst has them; else a key file), then times, warm and as
+medians of ``--runs`` reads each:
+
+* pandas, one column (``columns=[...]``): target at most 2x the plaintext read;
+* pandas, the whole file: target at most 1.3x;
+* and, without targets, the same reads with pyarrow, polars, duckdb and dask (its
+  synchronous scheduler: a cluster's start-up would drown the figure).
+
+The keys are unlocked once before timing (the key session keeps them, as in a notebook).
+
+    python benchmarks/bench_analyst.py [--rows 1400000] [--runs 7] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import Row, machine, median, print_table, scratch_dir, seconds
+
+ONE_COLUMN_TARGET = 2.0
+WHOLE_TARGET = 1.3
+
+
+def make_parquet(path: Path, rows: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({
+        "id": np.arange(rows, dtype="int64"),
+        "amount": rng.normal(100, 30, rows),
+        "rate": rng.random(rows),
+        "region": rng.choice(["north", "south", "east", "west"], rows),
+        "customer": rng.integers(0, 10**12, rows).astype(str),
+    })
+    frame.to_parquet(path, row_group_size=250_000)
+
+
+def keystore_and_user() -> tuple[Any, str, str]:
+    """The OS keyring if usable (where an analyst's keys are), else a cheap key file."""
+    from vault_app.core.keystore import Keystore
+
+    user = f"bench-{uuid.uuid4().hex[:8]}"
+    keystore = Keystore()
+    if keystore.keyring_available():
+        return keystore, user, "OS keyring"
+    secret = Path(os.environ.setdefault("VAULT_PASSPHRASE_FILE",
+                                        str(Path.home() / ".bench-passphrase")))
+    if not secret.exists():
+        secret.write_text("bench\n")
+    return (Keystore(passphrase=lambda _p, _c: b"bench", use_key_file=True, work_factor=10),
+            user, "key file")
+
+
+def timed(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm: page cache, imports, the key session
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def readers(plain: str, url: str) -> list[tuple[str, Callable[[str], object], float | None]]:
+    """(figure, read(path), target ratio) for each library; ``path`` is plain or vault://."""
+    import duckdb
+    import fsspec
+    import pandas as pd
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    fs = fsspec.filesystem("vault")
+    con = duckdb.connect()
+    con.register_filesystem(fs)
+
+    def arrow(path: str, columns: list[str] | None = None) -> object:
+        if path.startswith("vault://"):
+            return pq.read_table(path[len("vault://"):], columns=columns, filesystem=fs)
+        return pq.read_table(path, columns=columns)
+
+    def dask_sum(path: str) -> object:
+        import dask
+        import dask.dataframe as dd
+
+        with dask.config.set(scheduler="synchronous"):
+            return dd.read_parquet(path, columns=["amount"])["amount"].sum().compute()
+
+    return [
+        ("pandas, one column", lambda p: pd.read_parquet(p, columns=["amount"]),
+         ONE_COLUMN_TARGET),
+        ("pandas, whole file", lambda p: pd.read_parquet(p), WHOLE_TARGET),
+        ("pyarrow, one column", lambda p: arrow(p, ["amount"]), None),
+        ("pyarrow, whole file", lambda p: arrow(p), None),
+        ("polars (use_pyarrow), whole file",
+         lambda p: pl.read_parquet(p, use_pyarrow=True), None),
+        ("duckdb, sum of one column",
+         lambda p: con.execute(f"SELECT sum(amount) FROM read_parquet('{p}')").fetchall(), None),
+        ("dask, sum of one column", dask_sum, None),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_400_000, help="rows (1.4 M: ~35 MB)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--dir", help="scratch folder (default: tmpfs)")
+    args = parser.parse_args()
+
+    import vault_app
+    from vault_app.core.vault import Vault
+
+    work = scratch_dir(args.dir)
+    keystore, user, where = keystore_and_user()
+    os.environ["VAULT_USER"] = user
+    try:
+        plain = work / "sales.parquet"
+        make_parquet(plain, args.rows)
+        vault, _recovery = Vault.init(work / "vault", user=user, keystore=keystore)
+        shutil.copy(plain, work / "vault" / "sales.parquet")
+        vault.lock(work / "vault" / "sales.parquet")
+        url = f"vault://{work / 'vault' / 'sales.parquet'}"
+        size = plain.stat().st_size
+        rows = []
+        for figure, read, target in readers(str(plain), url):
+            anchor = timed(lambda r=read: r(str(plain)), args.runs)
+            through = timed(lambda r=read: r(url), args.runs)
+            ratio = through / anchor
+            rows.append(Row(figure, seconds(through), seconds(anchor), f"{ratio:.2f}x",
+                            f"<= {target}x" if target else "",
+                            None if target is None else ratio <= target))
+        print(f"\n{machine()}; {size / 1e6:.1f} MB Parquet, {args.rows:,} rows; "
+              f"keys in the {where}; medians of {args.runs} warm reads")
+        print_table("vault:// against the plaintext file (anchor)", rows)
+        vault_app.close_session()
+        failed = [r.figure for r in rows if r.ok is False]
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if where == "OS keyring":
+            keystore.delete(user)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
