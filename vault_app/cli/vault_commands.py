@@ -263,9 +263,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     target = output.binary_stdout() if to_stdout else Path(args.output)
     out = _open(args).export(Path(args.file), args.recipient, target)
+    if to_stdout:  # standard output holds the age file itself
+        return 0
     if args.json:
         print_json({"file": args.file, "output": args.output, "recipient": args.recipient})
-    elif not to_stdout:
+    else:
         print(f"exported {out}")
     return 0
 
@@ -423,9 +425,9 @@ def cmd_user_export(args: argparse.Namespace) -> int:
     else:
         with atomic_output(args.output) as out:
             out.write(data)
-    if args.json:
+    if args.json and args.output != "-":
         print_json({"name": name, "output": args.output})
-    else:
+    elif args.output != "-":  # standard output holds the keys themselves
         print(f"exported the keys of {name} to {args.output} (passphrase-protected)")
     return 0
 
