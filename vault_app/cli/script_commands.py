@@ -126,7 +126,11 @@ def cmd_lock(args: argparse.Namespace) -> int:
             continue
         inside = vault.path in src.absolute().parents or src.absolute() == vault.path
         base = src.absolute().parent
-        for path in _plain_files(src):
+        files = list(_plain_files(src))
+        if not files:
+            raise UsageError(f"{src}: holds no files to lock (hidden and locked files "
+                             "are left out)")
+        for path in files:
             dest = None if inside else vault.path / (str(path.absolute().relative_to(base))
                                                      + LOCKED_SUFFIX)
             done(_lock_one(args, vault, path, dest))
