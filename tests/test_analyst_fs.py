@@ -72,22 +72,21 @@ def test_random_access_reads_and_pickled_handles(analyst: AnalystVault) -> None:
     assert again == fs and again.user is None  # only the options travel, never keys
 
 
-def test_large_reads_split_across_two_readers_are_exact(analyst: AnalystVault,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import vault_app.fs
-
-    monkeypatch.setattr(vault_app.fs, "_cores", lambda: 2)
+def test_reads_of_every_shape_are_exact(analyst: AnalystVault) -> None:
     data = os.urandom(6 << 20)
     fs = fsspec.filesystem("vault")
     write(fs, analyst.root / "big.bin", data)
     with fs.open(str(analyst.root / "big.bin")) as handle:
         for start, size in [(0, 6 << 20), (12_345, 2_300_000), (65_536, 2 << 20),
-                            ((6 << 20) - 2_100_000, 3 << 20)]:
+                            ((6 << 20) - 2_100_000, 3 << 20), (6 << 20, 10)]:
             handle.seek(start)
             assert bytes(handle.read_buffer(size)) == data[start : start + size]
-        assert handle._helper is not None  # the second half came from the second reader
         handle.seek(100)
         assert handle.read(10) == data[100:110]
+        into = bytearray(70_000)
+        assert handle.readinto(into) == 70_000 and into == data[110:70_110]
+        handle.seek(len(data) - 5)
+        assert handle.read() == data[-5:] and handle.read() == b""
 
 
 def test_a_failed_write_publishes_nothing(analyst: AnalystVault) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
 import stat
 import threading
@@ -34,12 +33,10 @@ from vault_app.analyst import current_session
 from vault_app.core.errors import Cancelled, NotAVaultError, VaultError
 from vault_app.core.layout import LOCKED_SUFFIX, META
 from vault_app.core.progress import CancelToken
-from vault_app.core.stream import CHUNK
 from vault_app.core.vault_io import Pipe
 
 PROTOCOL = "vault"
 _PIECE = 2 << 20  # a write is handed to the encrypting thread in pieces of this size
-_SPLIT_AT = 1 << 20  # reads of twice this or more are decrypted on two cores
 
 
 class VaultFileSystem(AbstractFileSystem):  # type: ignore[misc]
@@ -209,17 +206,13 @@ def _make_folder(name: str) -> None:
 
 class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
     """A locked file opened for reading: random access, each read decrypting only the
-    chunks it covers, straight into the buffer handed back. A large read (a Parquet
-    column chunk) is decrypted on two cores: its second half by a second reader of the
-    same file, on a helper thread. Pickles as (filesystem, name, position): it is
-    reopened there."""
+    chunks it covers, straight into the buffer handed back. Pickles as (filesystem,
+    name, position): it is reopened there."""
 
     def __init__(self, fs: VaultFileSystem, name: str, *, block_size: Any = None,
                  cache_options: Any = None, cache_type: str = "none", **kwargs: Any) -> None:
-        self._reader, self._stamp = _open_reader(fs, name)
-        self._guard = threading.Lock()  # one seek-and-read at a time on the first reader
-        self._helper: Any = None  # the second reader, opened by the first large read
-        self._helper_guard = threading.Lock()
+        self._reader = _open_reader(fs, name)
+        self._guard = threading.Lock()  # a seek and its read go together
         kwargs.pop("size", None)  # a pickled handle's size: the reader's own is checked
         try:
             super().__init__(fs, name, "rb", block_size=block_size, cache_type=cache_type,
@@ -228,42 +221,20 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
             self._reader.close()
             raise
 
-    def _read_at(self, start: int, length: int) -> bytearray:
-        """Decrypt straight into a new buffer: no copy between the cipher and the caller."""
+    def _fill(self, start: int, view: memoryview) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file.")
-        length = max(0, min(length, self.size - start))
-        out = bytearray(length)
-        view = memoryview(out)
-        split = _SPLIT_AT - start % CHUNK  # a chunk boundary: no chunk decrypted twice
-        helper = self._second_reader() if length >= 2 * _SPLIT_AT else None
-        if helper is None:
-            got = _fill(self._reader, self._guard, start, view)
-        else:
-            mid = split + (length - split) // 2 // CHUNK * CHUNK
-            later = _helpers().submit(_fill, helper, self._helper_guard, start + mid,
-                                      view[mid:])
-            try:
-                got = _fill(self._reader, self._guard, start, view[:mid])
-            finally:
-                got += later.result()
-        view.release()
+        with self._guard:
+            self._reader.seek(start)
+            return int(self._reader.readinto(view[: max(0, self.size - start)]))
+
+    def _read_at(self, start: int, length: int) -> bytearray:
+        """Decrypt straight into a new buffer: no copy between the cipher and the caller."""
+        out = bytearray(max(0, min(length, self.size - start)))
+        with memoryview(out) as view:
+            got = self._fill(start, view)
         del out[got:]
         return out
-
-    def _second_reader(self) -> Any:
-        """The helper's reader of this very version of the file (None if it changed)."""
-        from vault_app.core.key_session import file_stamp
-
-        with self._helper_guard:
-            if self._helper is None and _cores() > 1:
-                locked = self.fs._locked(self.path)
-                reader = self.fs.vault_for(self.path).open_reader(locked, verify_content=False)
-                if file_stamp(locked) != self._stamp:  # replaced: that one was not checked
-                    reader.close()
-                    return None
-                self._helper = reader
-            return self._helper
 
     def read(self, length: int = -1) -> bytes:
         """As a file's ``read``; no fsspec cache between (the reader keeps the last chunks)."""
@@ -280,10 +251,7 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
         return out
 
     def readinto(self, buffer: Any) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file.")
-        view = memoryview(buffer).cast("B")
-        got = _fill(self._reader, self._guard, self.loc, view[: max(0, self.size - self.loc)])
+        got = self._fill(self.loc, memoryview(buffer).cast("B"))
         self.loc += got
         return got
 
@@ -291,35 +259,14 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
-            for reader in (getattr(self, "_reader", None), getattr(self, "_helper", None)):
-                if reader is not None:
-                    reader.close()
+            reader = getattr(self, "_reader", None)
+            if reader is not None:
+                reader.close()
 
 
-def _fill(reader: Any, guard: threading.Lock, start: int, view: memoryview) -> int:
-    with guard:
-        reader.seek(start)
-        return int(reader.readinto(view))
-
-
-@functools.cache
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-
-
-@functools.cache
-def _helpers() -> Any:
-    """Threads that decrypt the second half of large reads (shared by every file)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="vault-fs-read")
-
-
-def _open_reader(fs: VaultFileSystem, name: str) -> tuple[Any, tuple[int, ...] | None]:
-    """The vault's reader for ``name`` and the stamp of the file it read: signature
-    checked, and the signed content too unless this session already checked this very
-    version of the file."""
+def _open_reader(fs: VaultFileSystem, name: str) -> Any:
+    """The vault's reader for ``name``: signature checked, and the signed content too
+    unless this session already checked this very version of the file."""
     from vault_app.core.key_session import file_stamp
 
     session = current_session()
@@ -330,10 +277,10 @@ def _open_reader(fs: VaultFileSystem, name: str) -> tuple[Any, tuple[int, ...] |
     reader = vault.open_reader(locked, verify_content=not known)
     if file_stamp(locked) != before:  # replaced while opening: check the one we have
         reader.close()
-        return vault.open_reader(locked), None
+        return vault.open_reader(locked)
     if not known and before is not None:
         session.remember_verified(locked, before)
-    return reader, before
+    return reader
 
 
 class VaultWriteFile(AbstractBufferedFile):  # type: ignore[misc]
