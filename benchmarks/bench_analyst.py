@@ -11,7 +11,8 @@ warm and as medians of ``--runs`` reads each:
 * and, without targets, the same reads with pyarrow, polars, duckdb and dask (its
   synchronous scheduler: a cluster's start-up would drown the figure).
 
-The keys are unlocked once before timing (the key session keeps them, as in a notebook).
+The keys are unlocked once before timing (the key session keeps them, as in a notebook),
+and the plaintext and vault:// runs alternate, so a busy machine slows both alike.
 
     python benchmarks/bench_analyst.py [--rows 1000000] [--runs 7] [--dir DIR]
 """
@@ -67,14 +68,18 @@ def keystore_and_user(work: Path) -> tuple[Any, str, str]:
             user, "key file")
 
 
-def timed(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm: page cache, imports, the key session
-    times = []
+def timed_pair(anchor: Callable[[], object], through: Callable[[], object],
+               runs: int) -> tuple[float, float]:
+    """Medians of both, their runs interleaved (a busy machine slows both alike)."""
+    anchor()  # warm: page cache, imports, the key session
+    through()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return median(times)
+        for fn, out in ((anchor, times[0]), (through, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return median(times[0]), median(times[1])
 
 
 def readers(plain: str, url: str) -> list[tuple[str, Callable[[str], object], float | None]]:
@@ -138,8 +143,8 @@ def main() -> int:
         size = plain.stat().st_size
         rows = []
         for figure, read, target in readers(str(plain), url):
-            anchor = timed(lambda r=read: r(str(plain)), args.runs)
-            through = timed(lambda r=read: r(url), args.runs)
+            anchor, through = timed_pair(lambda r=read: r(str(plain)), lambda r=read: r(url),
+                                         args.runs)
             ratio = through / anchor
             rows.append(Row(figure, seconds(through), seconds(anchor), f"{ratio:.2f}x",
                             f"<= {target}x" if target else "",

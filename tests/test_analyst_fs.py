@@ -89,6 +89,28 @@ def test_reads_of_every_shape_are_exact(analyst: AnalystVault) -> None:
         assert handle.read() == data[-5:] and handle.read() == b""
 
 
+def test_the_signed_content_is_checked_once_per_version_of_a_file(
+        analyst: AnalystVault, monkeypatch: pytest.MonkeyPatch) -> None:
+    fs = fsspec.filesystem("vault")
+    target = analyst.root / "v.csv"
+    write(fs, target, b"v1")
+    checks: list[bool] = []
+    real = Vault.open_reader
+
+    def recording(self: Vault, locked: Path, **kwargs: bool) -> object:
+        checks.append(kwargs.get("verify_content", True))
+        return real(self, locked, **kwargs)
+
+    monkeypatch.setattr(Vault, "open_reader", recording)
+    for _ in range(3):
+        assert fs.cat(str(target)) == b"v1"
+    assert checks == [True, False, False]  # hashed once; signature checked every time
+    write(fs, target, b"v2")  # a new version: a new stamp, checked again
+    assert fs.cat(str(target)) == b"v2" and checks[3:] == [True]
+    vault_app.close_session()  # a new session checks afresh
+    assert fs.cat(str(target)) == b"v2" and checks[4:] == [True]
+
+
 def test_a_failed_write_publishes_nothing(analyst: AnalystVault) -> None:
     fs = fsspec.filesystem("vault")
     target = analyst.root / "half.csv"

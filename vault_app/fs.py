@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import stat
 import threading
@@ -180,13 +181,19 @@ def _visible(name: str) -> bool:
 
 
 def _file_info(name: str, locked: Path, st: os.stat_result) -> dict[str, Any]:
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return {"name": name, "size": _content_size(str(locked), stamp), "type": "file",
+            "mtime": st.st_mtime, "locked_size": st.st_size, "locked_path": str(locked)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_size(locked: str, stamp: tuple[int, ...]) -> int:
+    """The plaintext size, from the header (read once per version of the file)."""
     from vault_app.core import age
     from vault_app.core.file_head import read_head
 
-    head = read_head(locked)
-    return {"name": name, "size": age.content_size(head.header, head.file_size),
-            "type": "file", "mtime": st.st_mtime, "locked_size": st.st_size,
-            "locked_path": str(locked)}
+    head = read_head(Path(locked))
+    return age.content_size(head.header, head.file_size)
 
 
 def _make_folder(name: str) -> None:
@@ -222,9 +229,9 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
             raise
 
     def _fill(self, start: int, view: memoryview) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file.")
         with self._guard:
+            if self._reader is None or self.closed:
+                raise ValueError("I/O operation on closed file.")
             self._reader.seek(start)
             return int(self._reader.readinto(view[: max(0, self.size - start)]))
 
@@ -259,7 +266,10 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
-            reader = getattr(self, "_reader", None)
+            guard = getattr(self, "_guard", None)
+            with guard if guard is not None else contextlib.nullcontext():
+                # once, whoever closes (libraries close from other threads, and __del__)
+                reader, self._reader = getattr(self, "_reader", None), None
             if reader is not None:
                 reader.close()
 
