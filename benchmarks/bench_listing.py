@@ -31,11 +31,12 @@ def build_vault(work: Path, files: int) -> Path:
     vault, _keystore = bench_team(work)
     src = work / "sample.csv"
     src.write_bytes(b"id,value\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(200)))
-    locked = vault.lock(src, keep=True).path
-    vault.share(locked, "bob")
-    data = locked.read_bytes()
-    for i in range(files - 1):
-        (vault.path / f"part{i:05d}.csv.age").write_bytes(data)
+    # every file locked on its own: a signed record names its file (and its own id), so
+    # copies of one locked file under other names would not be valid files of the vault
+    for i in range(files):
+        locked = vault.lock(src, keep=True, dest=vault.path / f"part{i:05d}.csv.age").path
+        if i % 2 == 0:
+            vault.share(locked, "bob")
     return vault.path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -117,7 +118,9 @@ def test_reordered_records_detected(log: AuditLog) -> None:
 def test_truncated_tail_detected(log: AuditLog) -> None:
     write_lines(log, lines(log)[:-2])
     problems = log.verify(KEYS)
-    assert problems == ["the log ends at record 4 but the signed checkpoint names record 6: "
+    assert problems == ["the log ends at record 4 but alice's signed checkpoint names record "
+                        "5: records were cut off the end",
+                        "the log ends at record 4 but bob's signed checkpoint names record 6: "
                         "records were cut off the end"]
 
 
@@ -127,15 +130,100 @@ def test_whole_log_removed_detected(log: AuditLog) -> None:
 
 
 def test_missing_checkpoint_detected(log: AuditLog) -> None:
-    log.head_path.unlink()
-    assert any("checkpoint" in p and "missing" in p for p in log.verify(KEYS))
+    (log.heads_path / "bob.json").unlink()
+    assert any("bob's signed checkpoint is missing" in p for p in log.verify(KEYS))
 
 
 def test_forged_checkpoint_detected(log: AuditLog) -> None:
-    head = json.loads(log.head_path.read_bytes())
+    head_file = log.heads_path / "bob.json"
+    head = json.loads(head_file.read_bytes())
     head["seq"] = 4
-    log.head_path.write_text(json.dumps(head))
-    assert any("checkpoint" in p and "does not verify" in p for p in log.verify(KEYS))
+    head_file.write_text(json.dumps(head))
+    assert any("bob's checkpoint" in p and "does not verify" in p for p in log.verify(KEYS))
+
+
+def test_a_member_cannot_cut_anothers_records_and_cover_it(log: AuditLog) -> None:
+    """bob cuts alice's last record (5) and his own (6), appends as himself and re-signs
+    his checkpoint: alice's checkpoint still names record 5 as it was."""
+    write_lines(log, lines(log)[:-2])
+    (log.heads_path / "bob.json").unlink()   # and even removes his own checkpoint
+    problems = log.verify(KEYS)
+    assert any("alice's signed checkpoint names record 5" in p for p in problems), problems
+
+
+def test_an_append_refuses_a_cut_log_so_the_alarm_stays(log: AuditLog) -> None:
+    from vault_app.core.audit import AuditConflictError
+
+    write_lines(log, lines(log)[:-2])
+    with pytest.raises(AuditConflictError, match="cut off the end"):
+        log.append(BOB, "unlock", "data/file0.csv.age", keys=KEYS)
+    assert len(log.records()) == 4   # nothing appended, nothing re-signed
+    assert any("cut off" in p for p in log.verify(KEYS))
+
+
+def test_an_append_refuses_a_log_older_than_this_account_saw(log: AuditLog) -> None:
+    from vault_app.core.audit import AuditConflictError
+
+    meta = log.path.parent
+    snapshot = meta.parent / "snapshot"
+    shutil.copytree(meta, snapshot)   # a consistent older state: log and checkpoints
+    log.append(ALICE, "revoke", "data/file0.csv.age", keys=KEYS)
+    seen = log.checked
+    shutil.rmtree(meta)
+    shutil.copytree(snapshot, meta)   # the whole folder put back
+    assert log.verify(KEYS) == []     # consistent in itself...
+    with pytest.raises(AuditConflictError, match="cut or rolled back"):
+        log.append(ALICE, "unlock", "x.age", keys=KEYS, seen=seen)  # ...not with what we saw
+
+
+def test_an_admins_repair_record_acknowledges_lost_records(log: AuditLog) -> None:
+    """Records were cut: the alarm stays red through every append until an admin records,
+    in a signed repair record, exactly which checkpoints name lost records."""
+    from vault_app.core.audit import REPAIR, AuditConflictError
+
+    heads = [json.loads((log.heads_path / f"{n}.json").read_bytes()) for n in ("alice", "bob")]
+    lost = [{"actor": h["actor"], "seq": h["seq"], "hash": h["hash"]} for h in heads]
+    write_lines(log, lines(log)[:-2])
+    with pytest.raises(AuditConflictError):   # bob is not an admin
+        log.append(BOB, REPAIR, "", {"acknowledged": lost}, keys=KEYS, admins={"alice"})
+    with pytest.raises(AuditConflictError):   # an admin, but not naming every lost record
+        log.append(ALICE, REPAIR, "", {"acknowledged": lost[1:]}, keys=KEYS, admins={"alice"})
+    log.append(ALICE, REPAIR, "", {"acknowledged": lost, "reason": "records 5-6 lost"},
+               keys=KEYS, admins={"alice"})
+    assert log.verify(KEYS, admins={"alice"}) == []
+    assert any("cut off" in p for p in log.verify(KEYS, admins=()))  # only an admin's counts
+    log.append(BOB, "unlock", "data/file0.csv.age", keys=KEYS, admins={"alice"})
+
+
+def test_records_after_a_members_removal_are_reported(vault_dir: Path) -> None:
+    log = AuditLog(vault_dir, vault_id="v-1")
+    log.append(ALICE, "member-add", "member:bob")
+    log.append(BOB, "lock", "a.age")
+    log.append(ALICE, "member-remove", "member:bob")
+    log.append(BOB, "lock", "b.age")  # bob still has his key and write access
+    problems = log.verify(KEYS)
+    assert problems == ["record 4: signed by 'bob' after their removal (record 3)"]
+
+
+def test_merged_records_are_checked(vault_dir: Path) -> None:
+    """Two copies of the log changed apart (a sync conflict): the other copy's records
+    are carried in a merge record, still individually verifiable."""
+    main = AuditLog(vault_dir, vault_id="v-1")
+    main.append(ALICE, "lock", "a.age")
+    other_dir = vault_dir.parent / "other"
+    shutil.copytree(vault_dir / ".vault", other_dir / ".vault")
+    other = AuditLog(other_dir, vault_id="v-1")
+    other.append(BOB, "share", "a.age")
+    main.append(ALICE, "unlock", "a.age")
+    branch = [line.decode() for line in
+              (other_dir / ".vault" / "audit.log").read_bytes().splitlines()[1:]]
+    main.append(ALICE, "audit-merge", "", {"source": "audit.sync-conflict.log",
+                                           "records": branch})
+    assert main.verify(KEYS) == []
+    forged = json.loads(branch[0])
+    forged["action"] = "revoke"
+    main.append(ALICE, "audit-merge", "", {"source": "x", "records": [json.dumps(forged)]})
+    assert any("merged record 1" in p and "does not verify" in p for p in main.verify(KEYS))
 
 
 def test_unknown_actor_and_impersonation_detected(log: AuditLog, vault_dir: Path) -> None:
@@ -282,19 +370,25 @@ def test_audit_cli_verifies_and_detects_tampering(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 @pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
-def test_audit_files_follow_the_umask_like_other_vault_metadata(vault_dir: Path,
-                                                               umask: int) -> None:
-    """Other members' logins must read the log and its head and take its lock, as they
-    read the registry: the files get what the umask allows, not a fixed 0600."""
+@pytest.mark.parametrize(("folder_mode", "want"), [(0o2770, 0o660), (0o755, 0o644),
+                                                   (0o700, 0o600)])
+def test_audit_files_follow_the_vault_folder_not_the_umask(vault_dir: Path, umask: int,
+                                                          folder_mode: int,
+                                                          want: int) -> None:
+    """Other members' logins must read the log and the checkpoints and take the lock, as
+    they read the registry: the files get what the vault folder gives, whatever the
+    writer's umask."""
+    vault_dir.chmod(folder_mode)
     old = os.umask(umask)
     try:
         audit = AuditLog(vault_dir, vault_id="v-1")
         audit.append(ALICE, "lock", "data/a.csv.age")
-        audit.append(BOB, "lock", "data/b.csv.age")   # head replaced: mode still shared
+        audit.append(BOB, "lock", "data/b.csv.age")
+        audit.append(BOB, "lock", "data/c.csv.age")   # checkpoint replaced: mode kept
     finally:
         os.umask(old)
-    want = 0o666 & ~umask
     meta = vault_dir / ".vault"
-    for path in (audit.path, audit.head_path, meta / "locks" / "audit.lock"):
+    for path in (audit.path, audit.heads_path / "alice.json", audit.heads_path / "bob.json",
+                 meta / "locks" / "audit.lock"):
         assert stat.S_IMODE(path.stat().st_mode) == want, path.name
     assert audit.verify(KEYS) == []

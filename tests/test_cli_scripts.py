@@ -88,7 +88,8 @@ def _recipient(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize(("args", "kind"), [
-    (["cat", "nowhere.csv.age"], ErrorKind.NOT_FOUND),
+    (["cat", "{vault}/nowhere.csv.age"], ErrorKind.NOT_FOUND),
+    (["cat", "{tmp}/outside.csv.age"], ErrorKind.USAGE),  # not in the vault
     (["cat", "{vault}/secret.csv.age", "--user", "bob"], ErrorKind.NO_ACCESS),
     (["unlock", "{vault}/secret.csv.age", "-o", "{tmp}/o", "--vault", "{tmp}"],
      ErrorKind.NOT_A_VAULT),

@@ -117,7 +117,8 @@ def test_every_bare_vault_error_names_its_kind() -> None:
     (E.AccessDeniedError("x", hint="make someone else an owner first"),
      ["make someone else an owner first"]),
     (E.UnknownUserError("'bob' is not a member of this vault", remedy=Remedy.ADD_MEMBER),
-     ["a vault admin can add them with `vault user add`"]),
+     ["they can ask to join with `vault join`; an admin then approves them with "
+      "`vault user approve NAME`"]),
     (E.VaultError("the last record is damaged", kind=ErrorKind.VAULT_DAMAGED,
                   hint="restore .vault/audit.log from a backup", remedy=Remedy.VERIFY_AUDIT_LOG),
      ["`vault audit --verify` shows which record is damaged",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vault_app.core import safe_fs
+from vault_app.core.atomic import TEMP_SUFFIX
 from vault_app.core.errors import FileOperationError
 from vault_app.core.safe_fs import UnsafeEntryError, open_folder, open_root, parts_of
 
@@ -86,7 +86,7 @@ def test_replace_publishes_with_the_given_mode_and_leaves_no_temp(vault: Path) -
     target = vault / ".vault" / "members.json"
     assert target.read_bytes() == b'{"v": 2}'
     assert target.stat().st_mode & 0o777 == 0o640
-    assert [n for n in os.listdir(vault / ".vault") if n.startswith(safe_fs.TEMP_PREFIX)] == []
+    assert [n for n in os.listdir(vault / ".vault") if n.endswith(TEMP_SUFFIX)] == []
 
 
 def test_replace_without_overwrite_refuses_an_existing_name(vault: Path) -> None:
@@ -95,7 +95,7 @@ def test_replace_without_overwrite_refuses_an_existing_name(vault: Path) -> None
           meta.replace("members.json", 0o600, overwrite=False) as out):
         out.write(b"new")
     assert (vault / ".vault" / "members.json").read_bytes() == b"{}"
-    assert [n for n in os.listdir(vault / ".vault") if n.startswith(safe_fs.TEMP_PREFIX)] == []
+    assert [n for n in os.listdir(vault / ".vault") if n.endswith(TEMP_SUFFIX)] == []
 
 
 def test_a_temp_file_swapped_before_publishing_is_caught(vault: Path) -> None:
@@ -107,7 +107,7 @@ def test_a_temp_file_swapped_before_publishing_is_caught(vault: Path) -> None:
           meta.replace("members.json", 0o600) as out):
         out.write(b"the real content")
         out.flush()
-        (tmp,) = [n for n in os.listdir(folder) if n.startswith(safe_fs.TEMP_PREFIX)]
+        (tmp,) = [n for n in os.listdir(folder) if n.endswith(TEMP_SUFFIX)]
         os.rename(folder / tmp, folder / "stolen")
         (folder / tmp).write_bytes(b"decoy")
     assert (folder / "stolen").read_bytes() == b"the real content"
@@ -119,7 +119,7 @@ def test_a_failure_inside_replace_leaves_the_old_file(vault: Path) -> None:
         out.write(b"half")
         raise RuntimeError("disk on fire")
     assert (vault / ".vault" / "members.json").read_bytes() == b"{}"
-    assert [n for n in os.listdir(vault / ".vault") if n.startswith(safe_fs.TEMP_PREFIX)] == []
+    assert [n for n in os.listdir(vault / ".vault") if n.endswith(TEMP_SUFFIX)] == []
 
 
 def test_parts_of_never_resolves_links_below_the_root(vault: Path, tmp_path: Path) -> None:

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from vault_support import team
 
-from vault_app.core.errors import AccessDeniedError, MemberKeyMismatchError, UnknownUserError
+from vault_app.core.errors import (
+    AccessDeniedError,
+    ConflictError,
+    MemberKeyMismatchError,
+    UnknownUserError,
+)
 from vault_app.core.keystore import UserKeys
 from vault_app.core.members import new_member
 from vault_app.core.vault import Role, Vault
@@ -28,16 +33,22 @@ def test_entry_signed_by_a_non_admin_is_refused(tmp_path: Path) -> None:
     mallory = UserKeys.generate("mallory")
     forged = new_member("mallory", mallory.recipient, mallory.signing_public, admin=True,
                         added_by="bob").signed(v["alice"].config["vault_id"], bob)
+    src = tmp_path / "a.csv"
+    src.write_bytes(b"a")
+    locked = v["alice"].lock(src).path
     _append_entry(tmp_path / "v", asdict(forged))
     alice = Vault.open(tmp_path / "v", user="alice", keystore=v["alice"].keystore)
     assert "not signed by a vault admin" in alice.registry.problems["mallory"]
     assert [m.name for m in alice.members()] == ["alice", "bob"]
-    src = tmp_path / "a.csv"
-    src.write_bytes(b"a")
-    locked = alice.lock(src).path
-    with pytest.raises(MemberKeyMismatchError):
+    # the edited registry is not the one an admin signed: nothing is built on it
+    with pytest.raises((MemberKeyMismatchError, ConflictError)):
         alice.share(locked, "mallory")
-    assert any("mallory" in r.detail for r in alice.verify())
+    (tmp_path / "b.csv").write_bytes(b"b")
+    with pytest.raises(ConflictError, match="registry"):
+        alice.lock(tmp_path / "b.csv")
+    problems = alice.verify()
+    assert any("mallory" in r.detail for r in problems)
+    assert any(r.status == "conflict" and "edited" in r.detail for r in problems)
     # and bob cannot add members through the API either
     with pytest.raises(AccessDeniedError):
         v["bob"].add_member("eve", mallory.recipient, mallory.signing_public)

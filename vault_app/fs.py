@@ -31,8 +31,8 @@ from typing import Any
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from vault_app.analyst import current_session
-from vault_app.core.errors import Cancelled, NotAVaultError, VaultError
-from vault_app.core.layout import LOCKED_SUFFIX, META
+from vault_app.core.errors import Cancelled, VaultError
+from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.core.progress import CancelToken
 from vault_app.core.vault_io import Pipe
 
@@ -198,17 +198,9 @@ def _content_size(locked: str, stamp: tuple[int, ...]) -> int:
 
 def _make_folder(name: str) -> None:
     """A folder inside a vault, with the vault's folder mode (shared like the files)."""
-    from vault_app.core.folder_modes import make_folders
-    from vault_app.core.vault import Vault
-
-    root = Vault.find(os.path.dirname(name))
-    if root is None:
-        raise NotAVaultError(f"{name}: is not inside a vault")
-    if META in Path(name).relative_to(root).parts:
-        raise PermissionError(f"{name}: is inside the vault's metadata folder")
     if os.path.lexists(name):
         raise FileExistsError(name)
-    make_folders(root, Path(name))
+    current_session().vault_for(name).make_folder(name)
 
 
 class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]

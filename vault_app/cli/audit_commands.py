@@ -25,10 +25,13 @@ def register(commands: Any) -> None:
 
 
 def _target(vault_path: Path, file: str) -> str:
-    path = Path(file).absolute()
+    from vault_app.core.errors import FileOperationError
+    from vault_app.core.layout import vault_name
+    from vault_app.core.safe_fs import parts_of
+
     try:
-        return path.relative_to(vault_path).as_posix()
-    except ValueError:
+        return vault_name(parts_of(vault_path, Path(file)))
+    except FileOperationError:
         return file
 
 
@@ -45,14 +48,15 @@ def _line(record: AuditRecord) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from vault_app.core.audit import AuditLog
+    from vault_app.core.members import admins, signing_keys
 
     vault = _open(args)
     log = AuditLog(vault.path, vault_id=str(vault.config["vault_id"]))
     records = log.history(_target(vault.path, args.file)) if args.file else log.records()
     problems: list[str] | None = None
     if args.verify:
-        keys = {name: m.signing_key for name, m in vault.registry.trusted.items()}
-        problems = log.verify(keys)
+        registry = vault.registry
+        problems = log.verify(signing_keys(registry), admins=admins(registry))
     if args.json:
         data: dict[str, Any] = {"records": [r.to_json() for r in records]}
         if problems is not None:

@@ -46,7 +46,8 @@ KIND_HINTS: dict[ErrorKind, str] = {
 }
 
 REMEDY_HINTS: dict[Remedy, str] = {
-    Remedy.ADD_MEMBER: "a vault admin can add them with `vault user add`",
+    Remedy.ADD_MEMBER: "they can ask to join with `vault join`; an admin then approves "
+                       "them with `vault user approve NAME`",
     Remedy.CREATE_OR_IMPORT_KEYS: "create them with `vault user add`, or import them with "
                                   "`vault user import`",
     Remedy.USE_EXPORTED_KEY_FILE: "use a file written by `vault user export`",
@@ -56,6 +57,16 @@ REMEDY_HINTS: dict[Remedy, str] = {
     Remedy.USE_PUBLIC_RECIPIENT: "pass the public recipient (age1…) printed by `vault keygen`",
     Remedy.LOCK_AS_NEW_VERSION: "to store a new version of it, lock again with --replace",
     Remedy.VERIFY_AUDIT_LOG: "`vault audit --verify` shows which record is damaged",
+    Remedy.RESOLVE_CONFLICTS: "`vault verify` names every problem; a vault admin repairs them "
+                              "with `vault doctor`",
+    Remedy.ASK_TO_JOIN: "ask to join with `vault join`, then have an admin approve you "
+                        "(`vault user approve NAME`)",
+    Remedy.REJOIN: "if the keys in your keyring are the ones you use now, ask an admin to run "
+                   "`vault user remove NAME`, then ask to join again with `vault join`",
+    Remedy.ADOPT_ORPHAN: "every owner of this file has left the vault: an admin can take it "
+                         "over with `vault adopt FILE -i RECOVERY_KEY_FILE`",
+    Remedy.JOIN_GROUP: "ask an administrator of this computer to add your login to the "
+                       "vault folder's group (then log in again)",
 }
 
 

@@ -108,11 +108,10 @@ def cmd_lock(args: argparse.Namespace) -> int:
                   f"{info.signature} ({info.signature_detail})")
 
     if args.files == [STDIO]:
-        from vault_app.core.folder_modes import make_folders
         from vault_app.core.layout import locked_path
 
         dest = locked_path(vault.path, Path(args.name))
-        make_folders(vault.path, dest.parent)
+        vault.make_folder(dest.parent)
         stdin = os.fdopen(os.dup(0), "rb", buffering=0)
         with stdin:
             done(_with_progress(args, args.name, None, lambda bar: vault.lock_stream(
@@ -143,9 +142,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def _lock_one(args: argparse.Namespace, vault: Vault, src: Path, dest: Path | None) -> FileInfo:
     if dest is not None:
-        from vault_app.core.folder_modes import make_folders
-
-        make_folders(vault.path, dest.parent)
+        vault.make_folder(dest.parent)
     try:
         size: int | None = src.stat().st_size
     except OSError:

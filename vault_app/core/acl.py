@@ -17,19 +17,17 @@ Other age implementations skip the unknown stanza type; the header MAC covers it
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from vault_app.core import signing
-from vault_app.core.errors import MalformedError
+from vault_app.core import safe_json, signing
+from vault_app.core.errors import MalformedError, VaultError
 from vault_app.core.header import Stanza
-from vault_app.core.members import Member
+from vault_app.core.layout import check_name
 
 ACL_STANZA = "dataset-vault.org/acl"
-ACL_VERSION = 1
 _SIG_DOMAIN = b"dataset-vault.org/v1/acl-signature\n"
 _ZERO_DIGEST = "0" * 64
 _PLACEHOLDER_SIG = "A" * 86 + "=="  # same length as a real Ed25519 signature in base64
@@ -47,6 +45,8 @@ class Status(StrEnum):
     UNKNOWN_SIGNER = "unknown signer"
     UNSIGNED = "unsigned"
     UNREADABLE = "unreadable"
+    CONFLICT = "conflict"   # a sync conflict copy, a duplicate file id, a fork
+    ROLLBACK = "rollback"   # older than what this account saw, or than the audit log says
 
 
 CAN_SHARE = {Role.OWNER.value}
@@ -57,9 +57,24 @@ def stanzas_digest(stanzas: Sequence[Stanza]) -> str:
     return hashlib.sha256(b"".join(s.encode() for s in stanzas)).hexdigest()
 
 
+#: Fields of a record of the first format; the second adds ``V2_FIELDS``.
+V1_FIELDS = ("file_id", "author", "acl", "readers", "recovery", "stanzas_sha256",
+             "payload_sha256", "signer", "signed", "change", "prev", "signature")
+V2_FIELDS = ("format", "name", "vault", "registry")
+MAX_RECORDS = 4096
+MAX_STANZA = 1 << 20
+_MAX_MEMBERS = 4096
+
+
 @dataclass(frozen=True)
 class Record:
-    """One signed version of a file's access list; see the module docstring."""
+    """One signed version of a file's access list; see the module docstring.
+
+    Records of the second format (``format == 2``) also bind the file's name in the vault
+    (``name``: its path below the vault root, so two files swapped or renamed into each
+    other's names no longer pass), the vault (``vault``: its id) and the member registry
+    version the signer saw (``registry``: a key signs only within its member's period).
+    """
 
     file_id: str
     author: str
@@ -73,11 +88,16 @@ class Record:
     change: str
     prev: str = ""
     signature: str = field(default="", repr=False)
+    format: int = 2
+    name: str = ""
+    vault: str = ""
+    registry: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a plain dict, for encoding. Shallow (``asdict`` deep-copies, which
         was a quarter of the time of listing a large vault); callers only serialize it."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        names = V1_FIELDS + V2_FIELDS if self.format >= 2 else V1_FIELDS
+        return {name: getattr(self, name) for name in names}
 
     def message(self) -> bytes:
         body = self.as_dict()
@@ -103,36 +123,50 @@ class Record:
     @classmethod
     def from_json(cls, data: Any) -> Record:
         """Strictly typed: a hostile header must give MalformedError, never a crash."""
-        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
-            raise MalformedError("the file's access list is malformed")
+        bad = MalformedError("the file's access list is malformed")
+        if not isinstance(data, dict):
+            raise bad
+        v2 = "format" in data
+        if set(data) != set(V1_FIELDS + V2_FIELDS if v2 else V1_FIELDS):
+            raise bad
         for name, value in data.items():
             if name in ("acl", "readers"):
-                if not isinstance(value, dict) or not all(
-                        isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-                    raise MalformedError("the file's access list is malformed")
+                if (not isinstance(value, dict) or len(value) > _MAX_MEMBERS
+                        or not all(isinstance(k, str) and isinstance(v, str)
+                                   for k, v in value.items())):
+                    raise bad
+            elif name in ("format", "registry"):
+                if not isinstance(value, int) or isinstance(value, bool) or not (
+                        0 <= value < 1 << 62):
+                    raise bad
             elif not isinstance(value, str):
-                raise MalformedError("the file's access list is malformed")
-        record = cls(**data)
+                raise bad
+        if v2 and data["format"] != 2:
+            raise MalformedError("the file's access list has an unknown record format")
+        record = cls(**data) if v2 else cls(**data, format=1)
         if any(r not in {x.value for x in Role} for r in record.acl.values()):
             raise MalformedError("the file's access list names an unknown role")
+        try:
+            for name in (record.author, record.signer, *record.acl, *record.readers):
+                check_name(name)
+        except VaultError:
+            raise MalformedError("the file's access list names an invalid user") from None
         return record
 
 
 def encode_stanza(history: Sequence[Record]) -> Stanza:
-    body = {"v": ACL_VERSION, "history": [r.as_dict() for r in history]}
+    version = max(r.format for r in history)
+    body = {"v": version, "history": [r.as_dict() for r in history]}
     return Stanza(ACL_STANZA, (), signing.canonical(body))
 
 
 def decode_stanza(stanza: Stanza) -> list[Record]:
-    try:
-        data = json.loads(stanza.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedError("the file's access list is not valid JSON") from exc
-    if not isinstance(data, dict) or data.get("v") != ACL_VERSION:
+    data = safe_json.loads(stanza.body, what="the file's access list", max_bytes=MAX_STANZA)
+    if not isinstance(data, dict) or data.get("v") not in (1, 2):
         raise MalformedError("the file's access list has an unknown version")
     history = data.get("history")
-    if not isinstance(history, list) or not history:
-        raise MalformedError("the file's access list has no records")
+    if not isinstance(history, list) or not history or len(history) > MAX_RECORDS:
+        raise MalformedError("the file's access list has no records, or too many")
     return [Record.from_json(r) for r in history]
 
 
@@ -155,61 +189,3 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.status is Status.VALID
-
-
-Lookup = Callable[[str], Member | None]
-
-
-def _check_step(prev: Record, cur: Record) -> str | None:
-    """Why ``cur`` may not follow ``prev`` (None if it may)."""
-    role = prev.acl.get(cur.signer)
-    if cur.file_id != prev.file_id:
-        return "its history mixes two files"
-    if cur.prev != prev.digest():
-        return "its history was edited"
-    access_changed = (cur.acl, cur.readers, cur.recovery) != (prev.acl, prev.readers,
-                                                               prev.recovery)
-    content_changed = cur.payload_sha256 != prev.payload_sha256 or cur.author != prev.author
-    if access_changed and cur.change != "revoke" and role not in CAN_SHARE:
-        return f"{cur.signer} changed the access list without being an owner"
-    if cur.change == "revoke" and role not in CAN_SHARE:
-        return f"{cur.signer} revoked access without being an owner"
-    if content_changed and role not in CAN_WRITE:
-        return f"{cur.signer} changed the content without being an owner or editor"
-    return None
-
-
-def verify_history(history: Sequence[Record], recipient_stanzas: Sequence[Stanza],
-                   lookup: Lookup) -> Verdict:
-    """Check every signature and every step of a file's ACL history (header only)."""
-    for index, record in enumerate(history):
-        signer = lookup(record.signer)
-        if signer is None:
-            return Verdict(Status.UNKNOWN_SIGNER,
-                           f"signed by {record.signer}, who is not a member of this vault")
-        if not signing.verify(signer.signing_key, record.signature, record.message()):
-            return Verdict(Status.INVALID,
-                           f"the signature by {record.signer} does not verify: the access "
-                           "list or header was changed")
-        if index == 0:
-            if record.signer != record.author or record.acl.get(record.author) != "owner":
-                return Verdict(Status.INVALID, "the first version is not signed by its author")
-            if record.prev:
-                return Verdict(Status.INVALID, "its history was cut")
-        else:
-            problem = _check_step(history[index - 1], record)
-            if problem is not None:
-                return Verdict(Status.INVALID, problem)
-    current = history[-1]
-    if stanzas_digest(recipient_stanzas) != current.stanzas_sha256:
-        return Verdict(Status.INVALID, "the recipients in the header are not the signed ones")
-    if set(current.readers) != set(current.acl):
-        return Verdict(Status.INVALID, "the readers and the access list disagree")
-    expected = len(current.readers) + (1 if current.recovery else 0)
-    if len(recipient_stanzas) != expected:
-        return Verdict(Status.INVALID, "the header wraps the file key for unlisted recipients")
-    when = current.signed[:10]
-    detail = f"signed by {current.signer} on {when}"
-    if current.author != current.signer:
-        detail += f"; content by {current.author}"
-    return Verdict(Status.VALID, detail)

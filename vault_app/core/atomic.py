@@ -45,7 +45,7 @@ def describe_os_error(exc: OSError, path: Path | str) -> FileOperationError:
     return FileOperationError(f"{path}: {words}", path=path, kind=kind)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
         return True
     try:
@@ -75,7 +75,7 @@ def remove_stale_temps(folder: Path, stem: str) -> int:
         if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
             continue
         pid_text = name[len(prefix) : -len(TEMP_SUFFIX)].split(".", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
             os.unlink(entry.path)

@@ -64,6 +64,11 @@ class Remedy(StrEnum):
     USE_PUBLIC_RECIPIENT = "use-public-recipient"    # a secret key was given as a recipient
     LOCK_AS_NEW_VERSION = "lock-as-new-version"      # the locked file exists; replace it
     VERIFY_AUDIT_LOG = "verify-audit-log"            # find which audit record is damaged
+    RESOLVE_CONFLICTS = "resolve-conflicts"          # an admin repairs a fork or rollback
+    ASK_TO_JOIN = "ask-to-join"                      # not a member: ask, an admin approves
+    REJOIN = "rejoin"                                # the keyring's keys are not the member's
+    ADOPT_ORPHAN = "adopt-orphan"                    # every owner left: an admin takes it over
+    JOIN_GROUP = "join-group"                        # the OS refused: not in the vault's group
 
 
 class VaultError(Exception):
@@ -229,6 +234,14 @@ class SignatureError(VaultError):
     kind = ErrorKind.BAD_SIGNATURE
     hint = ("the file or its access list was changed by someone not allowed to; "
             "restore it from a backup or ask its owner")
+
+
+class ConflictError(VaultError):
+    """The vault (or a file in it) is older than this account saw, forked, or a sync
+    conflict copy: nothing is built on it until it is resolved."""
+
+    kind = ErrorKind.CONFLICT
+    remedy = Remedy.RESOLVE_CONFLICTS
 
 
 class VaultBusyError(VaultError):

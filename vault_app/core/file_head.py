@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from vault_app.core import age
 from vault_app.core.acl import Record, split_header
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.header import Header, Stanza
+from vault_app.core.vault_folder import VaultFolder
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,22 @@ class Head:
     mtime: float
 
 
-def read_head(path: Path) -> Head:
+def read_head(path: Path, *, folder: VaultFolder | None = None) -> Head:
+    """The header of ``path``; inside a vault pass its ``folder`` (no links followed)."""
     try:
-        with path.open("rb") as handle:
-            header = age.read_head(handle)
-            stat = os.fstat(handle.fileno())
+        with folder.open_read(path) if folder is not None else path.open("rb") as handle:
+            return read_head_from(handle, path)
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+
+
+def read_head_from(handle: BinaryIO, path: Path) -> Head:
+    """The header of the open file ``handle`` (``path`` names it in messages); the handle
+    is left at the payload, so what follows is read from the same file."""
+    handle.seek(0)
+    try:
+        header = age.read_head(handle)
+        stat = os.fstat(handle.fileno())
     except OSError as exc:
         raise describe_os_error(exc, path) from None
     recipients, history = split_header(header.stanzas)

@@ -40,16 +40,16 @@ from vault_app.core.errors import (
     SignatureError,
     VaultError,
 )
-from vault_app.core.file_head import Head, read_head
+from vault_app.core.file_head import Head, read_head, read_head_from
 from vault_app.core.keys import parse_recipient
 from vault_app.core.keystore import UserKeys
-from vault_app.core.layout import LOCKED_SUFFIX
+from vault_app.core.layout import LOCKED_SUFFIX, printable_path
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.readback import ReadBackVerifier
 from vault_app.core.recipients import Identity
 from vault_app.core.session import Session
 from vault_app.core.vault_config import check_policy
-from vault_app.core.vault_io import Pipe, atomic_rw
+from vault_app.core.vault_io import Pipe
 from vault_app.core.verify import checked_head, judge
 
 if TYPE_CHECKING:
@@ -86,16 +86,12 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
     replace = dest is not None if replace is None else replace
     dest = Path(dest) if dest is not None else default_dest(session, src)
     with age.open_input(src) as plain:
+        source = os.fstat(plain.fileno())
         updated = lock_stream(session, plain, dest, replace=replace,
-                              expect_size=os.fstat(plain.fileno()).st_size,
-                              progress=progress, cancel=cancel)
-    if not keep:
-        try:
-            src.unlink()
-        except OSError as exc:
-            raise describe_os_error(exc, src) from None
-        fsync_dir(src.absolute().parent)
+                              expect_size=source.st_size, progress=progress, cancel=cancel)
     session.audit("update" if updated else "lock", dest, kept=keep)
+    if not keep:
+        _remove_plaintext(src, source)
     return dest
 
 
@@ -109,12 +105,14 @@ def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
     never touches the disk. The caller audits (it knows where the plaintext came from).
     """
     me = session.keys()
+    session.require_current()
     with session.file_lock(dest):
         prev: list[Record] = []
-        if dest.exists() and not replace:
+        exists = session.folder.lstat(dest) is not None
+        if exists and not replace:
             raise FileOperationError(f"{dest}: already exists", path=dest,
                                      kind=ErrorKind.EXISTS, remedy=Remedy.LOCK_AS_NEW_VERSION)
-        if dest.exists():
+        if exists:
             prev = checked_head(session, dest).history or []
             current = prev[-1]
             if current.acl.get(me.name) not in CAN_WRITE:
@@ -132,6 +130,22 @@ def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
               change="update" if prev else "lock", prev=prev, file_id=file_id,
               overwrite=bool(prev), expect_size=expect_size, progress=progress, cancel=cancel)
     return bool(prev)
+
+
+def _remove_plaintext(src: Path, source: os.stat_result) -> None:
+    """Delete the plaintext just locked, only if ``src`` still names that very file
+    (someone who can write its folder may have put another file there meanwhile)."""
+    try:
+        now = os.lstat(src)
+        if (now.st_dev, now.st_ino) != (source.st_dev, source.st_ino):
+            raise FileOperationError(
+                f"{src}: was replaced while it was being locked; the locked copy holds "
+                "what was read, and the file now there was left alone", path=src,
+                kind=ErrorKind.BUSY)
+        src.unlink()
+    except OSError as exc:
+        raise describe_os_error(exc, src) from None
+    fsync_dir(src.absolute().parent)
 
 
 def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
@@ -154,12 +168,13 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
     recipients = [parse_recipient(r) for r in readers.values()]
     recipients.append(parse_recipient(session.recovery_recipient))
     stanzas = age.wrap_stanzas(file_key, recipients)
-    record = Record(file_id=file_id, author=author, acl=acl, readers=readers,
+    record = Record(**session.record_fields(dest), file_id=file_id, author=author, acl=acl,
+                    readers=readers,
                     recovery=session.recovery_recipient, stanzas_sha256=stanzas_digest(stanzas),
                     payload_sha256="", signer=me.name, signed=session.now(), change=change,
                     prev=prev[-1].digest() if prev else "")
     draft = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
-    with atomic_rw(dest, overwrite=overwrite) as out:
+    with session.folder.replace(dest, overwrite=overwrite) as out:
         start = out.write(draft.encode())
         digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
         # Each block is read back from the file and authenticated while the next
@@ -206,9 +221,11 @@ def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: by
     handle.seek(0, os.SEEK_END)
 
 
-def owned_head(session: Session, locked: Path) -> tuple[Head, Record]:
-    """The checked header of ``locked`` and its current record, if the acting user owns it."""
-    head = checked_head(session, locked)
+def owned_head(session: Session, locked: Path,
+               handle: BinaryIO | None = None) -> tuple[Head, Record]:
+    """The checked header of ``locked`` (read from ``handle`` if given) and its current
+    record, if the acting user owns it."""
+    head = checked_head(session, locked, handle)
     assert head.history is not None
     current = head.history[-1]
     if current.acl.get(session.user) not in CAN_SHARE:
@@ -220,12 +237,15 @@ def owned_head(session: Session, locked: Path) -> tuple[Head, Record]:
 def unlock(session: Session, locked: Path, out_dir: Path | str, *, overwrite: bool,
            progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
     """Decrypt to ``out_dir``; the plaintext appears only if it all verified."""
-    head = checked_head(session, locked)
-    file_key = session.file_key(head, locked)
-    out = _out_path(out_dir, locked)
-    with atomic_output(out, overwrite=overwrite) as dst:
-        _decrypt_checked(locked, head, file_key, dst, progress, cancel)
-    session.audit("unlock", locked, output=str(out))
+    with session.folder.open_read(locked) as handle:
+        head = checked_head(session, locked, handle)
+        file_key = session.file_key(head, locked)
+        out = _out_path(out_dir, locked)
+        with atomic_output(out, overwrite=overwrite) as dst:
+            _decrypt_checked(handle, locked, head, file_key, dst, progress, cancel)
+            # recorded before the plaintext gets its name: an unlock the audit log cannot
+            # record releases nothing
+            session.audit("unlock", locked, output=printable_path(out))
     return out
 
 
@@ -234,11 +254,14 @@ def unlock_to(session: Session, locked: Path, dst: BinaryIO, *, progress: Progre
     """Decrypt ``locked`` to an open stream (standard output); returns the size.
 
     What went out cannot be withdrawn, so the signed content is checked before the first
-    byte goes out (``open_reader``), and every chunk is authenticated as it is decrypted.
+    byte goes out (``open_reader``), the unlock is recorded before it too (an unlock the
+    audit log cannot record releases nothing), and every chunk is authenticated as it is
+    decrypted.
     """
     done = 0
     block = bytearray(_STREAM_BLOCK)
     with open_reader(session, locked, verify_content=True) as reader:
+        session.audit("unlock", locked, output="-")
         while n := reader.readinto(block):
             if cancel is not None:
                 cancel.check()
@@ -247,7 +270,6 @@ def unlock_to(session: Session, locked: Path, dst: BinaryIO, *, progress: Progre
             if progress is not None:
                 progress(done)
     dst.flush()
-    session.audit("unlock", locked, output="-")
     return done
 
 
@@ -257,14 +279,19 @@ def export(session: Session, locked: Path, recipient: str, out: Path | BinaryIO,
     to a new file or an open stream. Owners only: it decides who reads the content, as
     sharing does."""
     target = parse_recipient(recipient)
-    head, _current = owned_head(session, locked)
-    file_key = session.file_key(head, locked)
-    output = (atomic_output(out) if isinstance(out, Path)
-              else contextlib.nullcontext(out))
-    with output as dst:
-        pipe(locked, head, file_key, cancel,
-             lambda src: age.encrypt(src, dst, [target], progress=progress, cancel=cancel))
-    session.audit("export", locked, recipient=recipient)
+    with session.folder.open_read(locked) as handle:
+        head, _current = owned_head(session, locked, handle)
+        file_key = session.file_key(head, locked)
+        if not isinstance(out, Path):  # a stream cannot be withdrawn: recorded first
+            session.audit("export", locked, recipient=recipient)
+            pipe(handle, locked, head, file_key, cancel,
+                 lambda src: age.encrypt(src, out, [target], progress=progress,
+                                         cancel=cancel))
+            return out
+        with atomic_output(out) as dst:
+            pipe(handle, locked, head, file_key, cancel,
+                 lambda src: age.encrypt(src, dst, [target], progress=progress, cancel=cancel))
+            session.audit("export", locked, recipient=recipient)
     return out
 
 
@@ -272,7 +299,7 @@ def recover(session: Session, locked: Path, identity: Identity, out_dir: Path | 
             overwrite: bool, progress: ProgressFn | None,
             cancel: CancelToken | None) -> tuple[Path, Verdict]:
     """Unlock with the recovery identity; reports (does not require) a valid signature."""
-    verdict = judge(read_head(locked), session.registry, session.recovery_recipient)
+    verdict = judge(session, read_head(locked, folder=session.folder), locked)
     out = recover_file(locked, identity, out_dir, overwrite=overwrite, progress=progress,
                        cancel=cancel)
     return out, verdict
@@ -284,16 +311,16 @@ def recover_file(locked: Path | str, identity: Identity, out_dir: Path | str, *,
     """Recovery without the vault's metadata (``.vault/`` lost): the file's signed payload
     digest is still enforced when it has one; signatures need the registry to be checked."""
     locked = Path(locked)
-    head = read_head(locked)
-    file_key = age.unwrap_file_key(head.header, [identity])
-    out = _out_path(out_dir, locked)
-    with atomic_output(out, overwrite=overwrite) as dst:
-        if head.history is None:
-            with age.open_input(locked) as handle:
+    with age.open_input(locked) as handle:
+        head = read_head_from(handle, locked)
+        file_key = age.unwrap_file_key(head.header, [identity])
+        out = _out_path(out_dir, locked)
+        with atomic_output(out, overwrite=overwrite) as dst:
+            if head.history is None:
                 handle.seek(head.header_len)
                 age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel)
-        else:
-            _decrypt_checked(locked, head, file_key, dst, progress, cancel)
+            else:
+                _decrypt_checked(handle, locked, head, file_key, dst, progress, cancel)
     return out
 
 
@@ -301,24 +328,32 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
     """Seekable plaintext view of ``locked``, after its header signature checks out."""
     from vault_app.core.reader import AgeReader
 
-    head = checked_head(session, locked)
-    assert head.history is not None
-    file_key = session.file_key(head, locked)
-    digest = head.history[-1].payload_sha256 if verify_content else None
+    handle = session.folder.open_read(locked, buffered=False)
     try:
-        return AgeReader(locked, file_key=file_key, payload_sha256=digest)
+        head = checked_head(session, locked, handle)
+        assert head.history is not None
+        file_key = session.file_key(head, locked)
+        digest = head.history[-1].payload_sha256 if verify_content else None
+        handle.seek(0)
+        return AgeReader(handle, file_key=file_key, payload_sha256=digest, owns_source=True,
+                         name=str(locked))
     except PayloadError as exc:
+        handle.close()
         raise SignatureError(f"{locked.name}: {exc}") from None
+    except BaseException:
+        handle.close()
+        raise
 
 
-def pipe(locked: Path, head: Head, file_key: bytes, cancel: CancelToken | None,
-         consume: Callable[[Any], object]) -> None:
-    """Decrypt on a thread into a bounded pipe that ``consume`` reads (no plaintext file)."""
+def pipe(handle: BinaryIO, locked: Path, head: Head, file_key: bytes,
+         cancel: CancelToken | None, consume: Callable[[Any], object]) -> None:
+    """Decrypt ``handle`` on a thread into a bounded pipe that ``consume`` reads (no
+    plaintext file)."""
     channel = Pipe()
 
     def produce() -> None:
         try:
-            _decrypt_checked(locked, head, file_key, channel, None, cancel)
+            _decrypt_checked(handle, locked, head, file_key, channel, None, cancel)
         except BrokenPipeError:
             return
         except BaseException as exc:
@@ -337,7 +372,7 @@ def pipe(locked: Path, head: Head, file_key: bytes, cancel: CancelToken | None,
         thread.join()
 
 
-def _decrypt_checked(locked: Path, head: Head, file_key: bytes, dst: Any,
+def _decrypt_checked(handle: BinaryIO, locked: Path, head: Head, file_key: bytes, dst: Any,
                      progress: ProgressFn | None, cancel: CancelToken | None) -> int:
     """Decrypt the payload to ``dst``, then insist on the signed payload digest.
 
@@ -348,10 +383,9 @@ def _decrypt_checked(locked: Path, head: Head, file_key: bytes, dst: Any,
     """
     assert head.history is not None
     digest = hashlib.sha256()
-    with age.open_input(locked) as handle:
-        handle.seek(head.header_len)
-        size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
-                                digest=digest)
+    handle.seek(head.header_len)
+    size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
+                            digest=digest)
     if digest.hexdigest() != head.history[-1].payload_sha256:
         raise SignatureError(f"{locked.name}: the content is not the signed content "
                              "(rewritten by someone who could read it)")

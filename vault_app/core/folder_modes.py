@@ -85,26 +85,3 @@ def make_team_folder(root: Path, gid: int) -> None:
 
         raise describe_os_error(exc, root) from None
 
-
-def make_folders(root: Path, folder: Path) -> None:
-    """Create ``folder`` and its missing parents inside the vault at ``root``, each with the
-    vault's folder mode (as shared as the vault itself). Folders made meanwhile by another
-    thread or process are fine."""
-    modes = modes_of(root)
-    missing: list[Path] = []
-    here = folder
-    while here != root and root in here.parents and not here.is_dir():
-        missing.append(here)
-        here = here.parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, modes.folder)
-        except FileExistsError:
-            if not path.is_dir():
-                raise
-            continue
-        except OSError as exc:
-            from vault_app.core.atomic import describe_os_error
-
-            raise describe_os_error(exc, path) from None
-        os.chmod(path, modes.folder)  # what the umask took away; the setgid bit kept

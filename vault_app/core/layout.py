@@ -33,6 +33,34 @@ def display_name(path: Path, root: Path) -> str:
     return rel[: -len(LOCKED_SUFFIX)] if rel.endswith(LOCKED_SUFFIX) else rel
 
 
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:   # a byte that is not UTF-8 (a surrogate escape)
+        return f"%{code - 0xDC00:02X}"
+    if char == "%" or code < 0x20 or 0x7F <= code < 0xA0:
+        return "".join(f"%{b:02X}" for b in char.encode())
+    return char
+
+
+def escape_part(part: str) -> str:
+    """One path component as signed records and the audit log name it: UTF-8 text, with
+    bytes that are not UTF-8, control characters and ``%`` as ``%XX`` (so every name is
+    printable, encodes, and no two names map to the same text)."""
+    if part.isascii() and part.isprintable() and "%" not in part:
+        return part
+    return "".join(_escape_char(c) for c in part)
+
+
+def printable_path(path: Path | str) -> str:
+    """A path outside the vault as records name it (escaped as :func:`escape_part`)."""
+    return escape_part(os.fspath(path))
+
+
+def vault_name(parts: tuple[str, ...] | list[str]) -> str:
+    """A file's name in its vault, from its path components below the vault root."""
+    return "/".join(escape_part(p) for p in parts)
+
+
 def check_name(name: str) -> str:
     """User names become keyring entries, file names and header fields: keep them plain."""
     if not _NAME.fullmatch(name):

@@ -101,10 +101,10 @@ class Listing:
         """Header-only facts and signature status of one locked file (always re-read)."""
         session = self._session
         try:
-            head = read_head(locked)
+            head = read_head(locked, folder=self._session.folder)
         except (AgeError, KeyFormatError) as exc:
             return self._unreadable(locked, str(exc))
-        verdict = judge(head, session.registry, session.recovery_recipient)
+        verdict = judge(session, head, locked)
         try:
             size: int | None = age.content_size(head.header, head.file_size)
         except AgeError:
@@ -146,7 +146,7 @@ class Listing:
         the files that changed. Operations never use it; they re-read the header.
         """
         try:
-            stat = locked.stat()
+            stat = os.lstat(locked)
         except OSError as exc:
             return self._unreadable(locked, str(describe_os_error(exc, locked)))
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size,
@@ -165,7 +165,7 @@ class Listing:
 
     def _unreadable(self, locked: Path, why: str) -> FileInfo:
         try:
-            stat = locked.stat()
+            stat = os.lstat(locked)
             size, mtime = stat.st_size, stat.st_mtime
         except OSError:
             size, mtime = 0, 0.0

@@ -130,6 +130,8 @@ class AgeReader(io.RawIOBase):
         file_key: bytes | None = None,
         armored: bool | None = None,
         payload_sha256: str | None = None,
+        owns_source: bool = False,
+        name: str | None = None,
     ) -> None:
         super().__init__()
         self._lock = threading.Lock()
@@ -138,8 +140,9 @@ class AgeReader(io.RawIOBase):
             self.name: str = os.fspath(source)
             self._owned = _open_file(Path(source))
             src: BinaryIO = self._owned
-        else:
-            self.name = str(getattr(source, "name", "<age stream>"))
+        else:  # an open file: closed with the reader if ``owns_source``
+            self.name = name or str(getattr(source, "name", "<age stream>"))
+            self._owned = source if owns_source else None
             src = source
         try:
             self._setup(src, identities, file_key, armored)

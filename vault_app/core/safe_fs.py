@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from vault_app.core.atomic import TEMP_SUFFIX, describe_os_error, fsync_dir, pid_alive
 from vault_app.core.errors import ErrorKind, FileOperationError
 
 _DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
@@ -39,7 +40,6 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
-TEMP_PREFIX = ".vault-new-"
 
 
 class UnsafeEntryError(FileOperationError):
@@ -62,19 +62,18 @@ def _describe(exc: OSError, where: str) -> FileOperationError:
         return _refused(where, "not a folder")
     if exc.errno in (errno.ENXIO, errno.ENODEV):  # a FIFO without reader, a device
         return _refused(where, "not a regular file")
-    from vault_app.core.atomic import describe_os_error
-
     return describe_os_error(exc, where)
 
 
-def parts_of(root: Path, path: Path) -> tuple[str, ...]:
+def parts_of(root: Path, path: Path, *, resolved_root: Path | None = None) -> tuple[str, ...]:
     """``path`` as components below ``root``, computed without following links.
 
     The root may be named through a link (the user chose it); below it nothing is
     resolved. Raises if ``path`` is not inside ``root`` or uses ``..``.
+    ``resolved_root`` is ``root.resolve()`` if the caller already has it.
     """
     absolute = Path(os.path.abspath(path))
-    for base in (Path(os.path.abspath(root)), root.resolve()):
+    for base in (Path(os.path.abspath(root)), resolved_root or root.resolve()):
         try:
             rel = PurePosixPath(absolute.relative_to(base).as_posix())
         except ValueError:
@@ -110,11 +109,24 @@ class Folder:
 
     def open_raw(self, name: str, flags: int, mode: int = 0o600) -> int:
         """``os.open`` without following a link, of a regular file only; OSError as the OS
-        raised it (for callers that handle one errno themselves)."""
+        raised it (for callers that handle one errno themselves). A file this creates
+        gets ``mode`` as given, whatever the umask."""
         where, dir_fd = self._at(name)
-        fd = os.open(where, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY, mode,
-                     dir_fd=dir_fd)
+        base = flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY
+        created = False
+        if flags & os.O_CREAT and not flags & os.O_EXCL:
+            try:  # a file made here gets ``mode`` exactly; the umask would narrow it
+                fd = os.open(where, base | os.O_EXCL, mode, dir_fd=dir_fd)
+                created = True
+            except FileExistsError:
+                fd = os.open(where, base & ~os.O_CREAT, mode, dir_fd=dir_fd)
+        else:
+            fd = os.open(where, base, mode, dir_fd=dir_fd)
+            created = bool(flags & os.O_CREAT)
         try:
+            if created and mode != 0o600:
+                with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+                    os.fchmod(fd, mode)
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise _refused(str(self.path / name), "not a regular file")
             if _NONBLOCK:
@@ -163,11 +175,15 @@ class Folder:
             raise _describe(exc, str(self.path)) from None
 
     def subfolder(self, name: str, *, create: bool = False, mode: int = 0o700) -> Folder:
-        """The folder ``name`` in this one, never through a link; created if asked."""
+        """The folder ``name`` in this one, never through a link. With ``create`` it is
+        made if missing, and a folder made here gets ``mode`` exactly (the umask would
+        narrow it, and ``mkdir`` cannot set the setgid bit everywhere)."""
         where, dir_fd = self._at(name)
+        made = False
         if create:
             try:
-                os.mkdir(where, mode, dir_fd=dir_fd)
+                os.mkdir(where, 0o700, dir_fd=dir_fd)
+                made = True
             except FileExistsError:
                 pass
             except OSError as exc:
@@ -175,11 +191,17 @@ class Folder:
         if self.fd is None:
             if os.path.islink(where) or not os.path.isdir(where):
                 raise _refused(where, "a link or not a folder")
+            if made:
+                with contextlib.suppress(OSError):
+                    os.chmod(where, mode)
             return Folder(None, Path(where))
         try:
             fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
         except OSError as exc:
             raise _describe(exc, str(self.path / name)) from None
+        if made:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, mode)
         return Folder(fd, self.path / name)
 
     def unlink(self, name: str) -> None:
@@ -196,8 +218,6 @@ class Folder:
             if self.fd is not None:
                 os.fsync(self.fd)
             else:
-                from vault_app.core.atomic import fsync_dir
-
                 fsync_dir(self.path)
 
     # -- writing a new version of a file ------------------------------------------------
@@ -211,13 +231,18 @@ class Folder:
         any failure (or if the name turns out to hold another file than the one written)
         nothing is left under the temp name and an error is raised.
         """
-        tmp = f"{TEMP_PREFIX}{os.getpid()}.{secrets.token_hex(6)}.{name[:80]}"
+        stem = temp_stem(name)
+        self.remove_stale_temps(stem)
+        tmp = f".{stem}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
         fd = self.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "w+b" if readable else "wb", closefd=False) as handle:
-                yield handle
-                handle.flush()
-            os.fsync(fd)
+            try:
+                with os.fdopen(fd, "w+b" if readable else "wb", closefd=False) as handle:
+                    yield handle
+                    handle.flush()
+                os.fsync(fd)
+            except OSError as exc:  # disk full, quota, I/O: named, with the real path
+                raise _describe(exc, str(self.path / name)) from None
             with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
                 os.fchmod(fd, mode)
             self._publish(tmp, name, fd, overwrite)
@@ -275,6 +300,24 @@ class Folder:
         if found is not None and (found.st_dev, found.st_ino) == (mine.st_dev, mine.st_ino):
             self.unlink(name)
 
+    def remove_stale_temps(self, stem: str) -> None:
+        """Remove this user's temp files for ``stem`` whose writer died (kill -9, a crash).
+
+        Only our own (another member's live writer may be on another machine, where its
+        pid means nothing here), only of processes that no longer exist, never through
+        a link."""
+        prefix = f".{stem}."
+        for name in self.names():
+            if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+                continue
+            pid_text = name[len(prefix) : -len(TEMP_SUFFIX)].split(".", 1)[0]
+            info = self.lstat(name)
+            if (info is None or not stat.S_ISREG(info.st_mode) or not pid_text.isdigit()
+                    or info.st_uid != _uid() or pid_alive(int(pid_text))):
+                continue
+            with contextlib.suppress(FileOperationError):
+                self.unlink(name)
+
     def append(self, name: str, data: bytes, mode: int) -> None:
         """Append ``data`` to the regular file ``name`` (created with ``mode``) and sync."""
         fd = self.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
@@ -287,6 +330,15 @@ class Folder:
             raise _describe(exc, str(self.path / name)) from None
         finally:
             os.close(fd)
+
+
+def temp_stem(name: str) -> str:
+    """The part of ``name`` a temp name carries (kept within NAME_MAX with the rest)."""
+    return os.fsdecode(os.fsencode(name)[:100])
+
+
+def _uid() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0
 
 
 def describe_entry_error(exc: OSError, folder: Folder, name: str) -> FileOperationError:

@@ -14,14 +14,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vault_app.core import age, locks, signing
+from vault_app.core import age, freshness, locks, signing
+from vault_app.core.acl import Record
 from vault_app.core.audit import AuditLog
-from vault_app.core.errors import AccessDeniedError, MemberKeyMismatchError, NoIdentityMatchError
+from vault_app.core.errors import (
+    AccessDeniedError,
+    ConflictError,
+    MemberKeyMismatchError,
+    NoIdentityMatchError,
+)
 from vault_app.core.file_head import Head
 from vault_app.core.keystore import Keystore, UserKeys
-from vault_app.core.layout import META, check_name
-from vault_app.core.members import Registry
+from vault_app.core.layout import META, check_name, vault_name
+from vault_app.core.members import Registry, admins, signing_keys
 from vault_app.core.registry_store import RegistryStore
+from vault_app.core.seen import AuditSeen, SeenStore
+from vault_app.core.vault_folder import VaultFolder
 
 
 def default_user() -> str:
@@ -41,8 +49,12 @@ class Session:
         self.keystore = keystore or Keystore()
         self.clock = clock
         self.meta = path / META
-        self.registry_store = RegistryStore(self.meta, config)
+        self.folder = VaultFolder(path)
+        self.registry_store = RegistryStore(self.folder, config)
+        self.seen = SeenStore(self.keystore.config_dir, self.vault_id)
         self._keys: UserKeys | None = None
+        self._learned: list[tuple[list[Record], str]] = []
+        self._audit_seen: AuditSeen | None = None
 
     # -- the config ----------------------------------------------------------------------
 
@@ -65,11 +77,56 @@ class Session:
     def now(self) -> str:
         return signing.now_iso(self.clock)
 
+    def name_of(self, path: Path) -> str:
+        """``path`` as it is named in the vault: below the root, with ``/``."""
+        return vault_name(self.folder.parts(path))
+
+    def record_fields(self, path: Path) -> dict[str, Any]:
+        """What a new signed record of ``path`` binds beside its ACL: the record format,
+        the file's name in the vault, the vault, the registry version the signer sees."""
+        return {"format": 2, "name": self.name_of(path), "vault": self.vault_id,
+                "registry": self.registry.version}
+
     # -- who acts ------------------------------------------------------------------------
 
     @property
     def registry(self) -> Registry:
         return self.registry_store.read()
+
+    # -- what this account saw before (rollbacks and forks) ------------------------------
+
+    def registry_problem(self) -> str | None:
+        """Why the registry is not one to build on: older than seen, forked, or not the
+        document its admin signed (None if it is fine)."""
+        registry = self.registry
+        return (freshness.registry_problem(self.seen.state, registry)
+                or registry.document_problem)
+
+    def require_current(self) -> None:
+        """Refuse to change anything on top of a rolled-back or forked registry."""
+        problem = self.registry_problem()
+        if problem is not None:
+            raise ConflictError(f"{self.registry_store.path}: {problem}; nothing was changed")
+
+    def learned(self, history: list[Record], name: str) -> None:
+        """A file's history just checked out: remember it (written by ``save_seen``)."""
+        self._learned.append((history, name))
+
+    def save_seen(self) -> None:
+        """Move this account's memory of the vault forward with what was just verified."""
+        registry = self.registry_store.cached
+        if not self._learned and self._audit_seen is None and (
+                registry is None or registry.version <= self.seen.state.registry_version):
+            return
+        learned, self._learned = self._learned, []
+        audit, self._audit_seen = self._audit_seen, None
+        with self.seen.update() as state:
+            if registry is not None and self.registry_problem() is None:
+                freshness.remember_registry(state, registry)
+            for history, name in learned:
+                freshness.remember_history(state, history, name)
+            if audit is not None and audit.seq > state.audit.seq:
+                state.audit = audit
 
     def keys(self) -> UserKeys:
         """The acting user's private keys, checked against their signed registry entry."""
@@ -107,16 +164,23 @@ class Session:
     # -- locks and the record of changes -------------------------------------------------
 
     def file_lock(self, locked: Path) -> contextlib.AbstractContextManager[None]:
-        return locks.file_lock(self.meta, self.path, locked)
+        return locks.file_lock(self.folder, locked)
 
     def registry_lock(self) -> contextlib.AbstractContextManager[None]:
-        return locks.registry_lock(self.meta)
+        return locks.registry_lock(self.folder)
+
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.path, vault_id=self.vault_id, clock=self.clock, folder=self.folder)
 
     def audit(self, action: str, target: Path | str, **details: Any) -> None:
-        """Append a signed, chained record to .vault/audit.log once the change is durable."""
+        """Append a signed, chained record to .vault/audit.log (refused, and so the
+        operation with it, if the log was cut or changed behind the app's back)."""
         if isinstance(target, Path):
-            path = target.absolute()
-            target = (path.relative_to(self.path).as_posix() if self.path in path.parents
-                      else str(path))
-        AuditLog(self.path, vault_id=self.vault_id, clock=self.clock).append(
-            self.keys(), action, target, details)
+            target = self.name_of(target)
+        registry = self.registry
+        seen = self.seen.state.audit
+        log = self.audit_log()
+        log.append(self.keys(), action, target, details, keys=signing_keys(registry),
+                   admins=admins(registry), registry_version=registry.version,
+                   seen=seen if seen.seq else None)
+        self._audit_seen = log.checked

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from vault_app.core import age
 from vault_app.core.acl import Record, Role, encode_stanza, stanzas_digest
@@ -29,16 +30,17 @@ from vault_app.core.listing import FileInfo
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.session import Session
 from vault_app.core.vault_config import check_policy
-from vault_app.core.vault_io import atomic_rw, copy_range
+from vault_app.core.vault_io import copy_range
 
 
 def share(session: Session, locked: Path, user: str, role: Role) -> None:
     """Give ``user`` the ``role`` on ``locked``: a header-only rewrite, same file key."""
     me = session.keys()
+    session.require_current()
     target = session.registry.member(user)
     check_policy(session.post_quantum, target.recipient, user)
-    with session.file_lock(locked):
-        head, current = owned_head(session, locked)
+    with session.file_lock(locked), session.folder.open_read(locked) as handle:
+        head, current = owned_head(session, locked, handle)
         file_key = session.file_key(head, locked)
         acl = {**current.acl, user: role.value}
         _need_owner(acl, locked)
@@ -53,18 +55,21 @@ def share(session: Session, locked: Path, user: str, role: Role) -> None:
         if acl == current.acl:
             return
         record = dataclasses.replace(
-            current, acl=acl, readers=readers, stanzas_sha256=stanzas_digest(stanzas),
+            current, **session.record_fields(locked), acl=acl, readers=readers,
+            stanzas_sha256=stanzas_digest(stanzas),
             signer=me.name, signed=session.now(), change="share", prev=current.digest(),
             signature="").sign(me)
-        _rewrite_header(locked, head, file_key, stanzas, [*(head.history or []), record])
+        _rewrite_header(session, handle, locked, head, file_key, stanzas,
+                        [*(head.history or []), record])
         session.audit("share", locked, user=user, role=role.value)
 
 
-def _rewrite_header(locked: Path, head: Head, file_key: bytes, stanzas: list[Stanza],
-                    history: list[Record]) -> None:
+def _rewrite_header(session: Session, src: BinaryIO, locked: Path, head: Head,
+                    file_key: bytes, stanzas: list[Stanza], history: list[Record]) -> None:
+    """A new header over the payload of ``src`` (the file the header was checked from)."""
     header = age.seal_header(file_key, [*stanzas, encode_stanza(history)])
     payload = head.file_size - head.header_len
-    with age.open_input(locked) as src, atomic_rw(locked, overwrite=True) as out:
+    with session.folder.replace(locked, overwrite=True) as out:
         out.write(header.encode())
         copy_range(src, out, head.header_len, payload)
         if out.tell() != len(header.encode()) + payload:
@@ -75,8 +80,9 @@ def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | 
            cancel: CancelToken | None) -> None:
     """Remove ``user``: a fresh file key, the payload re-encrypted, replaced atomically."""
     session.keys()  # mismatched keys are refused before the file's lock is taken
-    with session.file_lock(locked):
-        head, current = owned_head(session, locked)
+    session.require_current()
+    with session.file_lock(locked), session.folder.open_read(locked) as handle:
+        head, current = owned_head(session, locked, handle)
         if user not in current.acl:
             raise UnknownUserError(f"{user} has no access to {locked.name}")
         file_key = session.file_key(head, locked)
@@ -85,7 +91,7 @@ def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | 
         _need_owner(acl, locked)
         readers = recipients_for(session, acl)
         assert head.history is not None
-        pipe(locked, head, file_key, cancel, lambda src: write(
+        pipe(handle, locked, head, file_key, cancel, lambda src: write(
             session, locked, src, readers=readers, acl=acl, author=current.author,
             change="revoke", prev=list(head.history or []), file_id=current.file_id,
             overwrite=True, expect_size=None, progress=progress, cancel=cancel))

@@ -16,10 +16,11 @@ See docs/architecture.md for the layout and docs/format.md for the files.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 from vault_app.core import file_ops, listing, membership, sharing
 from vault_app.core.acl import Role, Verdict
@@ -30,7 +31,7 @@ from vault_app.core.keys import generate_identity
 from vault_app.core.keystore import Keystore, UserKeys
 from vault_app.core.layout import META, check_name, display_name, locked_path
 from vault_app.core.listing import FileInfo, walk_vault
-from vault_app.core.members import Member, Registry, new_member
+from vault_app.core.members import Member, Registry, first_registry, new_member
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import Identity
 from vault_app.core.session import Session, default_user
@@ -51,12 +52,34 @@ if TYPE_CHECKING:
 __all__ = ["FileInfo", "FileVerdict", "Member", "Role", "Vault", "default_user",
            "recover_file", "walk_vault"]
 
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _remembering(method: Callable[Concatenate[Vault, _P], _T]
+                 ) -> Callable[Concatenate[Vault, _P], _T]:
+    """After the call (even a failed one), this account remembers what it verified:
+    the next run spots a registry or a file put back to an older version."""
+    def call(self: Vault, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        self._depth += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+            if not self._depth:  # once, after the outermost call
+                with contextlib.suppress(VaultError, OSError):
+                    self._session.save_seen()
+    call.__name__, call.__doc__ = method.__name__, method.__doc__
+    return call
+
+
 class Vault:
     """An opened vault, acting as ``user``. Keys are fetched from the keystore on first use."""
 
     def __init__(self, path: Path, config: dict[str, Any], *, user: str | None,
                  keystore: Keystore | None, clock: Clock | None = None) -> None:
         self._session = Session(path, config, user=user, keystore=keystore, clock=clock)
+        self._depth = 0  # calls in progress (see _remembering)
         self._listing = listing.Listing(self._session)
 
     # -- creation and opening ------------------------------------------------------------
@@ -83,13 +106,13 @@ class Vault:
                             post_quantum=post_quantum, clock=clock)
         root = new_member(name, keys.recipient, keys.signing_public, admin=True,
                           added_by=name, clock=clock)
-        registry = Registry(config["vault_id"], name, keys.signing_public,
-                            [root.signed(config["vault_id"], keys)])
+        registry = first_registry(config["vault_id"], root, keys)
         create_metadata(path, config, registry)
         vault = cls(path, config, user=name, keystore=keystore, clock=clock)
         pin(config, vault.keystore.config_dir)
         vault._session.trust_keys(keys)
         vault._session.audit("init", "", admin=name)
+        vault._session.save_seen()
         return vault, str(recovery)
 
     @classmethod
@@ -156,10 +179,12 @@ class Vault:
     def display_name(self, locked: Path) -> str:
         return display_name(Path(locked).absolute(), self.path)
 
+    @_remembering
     def info(self, locked: Path | str) -> FileInfo:
         """Header-only facts and signature status of one locked file (always re-read)."""
         return self._listing.info(Path(locked))
 
+    @_remembering
     def files(self) -> list[FileInfo]:
         """Every locked file's info; unchanged files come from memory on a re-listing."""
         return self._listing.files()
@@ -169,6 +194,7 @@ class Vault:
     def default_dest(self, src: Path) -> Path:
         return file_ops.default_dest(self._session, src)
 
+    @_remembering
     def lock(self, src: Path | str, *, keep: bool = False, dest: Path | None = None,
              replace: bool | None = None, progress: ProgressFn | None = None,
              cancel: CancelToken | None = None) -> FileInfo:
@@ -184,6 +210,7 @@ class Vault:
                              progress=progress, cancel=cancel)
         return self.info(done)
 
+    @_remembering
     def lock_stream(self, plain: BinaryIO, dest: Path | str, *, replace: bool = False,
                     source: str = "stream", progress: ProgressFn | None = None,
                     cancel: CancelToken | None = None) -> FileInfo:
@@ -197,12 +224,24 @@ class Vault:
         self._session.audit("update" if updated else "lock", dest, source=source)
         return self.info(dest)
 
+    def make_folder(self, folder: Path | str) -> None:
+        """``folder`` in the vault and its missing parents, each with the vault's shared
+        folder mode, reached without links (for a tree being locked or written)."""
+        parts = self._session.folder.parts(Path(folder).absolute())
+        if parts[:1] == (META,):
+            raise VaultError(f"{folder}: is inside the vault's metadata folder",
+                             kind=ErrorKind.USAGE)
+        with self._session.folder.folder(parts, create=True):
+            pass
+
+    @_remembering
     def unlock(self, locked: Path | str, out_dir: Path | str, *, overwrite: bool = False,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
         """Decrypt to ``out_dir``; the plaintext appears only if it all verified."""
         return file_ops.unlock(self._session, Path(locked), out_dir, overwrite=overwrite,
                                progress=progress, cancel=cancel)
 
+    @_remembering
     def unlock_to(self, locked: Path | str, dst: BinaryIO, *,
                   progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> int:
         """Decrypt to an open stream (standard output); the signed content is checked
@@ -210,6 +249,7 @@ class Vault:
         return file_ops.unlock_to(self._session, Path(locked), dst, progress=progress,
                                   cancel=cancel)
 
+    @_remembering
     def export(self, locked: Path | str, recipient: str, out: Path | str | BinaryIO, *,
                progress: ProgressFn | None = None,
                cancel: CancelToken | None = None) -> Path | BinaryIO:
@@ -223,6 +263,7 @@ class Vault:
         return file_ops.export(self._session, Path(locked), recipient, target,
                                progress=progress, cancel=cancel)
 
+    @_remembering
     def recover(self, locked: Path | str, identity: Identity, out_dir: Path | str, *,
                 overwrite: bool = False, progress: ProgressFn | None = None,
                 cancel: CancelToken | None = None) -> tuple[Path, Verdict]:
@@ -230,6 +271,7 @@ class Vault:
         return file_ops.recover(self._session, Path(locked), identity, out_dir,
                                 overwrite=overwrite, progress=progress, cancel=cancel)
 
+    @_remembering
     def open_reader(self, locked: Path | str, *, verify_content: bool = True) -> AgeReader:
         """Seekable plaintext view, after the header signature checks out.
 
@@ -243,17 +285,20 @@ class Vault:
 
     # -- who reads a file ----------------------------------------------------------------
 
+    @_remembering
     def share(self, locked: Path | str, user: str, role: Role | str = Role.READER) -> FileInfo:
         """Add ``user`` (or change their role): a header-only rewrite under the same file key."""
         sharing.share(self._session, Path(locked), user, Role(role))
         return self.info(locked)
 
+    @_remembering
     def revoke(self, locked: Path | str, user: str, *, progress: ProgressFn | None = None,
                cancel: CancelToken | None = None) -> FileInfo:
         """Remove ``user``: a fresh file key, the payload re-encrypted, replaced atomically."""
         sharing.revoke(self._session, Path(locked), user, progress=progress, cancel=cancel)
         return self.info(locked)
 
+    @_remembering
     def revoke_everywhere(self, user: str, *, cancel: CancelToken | None = None,
                           ) -> tuple[list[Path], list[tuple[Path, str]]]:
         """Revoke ``user`` from every file that names them: (revoked, [(skipped, why)])."""
@@ -261,6 +306,7 @@ class Vault:
 
     # -- verify --------------------------------------------------------------------------
 
+    @_remembering
     def verify(self, paths: Sequence[Path] | None = None) -> list[FileVerdict]:
         """Signatures, ACL history, member keys and (reading it all) every file's content."""
         return verify_files(self._session, self.scan() if paths is None else paths)
@@ -274,11 +320,13 @@ class Vault:
         """The acting user's keys, if they are an admin of this vault."""
         return self._session.require_admin()
 
+    @_remembering
     def add_member(self, name: str, recipient: str, signing_key: str, *,
                    admin: bool = False) -> Member:
         """Sign and register a member's public keys (replacing a removed entry's keys)."""
         return membership.add_member(self._session, name, recipient, signing_key, admin=admin)
 
+    @_remembering
     def remove_member(self, name: str) -> None:
         """Mark a member removed (kept, so their old signatures still verify)."""
         membership.remove_member(self._session, name)

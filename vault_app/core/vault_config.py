@@ -29,10 +29,11 @@ from vault_app.core.errors import (
     VaultError,
     VaultFormatError,
 )
+from vault_app.core.folder_modes import modes_of
 from vault_app.core.keys import is_post_quantum
 from vault_app.core.layout import CONFIG, LOCKS, MEMBERS, META
 from vault_app.core.members import Registry
-from vault_app.core.vault_io import share_with_members, write_metadata
+from vault_app.core.vault_folder import VaultFolder
 
 CONFIG_FORMAT = "dataset-vault.org/v1"
 _CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
@@ -60,8 +61,10 @@ def new_config(admin: signing.Signer, signing_key: str, recovery_recipient: str,
 def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> None:
     """Create ``path/.vault`` with ``config`` and ``registry``, all at once: it is built in
     a hidden staging folder and renamed into place, so a failed init leaves no half vault
-    (and two racing inits cannot both win)."""
+    (and two racing inits cannot both win). Its folders and files get the modes the vault
+    folder gives (``folder_modes``), whatever the creator's umask."""
     meta = path / META
+    modes = modes_of(path)
     try:
         staging = Path(tempfile.mkdtemp(prefix=".vault-init-", dir=path))
     except OSError as exc:
@@ -69,9 +72,11 @@ def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> N
     try:
         (staging / LOCKS).mkdir()
         for folder in (staging, staging / LOCKS):
-            share_with_members(folder, directory=True)
-        write_metadata(staging / CONFIG, config, overwrite=False)
-        write_metadata(staging / MEMBERS, registry.to_json(), overwrite=False)
+            os.chmod(folder, modes.folder)
+        for name, data in ((CONFIG, config), (MEMBERS, registry.to_json())):
+            with atomic_output(staging / name) as out:
+                out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+                os.fchmod(out.fileno(), modes.file)
         os.rename(staging, meta)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -86,12 +91,12 @@ def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> N
 def load_config(path: Path) -> dict[str, Any]:
     """The config of the vault at ``path``, once its first admin's signature checks out."""
     config_path = path / META / CONFIG
-    if not config_path.is_file():
+    if not os.path.lexists(path / META):
         raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})")
-    try:
-        config = json.loads(config_path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise VaultFormatError(f"{config_path}: unreadable vault config") from exc
+    config = VaultFolder(path).read_meta_json(CONFIG, what=str(config_path),
+                                              error=VaultFormatError)
+    if config is None:
+        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})")
     if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
         raise VaultFormatError(f"{config_path}: unknown vault format")
     body = {k: v for k, v in config.items() if k != "signature"}

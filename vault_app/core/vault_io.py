@@ -153,10 +153,10 @@ def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
     dst.seek(0, os.SEEK_END)
 
 
-def payload_digest(path: Path, offset: int) -> str:
+def payload_digest(handle: BinaryIO, offset: int) -> str:
+    """SHA-256 of everything in the open file ``handle`` from ``offset`` on."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while block := handle.read(COPY_BLOCK):
-            digest.update(block)
+    handle.seek(offset)
+    while block := handle.read(COPY_BLOCK):
+        digest.update(block)
     return digest.hexdigest()
