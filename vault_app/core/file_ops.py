@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import threading
 import uuid
@@ -330,7 +331,12 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
 
     handle = session.folder.open_read(locked, buffered=False)
     try:
-        head = checked_head(session, locked, handle)
+        # the header is read line by line: through a buffer, not one read call a byte
+        lines = io.BufferedReader(handle)  # type: ignore[type-var]  # a raw FileIO
+        try:
+            head = checked_head(session, locked, lines)
+        finally:
+            lines.detach()  # the reader below keeps the raw file, unbuffered
         assert head.history is not None
         file_key = session.file_key(head, locked)
         digest = head.history[-1].payload_sha256 if verify_content else None

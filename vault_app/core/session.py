@@ -115,6 +115,8 @@ class Session:
     def save_seen(self) -> None:
         """Move this account's memory of the vault forward with what was just verified."""
         registry = self.registry_store.cached
+        known = self.seen.state  # a file read again at a version remembered: nothing new
+        self._learned = [(h, n) for h, n in self._learned if freshness.is_news(known, h)]
         if not self._learned and self._audit_seen is None and (
                 registry is None or registry.version <= self.seen.state.registry_version):
             return
