@@ -111,6 +111,33 @@ def test_the_signed_content_is_checked_once_per_version_of_a_file(
     assert fs.cat(str(target)) == b"v2" and checks[4:] == [True]
 
 
+def test_handles_open_at_once_on_one_version_share_a_reader(
+        analyst: AnalystVault, monkeypatch: pytest.MonkeyPatch) -> None:
+    fs = fsspec.filesystem("vault")
+    target = analyst.root / "s.bin"
+    write(fs, target, bytes(range(256)) * 1_000)
+    opened: list[object] = []
+    real = Vault.open_reader
+
+    def recording(self: Vault, locked: Path, **kwargs: bool) -> object:
+        reader = real(self, locked, **kwargs)
+        opened.append(reader)
+        return reader
+
+    monkeypatch.setattr(Vault, "open_reader", recording)
+    first, second = fs.open(str(target)), fs.open(str(target))  # as pyarrow does
+    assert len(opened) == 1
+    first.seek(1_000)
+    second.seek(5)
+    assert (first.read(3), second.read(3)) == (bytes([232, 233, 234]), bytes([5, 6, 7]))
+    first.close()
+    assert not opened[0].closed and second.read(2) == bytes([8, 9])  # still in use
+    second.close()
+    assert opened[0].closed  # the last one out closes it
+    with fs.open(str(target)) as third:  # none open: a fresh reader
+        assert third.read(1) == b"\x00" and len(opened) == 2
+
+
 def test_a_failed_write_publishes_nothing(analyst: AnalystVault) -> None:
     fs = fsspec.filesystem("vault")
     target = analyst.root / "half.csv"

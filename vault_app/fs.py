@@ -205,27 +205,31 @@ def _make_folder(name: str) -> None:
 
 class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
     """A locked file opened for reading: random access, each read decrypting only the
-    chunks it covers, straight into the buffer handed back. Pickles as (filesystem,
-    name, position): it is reopened there."""
+    chunks it covers, straight into the buffer handed back. Handles open at the same time
+    on the same version of a file share one reader (pyarrow opens a file twice per read
+    and keeps both). Pickles as (filesystem, name, position): it is reopened there."""
 
     def __init__(self, fs: VaultFileSystem, name: str, *, block_size: Any = None,
                  cache_options: Any = None, cache_type: str = "none", **kwargs: Any) -> None:
-        self._reader = _open_reader(fs, name)
-        self._guard = threading.Lock()  # a seek and its read go together
+        shared = self._shared = _shared_reader(fs, name)
         kwargs.pop("size", None)  # a pickled handle's size: the reader's own is checked
         try:
             super().__init__(fs, name, "rb", block_size=block_size, cache_type=cache_type,
-                             cache_options=cache_options, size=self._reader.size, **kwargs)
+                             cache_options=cache_options, size=shared.size, **kwargs)
         except BaseException:
-            self._reader.close()
+            self._shared = None
+            shared.release()
             raise
 
+    _shared: _SharedReader | None
+
     def _fill(self, start: int, view: memoryview) -> int:
-        with self._guard:
-            if self._reader is None or self.closed:
-                raise ValueError("I/O operation on closed file.")
-            self._reader.seek(start)
-            return int(self._reader.readinto(view[: max(0, self.size - start)]))
+        shared = self._shared
+        if shared is None or self.closed:
+            raise ValueError("I/O operation on closed file.")
+        with shared.guard:  # a seek and its read go together
+            shared.reader.seek(start)
+            return int(shared.reader.readinto(view[: max(0, self.size - start)]))
 
     def _read_at(self, start: int, length: int) -> bytearray:
         """Decrypt straight into a new buffer: no copy between the cipher and the caller."""
@@ -258,31 +262,71 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
-            guard = getattr(self, "_guard", None)
-            with guard if guard is not None else contextlib.nullcontext():
-                # once, whoever closes (libraries close from other threads, and __del__)
-                reader, self._reader = getattr(self, "_reader", None), None
-            if reader is not None:
-                reader.close()
+            with _open_readers_guard:  # once, whoever closes (other threads, __del__)
+                shared, self._shared = getattr(self, "_shared", None), None
+            if shared is not None:
+                shared.release()
 
 
-def _open_reader(fs: VaultFileSystem, name: str) -> Any:
-    """The vault's reader for ``name``: signature checked, and the signed content too
-    unless this session already checked this very version of the file."""
+class _SharedReader:
+    """One reader of one version of a file, for the handles open on it at the same time;
+    closed when the last of them closes."""
+
+    def __init__(self, reader: Any, key: Any) -> None:
+        self.reader = reader
+        self.key = key
+        self.size: int = reader.size
+        self.guard = threading.Lock()
+        self.users = 1
+
+    def release(self) -> None:
+        with _open_readers_guard:
+            self.users -= 1
+            last = self.users == 0
+            if last and _open_readers.get(self.key) is self:
+                del _open_readers[self.key]
+        if last:
+            self.reader.close()
+
+
+# Keyed by (key session, locked file, its stamp, user): a closed session's readers are
+# never handed out again, and a new version of the file gets a reader of its own.
+_open_readers: dict[Any, _SharedReader] = {}
+_open_readers_guard = threading.Lock()
+
+
+def _shared_reader(fs: VaultFileSystem, name: str) -> _SharedReader:
+    """A reader for ``name``: one already open on this very version of the file, else a
+    new one from the vault (signature checked; the signed content too unless this
+    session already checked this version)."""
     from vault_app.core.key_session import file_stamp
 
     session = current_session()
     locked = fs._locked(name)
     vault = session.vault_for(locked, user=fs.user)
     before = file_stamp(locked)
+    key = (session, locked, before, vault.user)
+    with _open_readers_guard:
+        found = _open_readers.get(key) if before is not None else None
+        if found is not None:
+            found.users += 1
+            return found
     known = before is not None and session.verified(locked, before)
     reader = vault.open_reader(locked, verify_content=not known)
     if file_stamp(locked) != before:  # replaced while opening: check the one we have
         reader.close()
-        return vault.open_reader(locked)
+        return _SharedReader(vault.open_reader(locked), None)
     if not known and before is not None:
         session.remember_verified(locked, before)
-    return reader
+    try:
+        shared = _SharedReader(reader, key)
+    except BaseException:
+        reader.close()
+        raise
+    if before is not None:
+        with _open_readers_guard:
+            _open_readers.setdefault(key, shared)  # another thread's, if it was first
+    return shared
 
 
 class VaultWriteFile(AbstractBufferedFile):  # type: ignore[misc]
