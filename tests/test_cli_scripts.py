@@ -99,7 +99,8 @@ def test_exit_status_and_json_error_by_kind(tmp_path: Path, env: dict[str, str],
                                             args: list[str], kind: ErrorKind) -> None:
     vault = tmp_path / "vault"
     ok("lock", "-", "--name", "secret.csv", env=env, input=b"s\n")
-    ok("user", "add", "bob", env=env)
+    asked = json.loads(ok("join", str(vault), "--user", "bob", "--json", env=env))
+    ok("user", "approve", "bob", "--fingerprint", asked["fingerprint"], env=env)
     argv = [a.format(vault=vault, tmp=tmp_path) for a in args]
     result = run_vault(*argv, env=env)
     assert result.returncode == exit_codes.BY_KIND[kind]

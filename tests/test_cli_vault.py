@@ -51,8 +51,10 @@ def vault(tmp_path: Path, env: dict[str, str]) -> Path:
                         "--recovery-out", str(tmp_path / "recovery.txt"), env=env))
     assert out["admin"] == "alice" and out["recovery_recipient"].startswith("age1")
     assert "recovery_identity" not in out
-    for name in ("bob", "carol"):
-        ok("user", "add", name, "--vault", str(root), "--user", "alice", env=env)
+    for name in ("bob", "carol"):  # each asks to join; alice compares the fingerprint
+        asked = json.loads(ok("join", str(root), "--user", name, "--json", env=env))
+        ok("user", "approve", name, "--fingerprint", asked["fingerprint"], "--vault",
+           str(root), "--user", "alice", env=env)
     return root
 
 
@@ -137,7 +139,7 @@ def test_user_export_identity_decrypts_with_stock_age(vault: Path, tmp_path: Pat
     assert b"-> dataset-vault.org/acl\n" in locked.read_bytes()[:4096]
 
     exported = tmp_path / "bob-keys.age"
-    ok("user", "export", "bob", "-o", str(exported), env=env)
+    ok("user", "export", "bob", "--user", "bob", "-o", str(exported), env=env)
     # it is a standard passphrase age file; its plaintext is an identity file for age -i
     identity = tmp_path / "bob.txt"
     with exported.open("rb") as src_file, identity.open("wb") as out:
@@ -148,7 +150,8 @@ def test_user_export_identity_decrypts_with_stock_age(vault: Path, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected
     # carol's identity does not open it with the stock tool either
-    ok("user", "export", "carol", "-o", str(tmp_path / "carol-keys.age"), env=env)
+    ok("user", "export", "carol", "--user", "carol", "-o", str(tmp_path / "carol-keys.age"),
+       env=env)
     carol = tmp_path / "carol.txt"
     with (tmp_path / "carol-keys.age").open("rb") as src_file, carol.open("wb") as out:
         age.decrypt(src_file, out, [ScryptIdentity(TEST_PASSPHRASE)])
@@ -182,9 +185,9 @@ def test_user_list_import_remove(vault: Path, tmp_path: Path, env: dict[str, str
         ("alice", True), ("bob", False), ("carol", False)]
     assert members["problems"] == []
     fails("user", "add", "dave", *v, "--user", "bob", env=env,
-          kind="no-access")  # bob is not an admin
+          kind="usage")  # no keys given (and bob is not an admin)
     # dave made his keys elsewhere; an admin adds his public keys
-    ok("user", "export", "carol", "-o", str(tmp_path / "c.age"), env=env)
+    ok("user", "export", "carol", "--user", "carol", "-o", str(tmp_path / "c.age"), env=env)
     shown = json.loads(ok("user", "import", str(tmp_path / "c.age"), "--name", "dave",
                           "--json", env=env))
     src = tmp_path / "c.csv"

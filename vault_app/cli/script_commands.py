@@ -152,7 +152,7 @@ def _lock_one(args: argparse.Namespace, vault: Vault, src: Path, dest: Path | No
 
 
 def _locked_under(folder: Path) -> Iterator[Path]:
-    from vault_app.core.listing import walk_vault
+    from vault_app.core.walk import walk_vault
 
     yield from sorted(Path(entry.path) for entry, locked in walk_vault(folder) if locked)
 

@@ -53,6 +53,9 @@ def register(commands: Any) -> None:
                    help="write the recovery key to FILE instead of printing it")
     p.add_argument("--protect", action="store_true",
                    help="protect your new keyring entry with a passphrase")
+    p.add_argument("--group", metavar="GROUP",
+                   help="an OS group whose members share the vault folder (group owner, "
+                        "setgid, no access for others); see docs/teams.md")
     p.set_defaults(handler=cmd_init)
 
     from vault_app.cli import script_commands  # here: it imports this module
@@ -95,17 +98,24 @@ def register(commands: Any) -> None:
     p.set_defaults(handler=cmd_recover)
 
     _register_user(commands, common)
+    from vault_app.cli import team_commands
+
+    team_commands.register(commands, common)
 
 
 def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
+    from vault_app.cli import team_commands
+
     user = commands.add_parser("user", help="vault members and their keys")
     verbs = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    p = verbs.add_parser("add", parents=[common], help="add a member (creating keys if needed)")
+    team_commands.register_user(verbs, common)
+    p = verbs.add_parser("add", parents=[common],
+                         help="add a member by their public keys (newcomers usually ask "
+                              "with `vault join` instead)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--recipient", metavar="AGE_RECIPIENT", help="their public age recipient")
     p.add_argument("--signing-key", metavar="VAULTSIG", help="their public signing key")
     p.add_argument("--admin", action="store_true", help="make them a vault admin")
-    p.add_argument("--protect", action="store_true", help="passphrase-protect new keys")
     p.set_defaults(handler=cmd_user_add)
     p = verbs.add_parser("list", parents=[common], help="list members")
     p.set_defaults(handler=cmd_user_list)
@@ -172,7 +182,15 @@ def _vault_dir(args: argparse.Namespace) -> Path:
 def _open(args: argparse.Namespace) -> Vault:
     from vault_app.core.vault import Vault
 
-    return Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
+    vault = Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
+    first_use_note(vault)
+    return vault
+
+
+def first_use_note(vault: Vault) -> None:
+    """The first time this account opens a vault: whose it says it is, to compare."""
+    if vault.first_use is not None:
+        print(f"note: {vault.first_use.message()}", file=sys.stderr)
 
 
 def _human_size(size: int | None) -> str:
@@ -195,20 +213,28 @@ def _print_info(info: FileInfo, verb: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from vault_app.core.keys import generate_identity
     from vault_app.core.vault import Vault
 
     keystore = _keystore(args)
-    vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
-                                 post_quantum=args.pq, protect=args.protect)
-    recipient = vault.recovery_recipient
     if args.recovery_out == "-":
         args.recovery_out = None  # standard output: printed below, as without the option
-    if args.recovery_out:
+    identity = generate_identity(post_quantum=args.pq)
+    recipient = str(identity.recipient())
+    if args.recovery_out:  # written first, exclusively: a failed init then removes it
         created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        text = (f"# Dataset Vault recovery key for {vault.path}\n# created: {created}\n"
-                f"# public key: {recipient}\n{recovery}\n")
+        text = (f"# Dataset Vault recovery key for {Path(args.dir).absolute()}\n"
+                f"# created: {created}\n# public key: {recipient}\n{identity}\n")
         with atomic_output(args.recovery_out) as out:
             out.write(text.encode())
+    try:
+        vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
+                                     post_quantum=args.pq, protect=args.protect,
+                                     group=args.group, recovery=identity)
+    except BaseException:
+        if args.recovery_out:
+            Path(args.recovery_out).unlink(missing_ok=True)
+        raise
     data = {"vault": str(vault.path), "admin": vault.user, "recovery_recipient": recipient,
             "recovery_key_file": args.recovery_out}
     if args.json:
@@ -327,19 +353,18 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from vault_app.core.layout import check_name
+
+    check_name(args.name)
     vault = _open(args)
-    if bool(args.recipient) != bool(args.signing_key):
-        raise UsageError("give both --recipient and --signing-key, or neither")
-    vault.require_admin()  # before creating any keys
-    if args.recipient:
-        recipient, signing = args.recipient, args.signing_key
-    else:
-        keystore = vault.keystore
-        keys = (keystore.load(args.name) if keystore.exists(args.name)
-                else keystore.create(args.name, post_quantum=vault.post_quantum,
-                                     protect=args.protect))
-        recipient, signing = keys.recipient, keys.signing_public
-    member = vault.add_member(args.name, recipient, signing, admin=args.admin)
+    if not (args.recipient and args.signing_key):
+        raise UsageError(
+            f"adding {args.name} needs their public keys (--recipient and --signing-key); "
+            "no one's keys are made for them here",
+            hint=f"better: {args.name} runs `vault join` in their own login and reads you "
+                 f"the fingerprint; then `vault user approve {args.name}`")
+    vault.require_admin()
+    member = vault.add_member(args.name, args.recipient, args.signing_key, admin=args.admin)
     if args.json:
         print_json(_member_json(member))
     else:
@@ -372,16 +397,19 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_show(args: argparse.Namespace) -> int:
+    from vault_app.core.members import fingerprint
     from vault_app.core.vault import default_user
 
     name = args.name or args.user or default_user()
     keys = _keystore(args).load(name)
-    data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public}
+    shown = fingerprint(keys.recipient, keys.signing_public)
+    data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public,
+            "fingerprint": shown}
     if args.json:
         print_json(data)
     else:
         print(f"name: {keys.name}\nrecipient: {keys.recipient}\n"
-              f"signing key: {keys.signing_public}")
+              f"signing key: {keys.signing_public}\nfingerprint: {shown}")
     return 0
 
 
@@ -414,7 +442,12 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 def cmd_user_export(args: argparse.Namespace) -> int:
     from vault_app.core.vault import default_user
 
-    name = args.name or args.user or default_user()
+    me = args.user or default_user()
+    name = args.name or me
+    if name != me:
+        raise UsageError(f"only your own keys can be exported (you are {me})",
+                         hint="each person exports their own keys, to move them to another "
+                              "machine of theirs; a member joins with `vault join`")
     keystore = _keystore(args)
     keystore.load(name)  # open first (may ask the entry's own passphrase)
     passphrase = _passphrase_fn()(f"Passphrase for the exported keys of {name}: ", True)

@@ -88,9 +88,10 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
     dest = Path(dest) if dest is not None else default_dest(session, src)
     with age.open_input(src) as plain:
         source = os.fstat(plain.fileno())
-        updated = lock_stream(session, plain, dest, replace=replace,
-                              expect_size=source.st_size, progress=progress, cancel=cancel)
-    session.audit("update" if updated else "lock", dest, kept=keep)
+        change, refs = lock_stream(session, plain, dest, replace=replace,
+                                   expect_size=source.st_size, progress=progress,
+                                   cancel=cancel)
+    session.audit(change, dest, kept=keep, **refs)
     if not keep:
         _remove_plaintext(src, source)
     return dest
@@ -98,12 +99,13 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
 
 def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
                 expect_size: int | None, progress: ProgressFn | None,
-                cancel: CancelToken | None) -> bool:
+                cancel: CancelToken | None) -> tuple[str, dict[str, Any]]:
     """Encrypt the open stream ``plain`` (a file, a pipe, standard input: its size need
-    not be known) to ``dest``, a new version if ``replace``; True if it was an update.
+    not be known) to ``dest``, a new version if ``replace``.
 
     As for a file: signed, read back and verified, published atomically; the plaintext
-    never touches the disk. The caller audits (it knows where the plaintext came from).
+    never touches the disk. The caller audits (it knows where the plaintext came from):
+    this returns the audit action (lock or update) and its file references.
     """
     me = session.keys()
     session.require_current()
@@ -127,10 +129,11 @@ def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
                 acl.setdefault(name, Role(role).value)
             file_id = uuid.uuid4().hex
         readers = recipients_for(session, acl)
-        write(session, dest, plain, readers=readers, acl=acl, author=me.name,
-              change="update" if prev else "lock", prev=prev, file_id=file_id,
-              overwrite=bool(prev), expect_size=expect_size, progress=progress, cancel=cancel)
-    return bool(prev)
+        record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
+                       change="update" if prev else "lock", prev=prev, file_id=file_id,
+                       overwrite=bool(prev), expect_size=expect_size, progress=progress,
+                       cancel=cancel)
+    return "update" if prev else "lock", file_refs(record, len(prev) + 1)
 
 
 def _remove_plaintext(src: Path, source: os.stat_result) -> None:
@@ -149,6 +152,12 @@ def _remove_plaintext(src: Path, source: os.stat_result) -> None:
     fsync_dir(src.absolute().parent)
 
 
+def file_refs(record: Record, version: int) -> dict[str, Any]:
+    """What an audit record says of the file version it is about (cross-checked against
+    the files by ``vault verify``: a file put back to an older version is caught)."""
+    return {"file": record.file_id, "version": version, "record": record.digest()}
+
+
 def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
     """Recipients of the ACL's users, from the signed registry (refusing tampered ones)."""
     readers: dict[str, str] = {}
@@ -162,8 +171,9 @@ def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
 def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
           acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
           overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
-          cancel: CancelToken | None) -> None:
-    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit."""
+          cancel: CancelToken | None) -> Record:
+    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit; returns
+    the new signed record."""
     me = session.keys()
     file_key = age.new_file_key()
     recipients = [parse_recipient(r) for r in readers.values()]
@@ -203,6 +213,7 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
         out.seek(0)
         out.write(encoded)
         _verify_header(out, encoded, me, file_key, verified == size)
+    return final
 
 
 def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,
@@ -230,8 +241,15 @@ def owned_head(session: Session, locked: Path,
     assert head.history is not None
     current = head.history[-1]
     if current.acl.get(session.user) not in CAN_SHARE:
-        raise AccessDeniedError(f"{session.user} is not an owner of {locked.name}",
-                                hint="only a file's owners may change who reads it")
+        registry = session.registry
+        orphaned = not any((m := registry.lookup(o)) is not None and m.active
+                           for o in current.owners)
+        raise AccessDeniedError(
+            f"{session.user} is not an owner of {locked.name}" + (
+                f" (its owners {', '.join(current.owners)} have all left the vault)"
+                if orphaned else ""),
+            hint=None if orphaned else "only a file's owners may change who reads it",
+            remedy=Remedy.ADOPT_ORPHAN if orphaned else None)
     return head, current
 
 

@@ -109,6 +109,8 @@ REMEDY_TEXT: dict[Remedy, str] = {
                    "to remove you, then ask to join again.",
     Remedy.ADOPT_ORPHAN: "Every owner of this file has left the vault. A vault admin can take "
                          "it over with the vault's recovery key.",
+    Remedy.FORGET_VAULT: "If the vault was really made again there, ask its admin for its key "
+                         "fingerprint before you open it again.",
     Remedy.JOIN_GROUP: "Ask an administrator of this computer to add your login to the vault "
                        "folder's group, then log in again.",
 }
