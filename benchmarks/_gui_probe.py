@@ -94,7 +94,7 @@ def stall(config: Path, vault_path: Path, src: Path) -> None:
     def go() -> None:
         last[0] = time.perf_counter()
         timer.start()
-        window.lock_files([src])
+        window.lock_files([src], keep=False)   # (the Move-or-Copy question is not measured)
 
     QTimer.singleShot(0, go)
     app.exec()

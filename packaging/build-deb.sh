@@ -3,7 +3,8 @@
 #   /opt/dataset-vault/            the PyInstaller bundle (vault + vault-app)
 #   /usr/bin/vault, /usr/bin/vault-app   symlinks into it
 #   desktop entry, hicolor icons, application/x-age-encrypted MIME type,
-#   Dolphin/Nemo/Nautilus "Lock/Unlock with Dataset Vault" actions, maintainer scripts.
+#   "Lock/Unlock with Dataset Vault" for Dolphin, Nemo, Nautilus, Thunar, PCManFM(-Qt),
+#   Caja, maintainer scripts.
 # Depends is computed by dpkg-shlibdeps from the bundle's ELF files.
 # Env: SKIP_BUNDLE=1 reuses dist/dataset-vault; DEB_COMPRESS=xz|gzip|zstd|none (xz).
 set -euo pipefail
@@ -51,8 +52,16 @@ for action in lock unlock; do
   install -D -m 644 "$LINUX/nemo/dataset-vault-$action.nemo_action" \
     "$DEST/usr/share/nemo/actions/dataset-vault-$action.nemo_action"
 done
+install -D -m 755 "$LINUX/nemo/dataset-vault-applies.sh" \
+  "$DEST/usr/share/nemo/actions/dataset-vault-applies.sh"
+for action in lock unlock; do   # FileManager-Actions: PCManFM, PCManFM-Qt, Caja
+  install -D -m 644 "$LINUX/file-manager/dataset-vault-$action.desktop" \
+    "$DEST/usr/share/file-manager/actions/dataset-vault-$action.desktop"
+done
 install -D -m 644 "$LINUX/nautilus/dataset_vault.py" \
   "$DEST/usr/share/nautilus-python/extensions/dataset_vault.py"
+install -D -m 644 "$LINUX/thunar/dataset_vault_thunar.py" \
+  "$DEST/usr/share/thunarx-python/extensions/dataset_vault_thunar.py"
 install -D -m 644 "$LINUX/debian/copyright" "$DEST/usr/share/doc/dataset-vault/copyright"
 
 # Icons: scalable SVG plus PNG sizes rendered from it with Qt (no rsvg-convert needed).

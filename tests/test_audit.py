@@ -338,7 +338,9 @@ def test_vault_operations_are_audited(tmp_path: Path) -> None:
         ("alice", "revoke", "patients.csv.age"),
         ("alice", "member-remove", "member:carol"),
     ]
-    assert records[4].details == {"user": "bob", "role": "reader"}
+    assert {k: records[4].details[k] for k in ("user", "role", "version")} == {
+        "user": "bob", "role": "reader", "version": 2}
+    assert records[4].details["file"] == records[3].details["file"]
     assert [r.action for r in log.history("patients.csv.age")] == [
         "lock", "share", "unlock", "revoke"]
 

@@ -91,3 +91,12 @@ def test_bench_commands_smoke(tmp_path: Path, age_cli: str) -> None:
     assert "pass" in by_name["the bytes read are the plaintext"]
     assert any(row.split("|")[1].strip() == "vault lock --keep" and "on 2" in row
                for row in rows), "no scaling table"
+
+
+@pytest.mark.slow
+def test_bench_analyst_smoke(tmp_path: Path) -> None:
+    rows = run_script("bench_analyst.py", "--rows", "20000", "--runs", "1", "--dir",
+                      str(tmp_path))
+    names = figure_names(rows)
+    assert names[:2] == ["pandas, one column", "pandas, whole file"]
+    assert {"duckdb, sum of one column", "dask, sum of one column"} <= set(names)

@@ -32,6 +32,7 @@ from vault_app.core.age import unwrap_file_key
 from vault_app.core.atomic import TEMP_SUFFIX
 from vault_app.core.audit import AuditLog
 from vault_app.core.errors import NoIdentityMatchError
+from vault_app.core.folder_modes import Modes
 from vault_app.core.header import read_header
 from vault_app.core.recipients.x25519 import X25519Identity
 from vault_app.core.vault import Role, Vault
@@ -49,15 +50,36 @@ def sha(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _temps_in(found: list[Path]) -> list[Path]:
+    """Temp files: beside the destination, or inside the private folder a vault's own
+    files are written in (``.NAME.<pid>.<random>.vault-tmp/NAME``)."""
+    files: list[Path] = []
+    for path in found:
+        with contextlib.suppress(OSError):
+            files += sorted(path.iterdir()) if path.is_dir() else [path]
+    return files
+
+
 def temp_files(dest: Path) -> list[Path]:
-    return sorted(dest.parent.glob(f".{dest.name}.*{TEMP_SUFFIX}"))
+    return _temps_in(sorted(dest.parent.glob(f".{dest.name}.*{TEMP_SUFFIX}")))
 
 
 def stray_temps(dest: Path) -> list[Path]:
     """Every temp file a kill may leave: beside ``dest``, and in a vault's ``.vault/`` (the
     registry and the audit checkpoint are replaced the same way)."""
-    folders = {dest.parent, dest.parent / ".vault"}
-    return sorted(p for f in folders if f.is_dir() for p in f.glob(f".*{TEMP_SUFFIX}"))
+    folders = {dest.parent, dest.parent / ".vault", dest.parent / ".vault" / "audit-heads"}
+    return _temps_in(sorted(p for f in folders if f.is_dir()
+                            for p in f.glob(f".*{TEMP_SUFFIX}")))
+
+
+def _temp_modes(dest: Path) -> set[int]:
+    """A temp file is owner-only while written. A vault's own files (ciphertext, public
+    metadata: never plaintext) get the vault folder's shared mode just before the rename,
+    so a kill in that instant may leave one with that mode; plaintext temps, never."""
+    vault = next((f for f in (dest.parent, *dest.parents) if (f / ".vault").is_dir()), None)
+    if vault is None or not (dest.name.endswith(".age") or ".vault" in dest.parts):
+        return {0o600}
+    return {0o600, Modes.of_folder(vault.stat().st_mode).file}
 
 
 @dataclass
@@ -120,7 +142,7 @@ def kill_loop(cmd: list[str], dest: Path, check: Callable[[], None], *, rounds: 
         assert not dest.is_symlink()
         for tmp in stray_temps(dest):
             mode = stat.S_IMODE(tmp.stat().st_mode)
-            assert mode == 0o600, f"temp file {tmp.name} has mode {oct(mode)}"
+            assert mode in _temp_modes(dest), f"temp file {tmp.name} has mode {oct(mode)}"
             stats.leftover_temps += 1
             tmp.unlink()
         check()

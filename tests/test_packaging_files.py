@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -191,20 +192,146 @@ def test_nemo_actions(action: str) -> None:
     assert nemo["Name"] == f"{action.capitalize()} with Dataset Vault"
     assert _request_of(nemo["Exec"], SELECTED) == (action, tuple(SELECTED))
     assert nemo["Selection"] == "notnone"  # vault-app takes the whole selection
+    assert nemo["Quote"] == "double"       # names with spaces stay one argument
     if action == "unlock":
         assert MIME in nemo["Mimetypes"].split(";")
     else:
-        assert "Extensions" in nemo
+        assert nemo["Extensions"] == "nodirs;"
+        assert nemo["Conditions"] == "exec <dataset-vault-applies.sh lock %F>;"
 
 
-def test_nautilus_extension_compiles_and_names_both_actions() -> None:
-    source = (LINUX / "nautilus" / "dataset_vault.py").read_text(encoding="utf-8")
-    compile(source, "dataset_vault.py", "exec")
-    assert "Lock with Dataset Vault" in source and "Unlock with Dataset Vault" in source
-    assert "Nautilus.MenuProvider" in source
-    # one launch per selection, with the verb of the item that was chosen
-    assert '_launch("lock", paths)' in source and '_launch("unlock", paths)' in source
-    assert 'Popen([exe, f"--{verb}", "--", *paths]' in source
+# What each file manager should offer: (selection, Lock shown, Unlock shown).
+SELECTIONS = [
+    (["a.csv"], True, False),
+    (["a.csv", "b c.parquet"], True, False),
+    (["a.csv.age"], False, True),
+    (["a.csv.age", "B.CSV.AGE"], False, True),
+    (["a.csv", "b.csv.age"], False, False),   # a mix: neither fits every file
+]
+
+
+@pytest.mark.parametrize(("names", "lock", "unlock"), SELECTIONS)
+def test_nemo_condition_script_decides_by_name(tmp_path: Path, names: list[str], lock: bool,
+                                               unlock: bool) -> None:
+    script = LINUX / "nemo" / "dataset-vault-applies.sh"
+    assert os.access(script, os.X_OK)
+    files = [str(tmp_path / n) for n in names]
+    for verb, shown in (("lock", lock), ("unlock", unlock)):
+        code = subprocess.run(["sh", str(script), verb, *files], check=False).returncode
+        assert (code == 0) == shown, (verb, names)
+    assert subprocess.run(["sh", str(script), "lock"], check=False).returncode != 0
+
+
+def _desema_shows(profile: configparser.SectionProxy, names: list[str]) -> bool:
+    """DES-EMA conditions as libfm evaluates them (src/actions/condition.vala): in a
+    list, negated entries must hold for every file (ANDed), plain ones are ORed, each
+    over all the selected files."""
+    def mime(name: str) -> str:
+        return MIME if name.lower().endswith(".age") else "text/csv"
+
+    def holds(entries: str, test: Callable[[str, str], bool]) -> bool:
+        rules = [e for e in entries.split(";") if e]
+        plain = [r for r in rules if not r.startswith("!")]
+        negated = [r[1:] for r in rules if r.startswith("!")]
+        if any(test(n, r) for r in negated for n in names):
+            return False
+        return not plain or any(all(test(n, r) for n in names) for r in plain)
+
+    def mime_is(name: str, rule: str) -> bool:
+        return rule in ("all/all", "all/allfiles", "*") or mime(name) == rule
+
+    def base_is(name: str, rule: str) -> bool:
+        return fnmatch.fnmatchcase(name.lower(), rule.lower())
+
+    return (holds(profile.get("MimeTypes", ""), mime_is)
+            and holds(profile.get("Basenames", ""), base_is)
+            and profile["SelectionCount"] == ">0" and len(names) > 0)
+
+
+@pytest.mark.parametrize(("names", "lock", "unlock"), SELECTIONS)
+def test_file_manager_actions_show_only_what_applies(names: list[str], lock: bool,
+                                                     unlock: bool) -> None:
+    """PCManFM, PCManFM-Qt and Caja (DES-EMA files): Lock on plain files, Unlock on
+    locked ones."""
+    for action, shown in (("lock", lock), ("unlock", unlock)):
+        spec = _ini(LINUX / "file-manager" / f"dataset-vault-{action}.desktop")
+        entry = spec["Desktop Entry"]
+        assert entry["Type"] == "Action"
+        assert entry["Name"] == f"{action.capitalize()} with Dataset Vault"
+        (profile_name,) = [p for p in entry["Profiles"].split(";") if p]
+        profile = spec[f"X-Action-Profile {profile_name}"]
+        assert _request_of(profile["Exec"], SELECTED) == (action, tuple(SELECTED))
+        assert profile["Schemes"] == "file;"
+        assert _desema_shows(profile, names) == shown, (action, names)
+
+
+class _FakeItem:
+    """What Nautilus and Thunar hand an extension for one selected file."""
+
+    def __init__(self, path: str, folder: bool = False) -> None:
+        self.path = path
+        self.folder = folder
+
+    def get_location(self) -> object:
+        return type("Location", (), {"get_path": lambda _self: self.path})()
+
+    def is_directory(self) -> bool:
+        return self.folder
+
+    def get_name(self) -> str:
+        return Path(self.path).name
+
+    def get_mime_type(self) -> str:
+        return MIME if self.path.lower().endswith(".age") else "text/csv"
+
+
+def _load_extension(path: Path, toolkit: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Load a file-manager extension with stand-ins for PyGObject's modules."""
+    class MenuItem:
+        def __init__(self, **kwargs: str) -> None:
+            self.__dict__.update(kwargs)
+
+        def connect(self, _signal: str, _callback: object) -> None:
+            pass
+
+    repository = ModuleType("gi.repository")
+    repository.GObject = type("GObjectModule", (), {  # type: ignore[attr-defined]
+        "GObject": type("GObject", (), {})})
+    setattr(repository, toolkit, type(toolkit, (), {"MenuProvider": type("MP", (), {}),
+                                                     "MenuItem": MenuItem}))
+    gi = ModuleType("gi")
+    gi.require_version = lambda *_args: None  # type: ignore[attr-defined]
+    gi.repository = repository  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gi", gi)
+    monkeypatch.setitem(sys.modules, "gi.repository", repository)
+    return _load(path)
+
+
+@pytest.mark.parametrize(("names", "lock", "unlock"), SELECTIONS)
+def test_nautilus_and_thunar_extensions_offer_only_what_applies(
+        monkeypatch: pytest.MonkeyPatch, names: list[str], lock: bool, unlock: bool) -> None:
+    files = [_FakeItem(f"/home/ann/{n}") for n in names]
+    nautilus = _load_extension(LINUX / "nautilus" / "dataset_vault.py", "Nautilus",
+                               monkeypatch)
+    thunar = _load_extension(LINUX / "thunar" / "dataset_vault_thunar.py", "Thunarx",
+                             monkeypatch)
+    offered = {
+        "nautilus": nautilus.DatasetVaultMenu().get_file_items(files),
+        "thunar": thunar.DatasetVaultThunarMenu().get_file_menu_items(None, files),
+    }
+    expected = (["Lock with Dataset Vault"] if lock else []) + (
+        ["Unlock with Dataset Vault"] if unlock else [])
+    for manager, items in offered.items():
+        assert [item.label for item in items] == expected, manager
+    folder = [_FakeItem("/home/ann/data", folder=True)]
+    assert nautilus.DatasetVaultMenu().get_file_items(folder) == []
+
+
+def test_file_manager_extensions_launch_one_request_per_selection() -> None:
+    for path in (LINUX / "nautilus" / "dataset_vault.py",
+                 LINUX / "thunar" / "dataset_vault_thunar.py"):
+        source = path.read_text(encoding="utf-8")
+        assert 'Popen([exe, f"--{verb}", "--", *paths]' in source, path
     for verb in ("lock", "unlock"):
         from vault_app.gui.main import parse_args
 

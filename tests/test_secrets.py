@@ -10,6 +10,7 @@ identity written by ``vault keygen -o`` and a recovery key written by
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import sys
@@ -107,7 +108,10 @@ def test_no_secret_in_output_logs_or_files(tmp_path: Path) -> None:
         Keystore(passphrase=lambda _p, _c: KEY_PASSPHRASE, use_key_file=True,
                  work_factor=10).create(name)
     s.run("init", str(work / "vault"), "--recovery-out", "recovery.txt")
-    s.run("user", "add", "bob", *v)
+    s.run("join", *v, "--user", "bob")
+    fingerprint = s.run("user", "requests", *v, "--json")  # the CLI prints it; read it here
+    s.run("user", "approve", "bob", "--fingerprint",
+          json.loads(fingerprint)["requests"][0]["fingerprint"], *v)
     s.run("lock", "--keep", *v, "data.csv")
     locked = work / "vault" / "data.csv.age"
     s.run("ls", *v, "--json")
@@ -119,7 +123,7 @@ def test_no_secret_in_output_logs_or_files(tmp_path: Path) -> None:
     s.run("verify", *v)
     s.run("user", "list", *v)
     s.run("user", "show", "alice", *v)
-    s.run("user", "export", "bob", "-o", str(work / "bob.keys"), *v)
+    s.run("user", "export", "bob", "--user", "bob", "-o", str(work / "bob.keys"), *v)
     s.run("audit", "--verify", *v)
     s.run("recover", str(locked), "-i", "recovery.txt", "-o", str(work / "recovered"), *v)
     wrong = work / "wrong-passphrase.txt"

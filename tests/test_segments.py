@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from vault_app.core import age, segments
+from vault_app.core import age, segments, unsized
 from vault_app.core.errors import MalformedError, SignatureError
 from vault_app.core.header import Stanza
 from vault_app.core.keys import generate_identity
@@ -170,3 +170,23 @@ def test_verify_hashes_every_segment_of_the_file(tmp_path: Path, cores: int) -> 
             f.truncate(size - 10)
         got = hash_segments(src, size - payload_size, payload_size, cores)
     assert got[:-1] == found[:-1] and got[-1] == b""
+
+
+def test_a_stream_of_unknown_size_is_sealed_apart_and_its_copy_checked(tmp_path: Path) -> None:
+    """``vault lock -`` and ``vault://`` writes: the payload is sealed into a temporary
+    file (the segment count is known only at the end), copied after the header, and the
+    copy is accepted only if its segments hash to the digests taken as it was sealed."""
+    plain = data(2 * SEG + 3)
+    with unsized.sealed_apart(KEY, io.BytesIO(plain), progress=None,
+                              cancel=None) as (spilled, size, digests):
+        assert size == len(plain) and len(digests) == 3
+        sealed = spilled.read()
+        spilled.seek(0)
+        with open(tmp_path / "out", "w+b") as out:
+            out.write(b"header")
+            assert unsized.copy_checked(spilled, out, 6, digests)
+    with open(tmp_path / "bad", "w+b") as out:  # one byte different on its way to disk
+        changed = bytearray(sealed)
+        changed[SEG + 100] ^= 1
+        out.write(b"header")
+        assert not unsized.copy_checked(io.BytesIO(bytes(changed)), out, 6, digests)

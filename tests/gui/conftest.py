@@ -44,9 +44,14 @@ def _private_qsettings() -> Iterator[None]:
     """QSettings caches its folder per process: point it at this test's config folder."""
     from PySide6.QtCore import QSettings
 
+    from vault_app.gui.dialogs.settings import Settings
+
     folder = os.environ["XDG_CONFIG_HOME"]
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    # The person in these tests answered "Move" once and asked to be remembered (what a
+    # lock does with the original); the question itself: tests/gui/test_lock_choice.py.
+    Settings().lock_mode = "move"
     yield
 
 

@@ -19,6 +19,7 @@ from vault_app.gui.dialogs.errors import (
     GENERIC_TITLE,
     KIND_TEXT,
     REMEDY_TEXT,
+    error_details,
     error_text,
     show_error,
 )
@@ -90,10 +91,23 @@ def test_every_kind_has_a_title_and_every_remedy_a_wording() -> None:
 
 
 def test_file_names_keep_their_case() -> None:
-    _t, text, _h = error_text(E.SignatureError("data.csv.age: the ACL signature fails"))
-    assert text == "data.csv.age: the ACL signature fails."
-    _t, text, _h = error_text(E.SignatureError("the ACL signature fails"))
-    assert text == "The ACL signature fails."
+    _t, text, _h = error_text(E.NotAVaultError("data.csv.age: is not in a vault"))
+    assert text == "data.csv.age: is not in a vault."
+    _t, text, _h = error_text(E.NotAVaultError("the folder is not a vault"))
+    assert text == "The folder is not a vault."
+
+
+def test_jargon_goes_under_details_in_plain_words_up_front() -> None:
+    """Issue 17: "Chunk 0 failed authentication", "not valid JSON" in the dialog."""
+    exc = E.PayloadError("chunk 0 failed authentication")
+    _title, text, _hint = error_text(exc, "unlock a.csv")
+    assert text == ("Could not unlock a.csv. The file was changed after it was locked, so "
+                    "its content cannot be trusted.")
+    assert "chunk" not in text.lower()
+    assert error_details(exc) == "Chunk 0 failed authentication."
+    damaged = E.VaultFormatError("members.json: not valid JSON")
+    assert "JSON" not in error_text(damaged)[1] and "JSON" in (error_details(damaged) or "")
+    assert error_details(E.NotAVaultError("/tmp is not a vault")) is None
 
 
 def test_vault_error_message_and_hint_are_shown() -> None:
@@ -142,8 +156,10 @@ def test_show_error_opens_a_box_the_user_can_dismiss(qtbot: Any) -> None:
     qtbot.waitExposed(box)
     assert box.windowTitle() == "File tampered with or damaged"
     assert box.text() == "File tampered with or damaged"
-    assert box.informativeText().startswith("Could not unlock x.csv.age. Chunk 7 failed")
-    assert box.informativeText().endswith("restore it from a backup.")
+    assert box.informativeText().startswith("Could not unlock x.csv.age. The file was "
+                                            "changed after it was locked")
+    assert box.informativeText().endswith("ask its owner to lock it again.")
+    assert box.detailedText() == "Technical details: Chunk 7 failed authentication."
     ok = box.button(QMessageBox.StandardButton.Ok)
     assert isinstance(ok, QPushButton)
     with qtbot.waitSignal(box.finished, timeout=5000):

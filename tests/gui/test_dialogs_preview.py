@@ -98,8 +98,11 @@ def test_content_swapped_by_another_key_holder_is_withdrawn(qtbot: Any, vault_en
     assert dialog.content_verified is False
     assert dialog.table.model().rowCount() == 0
     assert not dialog.table.isVisibleTo(dialog)
-    assert dialog.notice.text().startswith("Signature does not hold. Could not preview "
-                                           "labels.csv. labels.csv.age: the content is not")
+    assert dialog.notice.text() == (
+        "Signature does not hold. Could not preview labels.csv. Its signature does not "
+        "hold: the file or its access list was changed by someone not allowed to. Restore "
+        "it from a backup, or ask its owner to lock it again.")
+    assert not dialog.safety.isVisibleTo(dialog)   # no "decrypted in memory" for nothing
 
 
 def test_closing_at_once_does_not_wait_for_the_background_check(qtbot: Any,

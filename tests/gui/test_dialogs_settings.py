@@ -23,6 +23,7 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
 
 
 def test_defaults(settings: Settings) -> None:
+    assert settings.lock_mode == "ask"   # until the person chooses and asks to remember
     assert settings.keep_plaintext is False
     assert settings.theme == "system"
     assert settings.unlock_folder.is_dir()
@@ -45,14 +46,14 @@ def test_change_everything_and_ok(qtbot: Any, tmp_path: Path, settings: Settings
     picker.selectFile(str(target))
     picker.accept()
     assert dialog.folder_edit.text() == str(target)
-    dialog.keep_check.setChecked(True)
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("copy"))
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
     with qtbot.waitSignal(dialog.accepted, timeout=5000):
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
 
     again = Settings(QSettings(settings.store.fileName(), QSettings.Format.IniFormat))
     assert again.unlock_folder == target
-    assert again.keep_plaintext is True
+    assert again.lock_mode == "copy" and again.keep_plaintext is True
     assert again.theme == "dark"
     app = QApplication.instance()
     assert isinstance(app, QApplication)
@@ -61,11 +62,21 @@ def test_change_everything_and_ok(qtbot: Any, tmp_path: Path, settings: Settings
 
 
 def test_cancel_keeps_the_old_values(qtbot: Any, settings: Settings) -> None:
-    settings.keep_plaintext = False
+    settings.lock_mode = "move"
     dialog = SettingsDialog(None, settings=settings)
     qtbot.addWidget(dialog)
-    dialog.keep_check.setChecked(True)
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("copy"))
     dialog.reject()
-    assert settings.keep_plaintext is False
+    assert settings.lock_mode == "move"
     with pytest.raises(ValueError):
         settings.theme = "purple"
+
+
+def test_the_earlier_keep_setting_counts_as_a_choice(settings: Settings) -> None:
+    """Who set "keep the original" before lock/mode existed is not asked again."""
+    settings.store.setValue("lock/keep_plaintext", True)
+    assert settings.lock_mode == "copy"
+    settings.store.setValue("lock/keep_plaintext", False)
+    assert settings.lock_mode == "move"
+    with pytest.raises(ValueError):
+        settings.lock_mode = "shred"

@@ -1,6 +1,6 @@
 """Drag and drop: files and folders dropped from a file manager are locked; a locked file
-dragged out is unlocked (after confirmation, in the background) into private staging,
-and the next drag offers it as a URL."""
+dragged out is unlocked into the drop folder (XDS, one gesture), or, where that cannot
+work, into private staging first, and the next drag offers it as a URL."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import stat
 from pathlib import Path
 
 from gui_support import find_dialog
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from vault_app.gui.direct_save import XDS, DirectSaveMime
 from vault_app.gui.dnd import expand, file_urls_mime
 from vault_app.gui.file_model import Column
 
@@ -71,15 +72,22 @@ def test_drop_folder_on_file_list_locks_its_files(qtbot, window, vault_env) -> N
 
 
 def test_dropped_locked_files_are_not_locked_twice(qtbot, window, vault_env) -> None:
+    """A locked file dropped from outside is not locked again: the window offers what
+    can be done with it (tests/gui/test_outside_file.py)."""
     locked = vault_env.vault.lock(make(vault_env.root / "in", {"a.csv": b"a"})[0]).path
+    window.refresh()
     copy = vault_env.root / "elsewhere" / "a.csv.age"
     copy.parent.mkdir()
     copy.write_bytes(locked.read_bytes())
-    drop(window.empty if window.stack.currentWidget() is window.empty
-         else window.view.viewport(), [copy])
+    drop(window.view.viewport(), [copy])
     assert not window.tasks.busy()
-    assert "already locked" in window.statusBar().currentMessage()
-    assert copy.exists()
+    qtbot.waitUntil(lambda: find_dialog(QMessageBox, "outsideFile") is not None)
+    box = find_dialog(QMessageBox, "outsideFile")
+    assert sorted(b.text() for b in box.buttons() if b.text() != "Cancel") == [
+        "Import into vault", "Preview", "Unlock to…"]
+    box.reject()
+    assert copy.exists() and sorted(p.name for p in vault_env.vault.path.glob("*.age")) \
+        == ["a.csv.age"]
 
 
 def test_expand_skips_symlinks_and_hidden(tmp_path) -> None:
@@ -105,20 +113,74 @@ def dragged(window) -> list:
     return carried
 
 
-def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) -> None:
-    """The first drag asks and unlocks in the background; the next drag hands the copy
-    over at once (nothing waits in a nested event loop)."""
-    src = make(vault_env.root / "in", {"table.csv": b"h1,h2\n" + b"1,2\n" * 100})[0]
-    locked = vault_env.vault.lock(src).path
+class FakeDirectSave:
+    """Stands in for XDS where there is no X server (offscreen): the drop target's side
+    of the protocol is ``target``, the file URL it writes into the property."""
+
+    def __init__(self, target: bytes | None) -> None:
+        self.target = target
+        self.names: list[str] = []
+
+    def mime(self, name: str, save):
+        self.names.append(name)
+        return DirectSaveMime(lambda: self.target, save)
+
+
+def locked_row(window, vault_env, name: str = "table.csv",
+               data: bytes = b"h1,h2\n" + b"1,2\n" * 100) -> Path:
+    locked = vault_env.vault.lock(make(vault_env.root / "in", {name: data})[0]).path
     window.refresh()
     assert window.select_path(locked)
+    return locked
+
+
+def test_drag_out_in_one_gesture_unlocks_into_the_drop_folder(qtbot, window,
+                                                               vault_env) -> None:
+    """XDS: the drag carries no file, only the suggested name; the file manager names
+    the drop folder and the file is unlocked straight into it (nothing staged)."""
+    locked = locked_row(window, vault_env)
+    folder = vault_env.root / "Desktop"
+    folder.mkdir()
+    window.direct_save = FakeDirectSave(
+        QUrl.fromLocalFile(str(folder / "table.csv")).toEncoded().data() + b"\0")
+    carried = dragged(window)
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    mime = carried[0]
+    assert mime.formats() == [XDS] and window.direct_save.names == ["table.csv"]
+    with qtbot.waitSignal(window.tasks.idle, timeout=20000):
+        assert mime.data(XDS).data() == b"S"   # what the file manager asks on the drop
+    assert (folder / "table.csv").read_bytes() == b"h1,h2\n" + b"1,2\n" * 100
+    assert locked.exists() and window.staging._dir is None
+    assert "Unlocked a copy of table.csv" in window.notice.label.text()
+    assert [b.text() for b in window.notice.buttons] == ["Show in file manager"]
+
+
+def test_a_drop_target_without_a_usable_folder_gets_f_and_a_way_out(qtbot, window,
+                                                                     vault_env) -> None:
+    locked_row(window, vault_env)
+    window.direct_save = FakeDirectSave(b"http://example.org/table.csv")
+    carried = dragged(window)
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert carried[0].data(XDS).data() == b"F"   # the target may fall back on its own
+    assert not window.tasks.busy()
+    window.direct_save = FakeDirectSave(None)    # a target that never asks (Dolphin)
+    window.view.startDrag(Qt.DropAction.CopyAction)
+    assert "Nothing was unlocked" in window.notice.label.text()
+    assert [b.text() for b in window.notice.buttons] == ["Unlock a copy to drag",
+                                                         "Unlock to…"]
+
+
+def test_without_direct_save_a_copy_is_unlocked_first_then_dragged(qtbot, window,
+                                                                    vault_env) -> None:
+    """No dialog pops up as the drag starts: the notice offers a copy to drag; the next
+    drag hands it over at once (nothing waits in a nested event loop)."""
+    locked = locked_row(window, vault_env)
     carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)   # returns at once: no drag yet
-    assert carried == [None]
-    box = find_dialog(QMessageBox, "confirm")
-    assert box is not None and "plain copy" in box.text()
+    assert carried == [None] and find_dialog(QMessageBox) is None
+    assert window.notice.isVisible()
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
-        press(box, "Unlock copy")
+        window.notice.buttons[0].click()   # "Unlock a copy to drag"
     state = window.model.index(window.model.row_of(locked), Column.STATE)
     assert state.data() == "Ready to drag"
     window.view.startDrag(Qt.DropAction.CopyAction)   # the copy is handed over
@@ -132,16 +194,13 @@ def test_drag_out_unlocks_a_copy_after_confirmation(qtbot, window, vault_env) ->
     assert not path.exists()
 
 
-def test_drag_out_cancelled_writes_nothing(qtbot, window, vault_env) -> None:
-    locked = vault_env.vault.lock(make(vault_env.root / "in", {"t.csv": b"t"})[0]).path
-    window.refresh()
-    assert window.select_path(locked)
+def test_a_drag_nobody_follows_up_writes_nothing(qtbot, window, vault_env) -> None:
+    locked_row(window, vault_env, "t.csv", b"t")
     carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)
-    find_dialog(QMessageBox, "confirm").reject()
+    window.notice.hide()
     assert carried == [None] and not window.tasks.busy()
     assert window.staging._dir is None   # no staging folder was even made
-    assert find_dialog(QMessageBox, "confirm") is None
 
 
 def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_env) -> None:
@@ -152,7 +211,7 @@ def test_drag_out_of_a_file_not_shared_with_me_shows_why(qtbot, window, vault_en
     carried = dragged(window)
     window.view.startDrag(Qt.DropAction.CopyAction)
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
-        press(find_dialog(QMessageBox, "confirm"), "Unlock copy")
+        window.notice.buttons[0].click()
     assert carried == [None]
     box = find_dialog(QMessageBox, "errorBox")
     assert box is not None and box.windowTitle() == "You don't have access to this file"
@@ -167,14 +226,26 @@ def test_a_copy_nobody_drags_is_removed_in_time(qtbot, window, vault_env,
     from vault_app.gui import dnd
 
     monkeypatch.setattr(dnd, "STAGING_LIFETIME_MS", 50)
-    locked = vault_env.vault.lock(make(vault_env.root / "in", {"t.csv": b"t"})[0]).path
-    window.refresh()
-    assert window.select_path(locked)
+    locked = locked_row(window, vault_env, "t.csv", b"t")
     window.view.startDrag(Qt.DropAction.CopyAction)
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
-        press(find_dialog(QMessageBox, "confirm"), "Unlock copy")
+        window.notice.buttons[0].click()
     row = window.model.row_of(locked)
     copy = window.model.entry(row).staged
     assert copy is not None and copy.read_bytes() == b"t"
     qtbot.waitUntil(lambda: not copy.exists(), timeout=5000)
     assert window.model.index(row, Column.STATE).data() == "Locked"
+
+
+def test_files_hovering_over_the_window_show_where_a_drop_goes(qtbot, window,
+                                                               vault_env) -> None:
+    files = make(vault_env.root / "desk", {"a.csv": b"1"})
+    mime = file_urls_mime(files)
+    target = window.empty
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert window.drop_hint.isVisible()
+    assert window.drop_hint.text() == "Drop to lock into vault"
+    QApplication.sendEvent(target, QDragLeaveEvent())
+    assert not window.drop_hint.isVisible()

@@ -169,7 +169,8 @@ def test_unlock_without_access_shows_error_dialog(qtbot, window, vault_env) -> N
         select(qtbot, window, locked)
     assert window.model.index(window.model.row_of(locked), Column.STATE).data() == "No access"
     assert window.details.state.text() == "Locked, and not shared with you: ask bob."
-    target = vault_env.root / "out"
+    assert not window.act_unlock.isEnabled() and not window.act_preview.isEnabled()
+    target = vault_env.root / "out"   # (the window no longer offers it; the core refuses)
     target.mkdir()
     window.unlock_to(window.selected_entries(), target)
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "errorBox") is not None, timeout=20000)
@@ -226,24 +227,41 @@ def test_context_menu_opens_on_right_click(qtbot, window, vault_env) -> None:
 
 
 def test_verify_reports_a_tampered_file(qtbot, window, vault_env) -> None:
+    """Issue 17: the list and the details never say "Valid" for what Verify found bad."""
     good = lock_into(vault_env, "good.csv", b"fine" * 1000)
     bad = lock_into(vault_env, "bad.csv", b"evil" * 1000)
     data = bytearray(bad.read_bytes())
-    data[-100] ^= 1
+    data[-100] ^= 1   # the payload: the header, and so its signature, still reads fine
     bad.write_bytes(bytes(data))
     window.refresh()
+    with qtbot.waitSignal(window.model.details_loaded, timeout=5000,
+                          check_params_cb=lambda p: p == bad):
+        select(qtbot, window, bad)
+    row = window.model.row_of(bad)
+    assert window.model.index(row, Column.SIGNATURE).data() == "Valid"   # header only
     qtbot.mouseClick(tool_button(window, window.act_verify), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "verifyResult") is not None,
                     timeout=20000)   # verify reads on the read lane
     box = find_dialog(QMessageBox, "verifyResult")
-    assert box.windowTitle() == "Some files did not verify"
-    assert "bad.csv.age" in box.detailedText() and "good.csv.age" not in box.detailedText()
+    assert box.windowTitle() == "Verify"
+    assert box.text() == "1 of 1 file(s) need attention."
+    assert "Changed after it was signed" in box.informativeText()
+    assert "bad.csv" in box.detailedText() and "good.csv" not in box.detailedText()
     box.accept()
+    assert window.model.index(row, Column.SIGNATURE).data() == "Invalid"
+    assert window.model.index(row, Column.STATE).data() == "Not trusted"
+    red = window.model.index(row, Column.NAME).data(Qt.ItemDataRole.ForegroundRole)
+    assert red is not None and red.red() > 150 and red.green() < 100
+    assert "Changed after it was signed" in window.details.signature.text()
+    window.refresh()   # F5 reads the header again: still not "Valid"
+    assert window.model.index(row, Column.SIGNATURE).data() == "Invalid"
     select(qtbot, window, good)
     window.act_verify.trigger()
     qtbot.waitUntil(lambda: find_dialog(QMessageBox, "verifyResult") is not None,
                     timeout=20000)
-    assert find_dialog(QMessageBox, "verifyResult").windowTitle() == "All files verified"
+    assert find_dialog(QMessageBox, "verifyResult").text() == "All 1 file(s) are fine."
+    good_row = window.model.row_of(good)
+    assert window.model.index(good_row, Column.SIGNATURE).data() == "Valid"
 
 
 def test_reveal_opens_the_folder(qtbot, window, vault_env) -> None:
@@ -528,7 +546,7 @@ def test_settings_keep_plaintext_and_theme_apply_to_the_window(qtbot, window,
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: find_dialog(QDialog, "settingsDialog") is not None)
     dialog = find_dialog(QDialog, "settingsDialog")
-    dialog.keep_check.setChecked(True)
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("copy"))
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
     before = window.act_lock.icon().pixmap(24, 24).toImage()
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
@@ -601,7 +619,7 @@ def test_files_changed_outside_appear_without_losing_the_selection(qtbot, window
     other = vault_env.as_user("alice")   # a second Vault object, like another process
     sub = vault_env.vault.path / "sub"
     sub.mkdir()
-    qtbot.waitUntil(lambda: str(sub) in window.watcher.directories())
+    qtbot.waitUntil(lambda: str(sub) in window.disk.watcher.directories())
     other.lock(plain(vault_env.root / "in2", "new.csv", b"n"), dest=sub / "new.csv.age")
     gone.unlink()
     qtbot.waitUntil(lambda: window.model.row_of(sub / "new.csv.age") is not None
@@ -640,12 +658,12 @@ def test_window_layout_is_remembered(qtbot, vault_env) -> None:
     qtbot.addWidget(first)
     first.resize(700, 450)   # within the offscreen screen (800x600): Qt clamps to it
     first.show()
-    first.view.setColumnWidth(Column.OWNER, 140)
+    first.view.setColumnWidth(Column.STATE, 140)   # (Owner may hide at this width)
     size = (first.width(), first.height())
     first.close()
     second = MainWindow(vault_env.vault)
     qtbot.addWidget(second)
-    assert second.view.columnWidth(Column.OWNER) == 140
+    assert second.view.columnWidth(Column.STATE) == 140
     assert (second.width(), second.height()) == size
     second.close()
 
@@ -660,7 +678,8 @@ def test_too_large_to_drag_out_says_to_use_unlock_to(qtbot, window, vault_env,
     monkeypatch.setattr(dnd, "DRAG_OUT_LIMIT", 999)
     window.view.startDrag(Qt.DropAction.CopyAction)
     assert find_dialog(QMessageBox, "confirm") is None
-    assert "use Unlock to…" in window.statusBar().currentMessage()
+    assert window.notice.isVisible() and "Unlock to…" in window.notice.label.text()
+    assert [b.text() for b in window.notice.buttons] == ["Unlock to…"]   # no staged copy
 
 
 def test_keys_in_a_passphrase_key_file_are_opened_by_asking(qtbot, tmp_path,
@@ -703,9 +722,60 @@ def test_keys_in_a_passphrase_key_file_are_opened_by_asking(qtbot, tmp_path,
 def test_an_original_kept_outside_the_vault_is_not_listed(qtbot, window, vault_env) -> None:
     """The lock names both files it touched; the list shows only what a scan shows."""
     src = plain(vault_env.root / "outside", "kept.csv", b"k\n")
-    Settings().keep_plaintext = True
+    Settings().lock_mode = "copy"
     with qtbot.waitSignal(window.tasks.idle, timeout=20000):
         window.lock_files([src])
     assert src.exists()
     assert window.model.row_of(src) is None
     assert window.model.row_of(vault_env.vault.path / "kept.csv.age") is not None
+
+
+def test_names_come_first_at_960_px(qtbot, vault_env) -> None:
+    """Issue 17: at 960 px three "cli_b…" rows could not be told apart while Readers had
+    room. The name column now gets its room first; optional columns hide."""
+    from vault_app.gui.columns import NAME_MIN
+
+    names = [f"cli_batch_000{i}_patients_measurements.csv" for i in range(3)]
+    for name in names:
+        lock_into(vault_env, name, b"a,b\n1,2\n")
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.resize(960, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.view.columnWidth(Column.NAME) >= NAME_MIN)
+    assert w.view.isColumnHidden(Column.OWNER)
+    shown = {w.view.model().index(r, Column.NAME).data() for r in range(3)}
+    assert shown == set(names)
+    # what is painted differs in the middle, where the names differ
+    metrics = w.view.fontMetrics()
+    elided = {metrics.elidedText(n, Qt.TextElideMode.ElideMiddle,
+                                 w.view.columnWidth(Column.NAME) - 44) for n in names}
+    assert len(elided) == 3
+    w.resize(1400, 700)
+    qtbot.waitUntil(lambda: not w.view.isColumnHidden(Column.OWNER))
+    w.close()
+
+
+def test_a_long_history_entry_wraps_in_a_narrow_pane(qtbot, vault_env) -> None:
+    """Issue 17: "analyst unlocked a c…" at 960 px."""
+    locked = lock_into(vault_env, "h.csv", b"h\n")
+    out = vault_env.root / "out"
+    out.mkdir()
+    vault_env.vault.unlock(locked, out)
+    w = MainWindow(vault_env.vault)
+    qtbot.addWidget(w)
+    w.resize(960, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    select(qtbot, w, locked)
+    history = w.details.history
+    qtbot.waitUntil(lambda: history.topLevelItemCount() == 2)
+    item = history.topLevelItem(0)
+    assert item.text(1) == "alice unlocked a copy"
+    history.setColumnWidth(0, history.width() - 90)   # a narrow "What" column
+    needed = history.fontMetrics().horizontalAdvance(item.text(1))
+    assert needed > history.columnWidth(1) - 8        # too long for one line...
+    qtbot.waitUntil(lambda: history.visualItemRect(item).height()   # ...so two, not "…"
+                    > 1.6 * history.fontMetrics().height())
+    w.close()

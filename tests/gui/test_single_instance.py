@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from gui_support import VaultEnv, find_dialog
-from PySide6.QtCore import QDir
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from vault_app.gui import main as gui_main
@@ -89,17 +88,18 @@ def test_no_running_instance_means_no_handoff(qapp, tmp_path: Path) -> None:
 
 def test_stale_socket_from_a_crash_is_replaced(qapp, tmp_path: Path) -> None:
     name = server_name(tmp_path / "crashed")
-    path = Path(QDir.tempPath()) / name
+    assert name is not None
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stale.bind(str(path))
+    stale.bind(name)
     stale.close()   # the socket file stays, nobody listens: what a kill -9 leaves
-    assert path.exists()
+    assert Path(name).exists()
     server = InstanceServer(name)
     try:
         assert server.listen()
         assert not send_to_running(name + "-other", None)
     finally:
         server.close()
+    assert not Path(name).exists()   # a clean exit leaves no socket behind
 
 
 def test_running_window_offers_lock_for_a_handed_over_file(qtbot, vault_env: VaultEnv,
@@ -194,6 +194,8 @@ def _start(qtbot, env: VaultEnv, target: Path) -> MainWindow:
 
 def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     """The installer's smoke test: no default vault here, so a temporary one is used."""
+    config = Path(os.environ["XDG_CONFIG_HOME"])
+    before = sorted((p, p.read_bytes()) for p in config.rglob("*") if p.is_file())
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run([sys.executable, "-m", "vault_app.gui.main", "--self-test"],
                           capture_output=True, env=env, timeout=120, check=False)
@@ -201,5 +203,23 @@ def test_self_test_flag_paints_a_window_and_exits_zero(tmp_path: Path) -> None:
     line = proc.stdout.decode().strip().splitlines()[-1]
     assert line.startswith("self-test ok: platform=offscreen vault=temporary files=1 ")
     assert not gui_main.default_vault_path().exists()   # nothing left behind
-    config = Path(os.environ["XDG_CONFIG_HOME"])
-    assert not (config / "Dataset Vault").exists()       # the user's settings untouched
+    after = sorted((p, p.read_bytes()) for p in config.rglob("*") if p.is_file())
+    assert after == before   # the user's settings untouched
+
+
+def test_the_default_vault_is_where_people_look(tmp_path: Path, monkeypatch) -> None:
+    """~/Vault, not a hidden data folder; a vault an earlier version made there is
+    still found and used."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("VAULT_DATA_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    assert gui_main.default_vault_path() == home / "Vault"
+    legacy = home / ".local" / "share" / "dataset-vault" / "Vault"
+    (legacy / ".vault").mkdir(parents=True)
+    assert gui_main.default_vault_path() == legacy   # an earlier version's vault
+    (legacy / ".vault").rmdir()
+    (home / "Vault").mkdir()
+    (home / "Vault" / "holiday.jpg").write_bytes(b"mine")
+    assert gui_main.default_vault_path() == home / "Dataset Vault"   # not theirs to take

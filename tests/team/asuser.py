@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 TEAM = Path(os.environ.get("VAULT_TEAM_HOME", "/opt/dataset-vault-team"))
@@ -38,9 +40,10 @@ def ready() -> str | None:
 
 
 def runtime_dir(user: str) -> Path:
+    """A fresh XDG_RUNTIME_DIR for one session: a keyring daemon left from an earlier
+    session must not answer for this one (its D-Bus session is gone)."""
     entry = pwd.getpwnam(user)
-    folder = Path(f"/tmp/vault-team-run-{user}")
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"vault-team-run-{user}-"))
     os.chown(folder, entry.pw_uid, entry.pw_gid)
     folder.chmod(0o700)
     return folder
@@ -50,18 +53,23 @@ def run_as(user: str, *argv: str, umask: str = "002", cwd: Path | str | None = N
            input: str | None = None, env: dict[str, str] | None = None,
            timeout: float = 180) -> subprocess.CompletedProcess[str]:
     entry = pwd.getpwnam(user)
+    runtime = runtime_dir(user)
     base = {
         "HOME": entry.pw_dir, "USER": user, "LOGNAME": user, "LANG": "C.UTF-8",
         "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
-        "XDG_RUNTIME_DIR": str(runtime_dir(user)),
+        "XDG_RUNTIME_DIR": str(runtime),
         **(env or {}),
     }
     command = ["runuser", "-u", user, "--", "env", "-i",
                *(f"{k}={v}" for k, v in base.items()),
                "dbus-run-session", "--", "sh", "-c", _INNER, umask,
                str(cwd or entry.pw_dir), *argv]
-    return subprocess.run(command, input=input, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    try:
+        return subprocess.run(command, input=input, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    finally:  # the keyring daemon outlives its D-Bus session: stop it (calls are serial)
+        subprocess.run(["pkill", "-u", user, "-x", "gnome-keyring-d"], check=False)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def vault(user: str, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:

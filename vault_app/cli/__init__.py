@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from vault_app import __version__
-from vault_app.cli import age_commands
+from vault_app.cli import age_commands, help_texts, manual
 from vault_app.cli._common import run_command
 
 
@@ -28,6 +28,7 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     if verb is None or verb in age_commands.VERBS:
         age_commands.register(commands)
     if verb in age_commands.VERBS:
+        help_texts.apply(parser)
         return parser
     try:
         from vault_app.cli import vault_commands
@@ -43,6 +44,9 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
             pass
         else:
             audit_commands.register(commands)
+    if verb is None or verb in manual.VERBS:
+        manual.register(commands)
+    help_texts.apply(parser)
     return parser
 
 
@@ -50,7 +54,7 @@ def _named_verb(argv: Sequence[str]) -> str | None:
     """The verb ``argv`` starts with, if it is one (else None: the full parser decides)."""
     if not argv or argv[0] in ("-h", "--help", "--version"):
         return None
-    if argv[0] in age_commands.VERBS or argv[0] == "audit":
+    if argv[0] in (*age_commands.VERBS, *manual.VERBS, "audit"):
         return argv[0]
     try:
         from vault_app.cli.vault_commands import VERBS

@@ -65,6 +65,8 @@ REMEDY_HINTS: dict[Remedy, str] = {
                    "`vault user remove NAME`, then ask to join again with `vault join`",
     Remedy.ADOPT_ORPHAN: "every owner of this file has left the vault: an admin can take it "
                          "over with `vault adopt FILE -i RECOVERY_KEY_FILE`",
+    Remedy.FORGET_VAULT: "if the vault was really made again there, run `vault forget DIR` "
+                         "first (compare its first admin's key fingerprint with them)",
     Remedy.JOIN_GROUP: "ask an administrator of this computer to add your login to the "
                        "vault folder's group (then log in again)",
 }

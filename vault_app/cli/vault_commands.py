@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vault_app.cli import output
 from vault_app.cli._common import UsageError, ask_passphrase, print_json
 from vault_app.cli.age_commands import load_identity_file
 from vault_app.core.atomic import atomic_output
@@ -36,17 +37,22 @@ def _common(json_output: bool = True) -> argparse.ArgumentParser:
     parent.add_argument("--key-file", action="store_true",
                         help="keep keys in a passphrase-protected file, not the OS keyring")
     if json_output:
-        parent.add_argument("--json", action="store_true", help="machine-readable output")
+        parent.add_argument("--json", action="store_true",
+                            help="machine-readable output (errors too: one JSON object "
+                                 "on stderr)")
+    parent.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing but errors (no progress bar, no result lines)")
     return parent
 
 
 def register(commands: Any, only: str | None = None) -> None:
     """Add the vault verbs' parsers; with ``only``, just that verb's (a command needs no
-    other, and building them all is a noticeable part of a command's start-up)."""
+    other, and building them all is a noticeable part of a command's start-up). Some
+    verbs come from one module together (lock/unlock/cat, the team verbs): each adder runs
+    once."""
     common = _common()
-    for verb, add in _PARSERS.items():
-        if only in (None, verb):
-            add(commands, common)
+    for add in dict.fromkeys(add for verb, add in _PARSERS.items() if only in (None, verb)):
+        add(commands, common)
 
 
 def _init_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -57,24 +63,17 @@ def _init_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                    help="write the recovery key to FILE instead of printing it")
     p.add_argument("--protect", action="store_true",
                    help="protect your new keyring entry with a passphrase")
+    p.add_argument("--group", metavar="GROUP",
+                   help="an OS group whose members share the vault folder (group owner, "
+                        "setgid, no access for others); see docs/teams.md")
     p.set_defaults(handler=cmd_init)
 
 
-def _lock_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    p = commands.add_parser("lock", parents=[common], help="encrypt files into the vault")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--keep", action="store_true", help="keep the plaintext")
-    p.add_argument("--replace", action="store_true",
-                   help="store a new version of an existing locked file (owner or editor)")
-    p.set_defaults(handler=cmd_lock)
 
+def _script_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    from vault_app.cli import script_commands  # here: it imports this module
 
-def _unlock_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    p = commands.add_parser("unlock", parents=[common], help="decrypt vault files")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("-o", "--output", metavar="DIR", default=".", help="folder to write to")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.set_defaults(handler=cmd_unlock)
+    script_commands.register(commands, common)
 
 
 def _ls_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -124,15 +123,25 @@ def _recover_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_recover)
 
 
+def _team_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    from vault_app.cli import team_commands
+
+    team_commands.register(commands, common)
+
+
 def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
+    from vault_app.cli import team_commands
+
     user = commands.add_parser("user", help="vault members and their keys")
     verbs = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    p = verbs.add_parser("add", parents=[common], help="add a member (creating keys if needed)")
+    team_commands.register_user(verbs, common)
+    p = verbs.add_parser("add", parents=[common],
+                         help="add a member by their public keys (newcomers usually ask "
+                              "with `vault join` instead)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--recipient", metavar="AGE_RECIPIENT", help="their public age recipient")
     p.add_argument("--signing-key", metavar="VAULTSIG", help="their public signing key")
     p.add_argument("--admin", action="store_true", help="make them a vault admin")
-    p.add_argument("--protect", action="store_true", help="passphrase-protect new keys")
     p.set_defaults(handler=cmd_user_add)
     p = verbs.add_parser("list", parents=[common], help="list members")
     p.set_defaults(handler=cmd_user_list)
@@ -166,8 +175,9 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
 
 _PARSERS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
     "init": _init_parser,
-    "lock": _lock_parser,
-    "unlock": _unlock_parser,
+    "lock": _script_parsers,
+    "unlock": _script_parsers,
+    "cat": _script_parsers,
     "ls": _ls_parser,
     "share": _share_parser,
     "revoke": _revoke_parser,
@@ -175,6 +185,10 @@ _PARSERS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
     "verify": _verify_parser,
     "recover": _recover_parser,
     "user": _register_user,
+    "join": _team_parsers,
+    "adopt": _team_parsers,
+    "doctor": _team_parsers,
+    "forget": _team_parsers,
 }
 #: The verbs this module adds.
 VERBS = tuple(_PARSERS)
@@ -215,7 +229,15 @@ def _vault_dir(args: argparse.Namespace) -> Path:
 def _open(args: argparse.Namespace) -> Vault:
     from vault_app.core.vault import Vault
 
-    return Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
+    vault = Vault.open(_vault_dir(args), user=args.user, keystore=_keystore(args))
+    first_use_note(vault)
+    return vault
+
+
+def first_use_note(vault: Vault) -> None:
+    """The first time this account opens a vault: whose it says it is, to compare."""
+    if vault.first_use is not None:
+        print(f"note: {vault.first_use.message()}", file=sys.stderr)
 
 
 def _human_size(size: int | None) -> str:
@@ -238,18 +260,28 @@ def _print_info(info: FileInfo, verb: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from vault_app.core.keys import generate_identity
     from vault_app.core.vault import Vault
 
     keystore = _keystore(args)
-    vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
-                                 post_quantum=args.pq, protect=args.protect)
-    recipient = vault.recovery_recipient
-    if args.recovery_out:
+    if args.recovery_out == "-":
+        args.recovery_out = None  # standard output: printed below, as without the option
+    identity = generate_identity(post_quantum=args.pq)
+    recipient = str(identity.recipient())
+    if args.recovery_out:  # written first, exclusively: a failed init then removes it
         created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        text = (f"# Dataset Vault recovery key for {vault.path}\n# created: {created}\n"
-                f"# public key: {recipient}\n{recovery}\n")
+        text = (f"# Dataset Vault recovery key for {Path(args.dir).absolute()}\n"
+                f"# created: {created}\n# public key: {recipient}\n{identity}\n")
         with atomic_output(args.recovery_out) as out:
             out.write(text.encode())
+    try:
+        vault, recovery = Vault.init(args.dir, user=args.user, keystore=keystore,
+                                     post_quantum=args.pq, protect=args.protect,
+                                     group=args.group, recovery=identity)
+    except BaseException:
+        if args.recovery_out:
+            Path(args.recovery_out).unlink(missing_ok=True)
+        raise
     data = {"vault": str(vault.path), "admin": vault.user, "recovery_recipient": recipient,
             "recovery_key_file": args.recovery_out}
     if args.json:
@@ -263,32 +295,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         print("Recovery key (shown once; keep it offline, it opens every file):")
         print(recovery)
-    return 0
-
-
-def cmd_lock(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    infos = []
-    for name in args.files:  # each reported as soon as it is done: a later failure stops
-        info = vault.lock(Path(name), keep=args.keep, replace=args.replace)
-        infos.append(info)
-        if not args.json:
-            _print_info(info, "locked")
-    if args.json:
-        print_json([i.to_json() for i in infos])
-    return 0
-
-
-def cmd_unlock(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    outs = []
-    for name in args.files:
-        out = vault.unlock(Path(name), Path(args.output), overwrite=args.force)
-        outs.append({"file": name, "output": str(out)})
-        if not args.json:
-            print(f"unlocked {out}")
-    if args.json:
-        print_json(outs)
     return 0
 
 
@@ -327,9 +333,13 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = _open(args).export(Path(args.file), args.recipient, Path(args.output))
+    to_stdout = args.output == "-"
+    target = output.binary_stdout() if to_stdout else Path(args.output)
+    out = _open(args).export(Path(args.file), args.recipient, target)
+    if to_stdout:  # standard output holds the age file itself
+        return 0
     if args.json:
-        print_json({"file": args.file, "output": str(out), "recipient": args.recipient})
+        print_json({"file": args.file, "output": args.output, "recipient": args.recipient})
     else:
         print(f"exported {out}")
     return 0
@@ -354,6 +364,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     from vault_app.core.vault import Vault, default_user, recover_file
 
+    if args.output == "-":
+        raise UsageError("recover writes files (each checked before it appears); "
+                         "-o - is not offered", hint="give a folder with -o DIR")
     identities = load_identity_file(args.identity)
     if len(identities) != 1:
         raise UsageError("the recovery identity file must hold exactly one identity")
@@ -387,19 +400,18 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from vault_app.core.layout import check_name
+
+    check_name(args.name)
     vault = _open(args)
-    if bool(args.recipient) != bool(args.signing_key):
-        raise UsageError("give both --recipient and --signing-key, or neither")
-    vault.require_admin()  # before creating any keys
-    if args.recipient:
-        recipient, signing = args.recipient, args.signing_key
-    else:
-        keystore = vault.keystore
-        keys = (keystore.load(args.name) if keystore.exists(args.name)
-                else keystore.create(args.name, post_quantum=vault.post_quantum,
-                                     protect=args.protect))
-        recipient, signing = keys.recipient, keys.signing_public
-    member = vault.add_member(args.name, recipient, signing, admin=args.admin)
+    if not (args.recipient and args.signing_key):
+        raise UsageError(
+            f"adding {args.name} needs their public keys (--recipient and --signing-key); "
+            "no one's keys are made for them here",
+            hint=f"better: {args.name} runs `vault join` in their own login and reads you "
+                 f"the fingerprint; then `vault user approve {args.name}`")
+    vault.require_admin()
+    member = vault.add_member(args.name, args.recipient, args.signing_key, admin=args.admin)
     if args.json:
         print_json(_member_json(member))
     else:
@@ -432,16 +444,19 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_show(args: argparse.Namespace) -> int:
+    from vault_app.core.members import fingerprint
     from vault_app.core.vault import default_user
 
     name = args.name or args.user or default_user()
     keys = _keystore(args).load(name)
-    data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public}
+    shown = fingerprint(keys.recipient, keys.signing_public)
+    data = {"name": keys.name, "recipient": keys.recipient, "signing_key": keys.signing_public,
+            "fingerprint": shown}
     if args.json:
         print_json(data)
     else:
         print(f"name: {keys.name}\nrecipient: {keys.recipient}\n"
-              f"signing key: {keys.signing_public}")
+              f"signing key: {keys.signing_public}\nfingerprint: {shown}")
     return 0
 
 
@@ -474,16 +489,25 @@ def cmd_user_remove(args: argparse.Namespace) -> int:
 def cmd_user_export(args: argparse.Namespace) -> int:
     from vault_app.core.vault import default_user
 
-    name = args.name or args.user or default_user()
+    me = args.user or default_user()
+    name = args.name or me
+    if name != me:
+        raise UsageError(f"only your own keys can be exported (you are {me})",
+                         hint="each person exports their own keys, to move them to another "
+                              "machine of theirs; a member joins with `vault join`")
     keystore = _keystore(args)
     keystore.load(name)  # open first (may ask the entry's own passphrase)
     passphrase = _passphrase_fn()(f"Passphrase for the exported keys of {name}: ", True)
     data = keystore.export(name, passphrase)
-    with atomic_output(args.output) as out:
-        out.write(data)
-    if args.json:
-        print_json({"name": name, "output": args.output})
+    if args.output == "-":  # armored text, safe on a terminal
+        output.data_stream().write(data)
+        output.data_stream().flush()
     else:
+        with atomic_output(args.output) as out:
+            out.write(data)
+    if args.json and args.output != "-":
+        print_json({"name": name, "output": args.output})
+    elif args.output != "-":  # standard output holds the keys themselves
         print(f"exported the keys of {name} to {args.output} (passphrase-protected)")
     return 0
 

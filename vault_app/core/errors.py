@@ -69,6 +69,7 @@ class Remedy(StrEnum):
     REJOIN = "rejoin"                                # the keyring's keys are not the member's
     ADOPT_ORPHAN = "adopt-orphan"                    # every owner left: an admin takes it over
     JOIN_GROUP = "join-group"                        # the OS refused: not in the vault's group
+    FORGET_VAULT = "forget-vault"                    # a vault really made again at a known path
 
 
 class VaultError(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import threading
 import uuid
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from vault_app.core import age, segments
+from vault_app.core import age, segments, unsized
 from vault_app.core.acl import (
     CAN_SHARE,
     CAN_WRITE,
@@ -43,6 +44,7 @@ from vault_app.core.errors import (
     VaultError,
 )
 from vault_app.core.file_head import Head, read_head, read_head_from
+from vault_app.core.header import Stanza
 from vault_app.core.keys import parse_recipient
 from vault_app.core.keystore import UserKeys
 from vault_app.core.layout import LOCKED_SUFFIX, printable_path
@@ -57,6 +59,8 @@ from vault_app.core.verify import checked_head, judge
 if TYPE_CHECKING:
     from vault_app.core.reader import AgeReader
 
+_STREAM_BLOCK = 4 << 20  # plaintext decrypted per read when unlocking to a stream
+
 
 def default_dest(session: Session, src: Path) -> Path:
     """Beside ``src`` if it is inside the vault, else at the vault's top; plus ``.age``."""
@@ -65,9 +69,10 @@ def default_dest(session: Session, src: Path) -> Path:
     return (src.parent if inside else session.path) / (src.name + LOCKED_SUFFIX)
 
 
-def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace: bool,
+def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace: bool | None,
          progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
-    """Encrypt ``src`` to ``dest`` (a new version if ``replace``); returns ``dest``."""
+    """Encrypt ``src`` to ``dest`` (a new version if ``replace``; ``None``: if ``dest`` is
+    given); returns ``dest``."""
     if src.is_symlink():  # it may point out of the vault; its target would stay behind
         raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to",
                                  path=src, kind=ErrorKind.NOT_A_FILE)
@@ -82,8 +87,29 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
     if session.meta in src.absolute().parents:
         raise FileOperationError(f"{src}: is inside the vault's metadata folder", path=src,
                                  kind=ErrorKind.USAGE)
-    replace = replace or dest is not None
+    replace = dest is not None if replace is None else replace
     dest = Path(dest) if dest is not None else default_dest(session, src)
+    with age.open_input(src) as plain:
+        source = os.fstat(plain.fileno())
+        change, refs = lock_stream(session, plain, dest, replace=replace,
+                                   expect_size=source.st_size, progress=progress,
+                                   cancel=cancel)
+    session.audit(change, dest, kept=keep, **refs)
+    if not keep:
+        _remove_plaintext(src, source)
+    return dest
+
+
+def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
+                expect_size: int | None, progress: ProgressFn | None,
+                cancel: CancelToken | None) -> tuple[str, dict[str, Any]]:
+    """Encrypt the open stream ``plain`` (a file, a pipe, standard input: its size need
+    not be known) to ``dest``, a new version if ``replace``.
+
+    As for a file: signed, read back and verified, published atomically; the plaintext
+    never touches the disk. The caller audits (it knows where the plaintext came from):
+    this returns the audit action (lock or update) and its file references.
+    """
     me = session.keys()
     session.require_current()
     with session.file_lock(dest):
@@ -106,16 +132,11 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
                 acl.setdefault(name, Role(role).value)
             file_id = uuid.uuid4().hex
         readers = recipients_for(session, acl)
-        with age.open_input(src) as plain:
-            source = os.fstat(plain.fileno())
-            write(session, dest, plain, readers=readers, acl=acl, author=me.name,
-                  change="update" if prev else "lock", prev=prev, file_id=file_id,
-                  overwrite=bool(prev), expect_size=source.st_size,
-                  progress=progress, cancel=cancel)
-    session.audit("update" if prev else "lock", dest, kept=keep)
-    if not keep:
-        _remove_plaintext(src, source)
-    return dest
+        record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
+                       change="update" if prev else "lock", prev=prev, file_id=file_id,
+                       overwrite=bool(prev), expect_size=expect_size, progress=progress,
+                       cancel=cancel)
+    return "update" if prev else "lock", file_refs(record, len(prev) + 1)
 
 
 def _remove_plaintext(src: Path, source: os.stat_result) -> None:
@@ -134,6 +155,12 @@ def _remove_plaintext(src: Path, source: os.stat_result) -> None:
     fsync_dir(src.absolute().parent)
 
 
+def file_refs(record: Record, version: int) -> dict[str, Any]:
+    """What an audit record says of the file version it is about (cross-checked against
+    the files by ``vault verify``: a file put back to an older version is caught)."""
+    return {"file": record.file_id, "version": version, "record": record.digest()}
+
+
 def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
     """Recipients of the ACL's users, from the signed registry (refusing tampered ones)."""
     readers: dict[str, str] = {}
@@ -146,10 +173,10 @@ def recipients_for(session: Session, acl: dict[str, str]) -> dict[str, str]:
 
 def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
           acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
-          overwrite: bool, expect_size: int, progress: ProgressFn | None,
-          cancel: CancelToken | None) -> None:
-    """Encrypt ``plain`` (``expect_size`` bytes) to a fresh file key, sign, verify what
-    was written, commit."""
+          overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
+          cancel: CancelToken | None) -> Record:
+    """Encrypt ``plain`` (``expect_size`` bytes, None if not known: a stream) to a fresh
+    file key, sign, verify what was written, commit; returns the new signed record."""
     me = session.keys()
     file_key = age.new_file_key()
     recipients = [parse_recipient(r) for r in readers.values()]
@@ -160,28 +187,21 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
                     recovery=session.recovery_recipient, stanzas_sha256=stanzas_digest(stanzas),
                     payload_sha256="", signer=me.name, signed=session.now(), change=change,
                     prev=prev[-1].digest() if prev else "")
-    # The header goes first at its final length: the segment count follows from the size.
-    draft = age.seal_header(file_key, [*stanzas, segments.placeholder_stanza(expect_size),
-                                       encode_stanza([*prev, record.placeholder()])])
+    placeholder = encode_stanza([*prev, record.placeholder()])
     with session.folder.replace(dest, overwrite=overwrite) as out:
-        start = out.write(draft.encode())
-        digests: list[bytes] = []  # of each segment as written, hashed by the workers
-        # Each block is read back from the file and compared with what was written
-        # while the next ones are encrypted: the plaintext goes only after all of it.
-        verifier = ReadBackVerifier(out, start)
-        try:
-            size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
-                                    cancel=cancel, segment_digests=digests)
-        except BaseException:
-            verifier.abort()
-            raise
-        try:
-            verified = verifier.finish()
-        except (PayloadError, OSError):  # what was read back is not what was written
-            verified = -1
-        if size != expect_size:
-            raise FileOperationError("the file changed while it was being locked",
-                                     kind=ErrorKind.BUSY)
+        if expect_size is None:  # the segment count is known at the stream's end
+            with unsized.sealed_apart(file_key, plain, progress=progress,
+                                      cancel=cancel) as (spilled, size, digests):
+                start = out.write(age.seal_header(file_key, [
+                    *stanzas, segments.placeholder_stanza(size), placeholder]).encode())
+                payload_ok = unsized.copy_checked(spilled, out, start, digests)
+        else:
+            start, size, digests, payload_ok = _seal_in_place(
+                out, file_key, plain, [*stanzas, segments.placeholder_stanza(expect_size),
+                                       placeholder], progress, cancel)
+            if size != expect_size:
+                raise FileOperationError("the file changed while it was being locked",
+                                         kind=ErrorKind.BUSY)
         final = dataclasses.replace(record, segments_sha256=segments.root(digests)).sign(me)
         header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests),
                                             encode_stanza([*prev, final])])
@@ -191,7 +211,33 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
                              kind=ErrorKind.INTERNAL)
         out.seek(0)
         out.write(encoded)
-        _verify_header(out, encoded, me, file_key, verified == size)
+        _verify_header(out, encoded, me, file_key, payload_ok)
+    return final
+
+
+def _seal_in_place(out: BinaryIO, file_key: bytes, plain: Any, draft: list[Stanza],
+                   progress: ProgressFn | None,
+                   cancel: CancelToken | None) -> tuple[int, int, list[bytes], bool]:
+    """Write the header of ``draft`` stanzas (at its final length: the segment count
+    follows from the plaintext's size), then seal the payload after it; returns where the
+    payload starts, the plaintext size, the segment digests and whether every block read
+    back is the one written."""
+    start = out.write(age.seal_header(file_key, draft).encode())
+    digests: list[bytes] = []  # of each segment as written, hashed by the workers
+    # Each block is read back from the file and compared with what was written
+    # while the next ones are encrypted: the plaintext goes only after all of it.
+    verifier = ReadBackVerifier(out, start)
+    try:
+        size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
+                                cancel=cancel, segment_digests=digests)
+    except BaseException:
+        verifier.abort()
+        raise
+    try:
+        verified = verifier.finish()
+    except (PayloadError, OSError):  # what was read back is not what was written
+        verified = -1
+    return start, size, digests, verified == size
 
 
 def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,
@@ -219,8 +265,15 @@ def owned_head(session: Session, locked: Path,
     assert head.history is not None
     current = head.history[-1]
     if current.acl.get(session.user) not in CAN_SHARE:
-        raise AccessDeniedError(f"{session.user} is not an owner of {locked.name}",
-                                hint="only a file's owners may change who reads it")
+        registry = session.registry
+        orphaned = not any((m := registry.lookup(o)) is not None and m.active
+                           for o in current.owners)
+        raise AccessDeniedError(
+            f"{session.user} is not an owner of {locked.name}" + (
+                f" (its owners {', '.join(current.owners)} have all left the vault)"
+                if orphaned else ""),
+            hint=None if orphaned else "only a file's owners may change who reads it",
+            remedy=Remedy.ADOPT_ORPHAN if orphaned else None)
     return head, current
 
 
@@ -239,14 +292,45 @@ def unlock(session: Session, locked: Path, out_dir: Path | str, *, overwrite: bo
     return out
 
 
-def export(session: Session, locked: Path, recipient: str, out: Path, *,
-           progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
-    """A standard age copy of ``locked`` for ``recipient``, without the vault's stanzas.
-    Owners only: it decides who reads the content, as sharing does."""
+def unlock_to(session: Session, locked: Path, dst: BinaryIO, *, progress: ProgressFn | None,
+              cancel: CancelToken | None) -> int:
+    """Decrypt ``locked`` to an open stream (standard output); returns the size.
+
+    What went out cannot be withdrawn, so the signed content is checked before the first
+    byte goes out (``open_reader``), the unlock is recorded before it too (an unlock the
+    audit log cannot record releases nothing), and every chunk is authenticated as it is
+    decrypted.
+    """
+    done = 0
+    block = bytearray(_STREAM_BLOCK)
+    with open_reader(session, locked, verify_content=True) as reader:
+        session.audit("unlock", locked, output="-")
+        while n := reader.readinto(block):
+            if cancel is not None:
+                cancel.check()
+            dst.write(memoryview(block)[:n])
+            done += n
+            if progress is not None:
+                progress(done)
+    dst.flush()
+    return done
+
+
+def export(session: Session, locked: Path, recipient: str, out: Path | BinaryIO, *,
+           progress: ProgressFn | None, cancel: CancelToken | None) -> Path | BinaryIO:
+    """A standard age copy of ``locked`` for ``recipient``, without the vault's stanzas,
+    to a new file or an open stream. Owners only: it decides who reads the content, as
+    sharing does."""
     target = parse_recipient(recipient)
     with session.folder.open_read(locked) as handle:
         head, _current = owned_head(session, locked, handle)
         file_key = session.file_key(head, locked)
+        if not isinstance(out, Path):  # a stream cannot be withdrawn: recorded first
+            session.audit("export", locked, recipient=recipient)
+            pipe(handle, locked, head, file_key, cancel,
+                 lambda src: age.encrypt(src, out, [target], progress=progress,
+                                         cancel=cancel))
+            return out
         with atomic_output(out) as dst:
             pipe(handle, locked, head, file_key, cancel,
                  lambda src: age.encrypt(src, dst, [target], progress=progress, cancel=cancel))
@@ -289,7 +373,12 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
 
     handle = session.folder.open_read(locked, buffered=False)
     try:
-        head = checked_head(session, locked, handle)
+        # the header is read line by line: through a buffer, not one read call a byte
+        lines = io.BufferedReader(handle)  # type: ignore[type-var]  # a raw FileIO
+        try:
+            head = checked_head(session, locked, lines)
+        finally:
+            lines.detach()  # the reader below keeps the raw file, unbuffered
         assert head.history is not None
         file_key = session.file_key(head, locked)
         # Segments are checked as they are read, whatever ``verify_content`` says: that

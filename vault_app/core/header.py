@@ -22,6 +22,9 @@ _VERSION_PREFIX = b"age-encryption.org/"
 _COLUMNS = 64
 MAX_LINE = 1 << 20  # one header line; generous enough for any real stanza
 MAX_HEADER = 16 << 20  # whole header
+#: Stanzas in one header: far above any real file (a vault file has one per reader), low
+#: enough that a planted header of 100,000s of stanzas is refused before it costs seconds.
+MAX_STANZAS = 10_000
 
 
 class LineReader(Protocol):
@@ -138,6 +141,8 @@ def read_header(reader: LineReader) -> Header:
             return Header(tuple(stanzas), mac, bytes(mac_input))
         if not line.startswith(b"-> "):
             raise MalformedError("malformed header line")
+        if len(stanzas) >= MAX_STANZAS:
+            raise MalformedError(f"the header has more than {MAX_STANZAS} stanzas; refused")
         mac_input += line
         try:
             args = line[3:-1].decode("ascii").split(" ")

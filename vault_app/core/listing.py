@@ -1,15 +1,14 @@
-"""What is in a vault: the one folder walk, and each locked file's header facts.
+"""What is in a vault: each locked file's header facts (the folder walk is ``walk.py``).
 
-``walk_vault`` is the walk behind ``Vault.scan`` and the window's first paint (no header
-reads). ``Listing`` reads headers into ``FileInfo`` rows: ``info`` always re-reads one
+``Listing`` reads headers into ``FileInfo`` rows: ``info`` always re-reads one
 file; ``files`` lists them all, keeping unchanged files' rows in memory and reading a
 first listing's headers on a few threads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,14 @@ from typing import Any
 from vault_app.core import age
 from vault_app.core.acl import Role, Status
 from vault_app.core.atomic import describe_os_error
+from vault_app.core.conflicts import duplicate_ids, duplicate_verdict
 from vault_app.core.errors import AgeError, KeyFormatError
 from vault_app.core.file_head import read_head
-from vault_app.core.layout import LOCKED_SUFFIX, display_name
+from vault_app.core.layout import display_name
 from vault_app.core.registry_store import Stamp
 from vault_app.core.session import Session
 from vault_app.core.verify import judge
+from vault_app.core.walk import scan
 
 _LIST_THREADS = 4  # threads reading headers in a first listing
 _LIST_BATCH = 128  # files per task: few enough tasks that hand-offs cost nothing
@@ -42,52 +43,30 @@ class FileInfo:
     readers: list[str]
     signature: str
     signature_detail: str
+    file_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "name": self.name, "locked_size": self.locked_size,
                 "size": self.size, "modified": self.modified, "owner": self.owner,
                 "author": self.author, "acl": {k: v.value for k, v in self.acl.items()},
                 "readers": self.readers, "signature": self.signature,
-                "signature_detail": self.signature_detail}
+                "signature_detail": self.signature_detail, "file_id": self.file_id}
 
 
-def walk_vault(root: Path | str, *, plain_top_level: bool = False,
-               folders: list[str] | None = None) -> Iterator[tuple[os.DirEntry[str], bool]]:
-    """The one walk of a vault folder: ``(entry, locked)`` for every ``*.age`` regular file
-    below ``root`` (hidden names and symlinked folders skipped), plus, with
-    ``plain_top_level``, the plain regular files directly in ``root``. ``folders``, if
-    given, receives every folder walked. Entries that vanish meanwhile are skipped.
-    """
-    top = str(root)
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        if folders is not None:
-            folders.append(folder)
-        try:
-            listing = os.scandir(folder)
-        except OSError:
-            continue
-        with listing:
-            for entry in listing:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.name.endswith(LOCKED_SUFFIX):
-                        if entry.is_file():
-                            yield entry, True
-                    elif (plain_top_level and folder == top
-                          and entry.is_file(follow_symlinks=False)):
-                        yield entry, False
-                except OSError:
-                    continue
+def with_duplicates(infos: list[FileInfo], root: Path) -> list[FileInfo]:
+    """``infos``, with every file that shares its file id with another marked a conflict."""
+    others = duplicate_ids((i.path, i.file_id) for i in infos)
+    if not others:
+        return infos
+    marked = []
+    for info in infos:
+        if info.path in others and info.signature != Status.CONFLICT.value:
+            verdict = duplicate_verdict(others[info.path], root)
+            info = dataclasses.replace(info, signature=verdict.status.value,
+                                       signature_detail=verdict.detail)
+        marked.append(info)
+    return marked
 
-
-def scan(root: Path) -> list[Path]:
-    """Every ``*.age`` file under the vault (hidden folders skipped); no header reads."""
-    return sorted(Path(entry.path) for entry, locked in walk_vault(root) if locked)
 
 
 class Listing:
@@ -117,7 +96,8 @@ class Listing:
                                         else None),
             author=current.author if current else None, acl=acl,
             readers=sorted(current.readers) if current else [],
-            signature=verdict.status.value, signature_detail=verdict.detail)
+            signature=verdict.status.value, signature_detail=verdict.detail,
+            file_id=current.file_id if current else None)
 
     def files(self) -> list[FileInfo]:
         """Every locked file's info; unchanged files come from memory on a re-listing.
@@ -130,15 +110,16 @@ class Listing:
         paths = scan(self._session.path)
         workers = min(_LIST_THREADS, os.cpu_count() or 1)
         if workers < 2 or len(paths) < 2 * _LIST_BATCH:
-            return [self._cached_info(p) for p in paths]
+            return with_duplicates([self._cached_info(p) for p in paths], self._session.path)
         from concurrent.futures import ThreadPoolExecutor
 
         def batch(start: int) -> list[FileInfo]:
             return [self._cached_info(p) for p in paths[start : start + _LIST_BATCH]]
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-list") as pool:
-            return [info for part in pool.map(batch, range(0, len(paths), _LIST_BATCH))
-                    for info in part]
+            return with_duplicates(
+                [info for part in pool.map(batch, range(0, len(paths), _LIST_BATCH))
+                 for info in part], self._session.path)
 
     def _cached_info(self, locked: Path) -> FileInfo:
         """``info`` remembered per (inode, mtime, ctime, size, registry version), for listings:

@@ -210,8 +210,9 @@ class Registry:
         for entries in self.periods.values():
             entries.sort(key=lambda e: (e.since, e.active))
         if self.version and not self._document_signed():
-            self.document_problem = ("the registry's own signature does not verify: entries "
-                                     "were edited, removed or put back behind the app's back")
+            self.document_problem = ("conflict: the registry's own signature does not "
+                                     "verify: entries were edited, removed or put back "
+                                     "behind the app's back")
 
     def _document_signed(self) -> bool:
         signer = self._admin_at(self.signed_by, self.version)
@@ -307,12 +308,21 @@ class Registry:
                                    until=version).signed(self.vault_id, admin))
         if add is not None:
             entries.append(replace(add, since=version).signed(self.vault_id, admin))
+        return self.replaced(admin, entries, version=version)
+
+    def replaced(self, admin: Signer, entries: list[Member], *, version: int) -> Registry:
+        """Version ``version`` (above this one) holding ``entries`` as they are signed (a
+        merge of copies), naming this version as the one before; signed by ``admin``."""
         draft = Registry(self.vault_id, self.root_name, self.root_key, entries,
                          version=version, prev=self.digest(), signed_by=admin.name)
-        draft.signature = sign(admin, draft._document_message(admin.name))
-        return Registry(self.vault_id, self.root_name, self.root_key, entries,
-                        version=version, prev=draft.prev, signed_by=admin.name,
-                        signature=draft.signature)
+        return _signed_document(draft, admin)
+
+
+def _signed_document(registry: Registry, admin: Signer) -> Registry:
+    signature = sign(admin, registry._document_message(admin.name))
+    return Registry(registry.vault_id, registry.root_name, registry.root_key, registry.entries,
+                    version=registry.version, prev=registry.prev, signed_by=admin.name,
+                    signature=signature)
 
 
 def signing_keys(registry: Registry) -> Callable[[str, int | None], str | None]:

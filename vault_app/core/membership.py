@@ -13,7 +13,7 @@ from vault_app.core.vault_config import check_policy
 
 
 def add_member(session: Session, name: str, recipient: str, signing_key: str, *,
-               admin: bool) -> Member:
+               admin: bool, via: str = "keys given") -> Member:
     """Sign and register a member's public keys (a removed member's name may come back
     with new keys: a new period)."""
     me = session.require_admin()
@@ -32,7 +32,7 @@ def add_member(session: Session, name: str, recipient: str, signing_key: str, *,
         added = changed.member(name)
         session.audit("member-add", f"member:{name}", admin=admin,
                       fingerprint=added.fingerprint(), registry=changed.version,
-                      entry=added.to_json())
+                      entry=added.to_json(), via=via)
     return added
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,13 @@ from vault_app.core.errors import (
     ConflictError,
     MemberKeyMismatchError,
     NoIdentityMatchError,
+    Remedy,
+    UnknownUserError,
 )
 from vault_app.core.file_head import Head
 from vault_app.core.keystore import Keystore, UserKeys
 from vault_app.core.layout import META, check_name, vault_name
-from vault_app.core.members import Registry, admins, signing_keys
+from vault_app.core.members import Registry, admins, fingerprint, signing_keys
 from vault_app.core.registry_store import RegistryStore
 from vault_app.core.seen import AuditSeen, SeenStore
 from vault_app.core.vault_folder import VaultFolder
@@ -55,6 +58,7 @@ class Session:
         self._keys: UserKeys | None = None
         self._learned: list[tuple[list[Record], str]] = []
         self._audit_seen: AuditSeen | None = None
+        self._seen_lock = threading.Lock()  # the window saves from several threads
 
     # -- the config ----------------------------------------------------------------------
 
@@ -114,7 +118,13 @@ class Session:
 
     def save_seen(self) -> None:
         """Move this account's memory of the vault forward with what was just verified."""
+        with self._seen_lock:
+            self._save_seen()
+
+    def _save_seen(self) -> None:
         registry = self.registry_store.cached
+        known = self.seen.state  # a file read again at a version remembered: nothing new
+        self._learned = [(h, n) for h, n in self._learned if freshness.is_news(known, h)]
         if not self._learned and self._audit_seen is None and (
                 registry is None or registry.version <= self.seen.state.registry_version):
             return
@@ -131,12 +141,20 @@ class Session:
     def keys(self) -> UserKeys:
         """The acting user's private keys, checked against their signed registry entry."""
         if self._keys is None:
-            member = self.registry.member(self.user)
+            try:
+                member = self.registry.member(self.user)
+            except UnknownUserError:
+                raise UnknownUserError(f"{self.user} is not a member of this vault",
+                                       remedy=Remedy.ASK_TO_JOIN) from None
             keys = self.keystore.load(self.user)
             if (keys.recipient, keys.signing_public) != (member.recipient, member.signing_key):
                 raise MemberKeyMismatchError(
-                    f"the keys of {self.user!r} in this account differ from the vault's "
-                    "registry entry")
+                    f"this vault knows {self.user} by the keys {member.fingerprint()} (added "
+                    f"by {member.added_by} on {member.added[:10]}), but the keys of "
+                    f"{self.user} in this account's keyring are "
+                    f"{fingerprint(keys.recipient, keys.signing_public)}: they were made "
+                    "elsewhere or replaced, and this vault does not know them",
+                    remedy=Remedy.REJOIN)
             self._keys = keys
         return self._keys
 

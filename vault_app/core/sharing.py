@@ -24,7 +24,7 @@ from vault_app.core.errors import (
     UnknownUserError,
 )
 from vault_app.core.file_head import Head
-from vault_app.core.file_ops import owned_head, pipe, recipients_for, write
+from vault_app.core.file_ops import file_refs, owned_head, pipe, recipients_for, write
 from vault_app.core.header import Stanza
 from vault_app.core.keys import parse_recipient
 from vault_app.core.listing import FileInfo
@@ -33,9 +33,14 @@ from vault_app.core.session import Session
 from vault_app.core.vault_config import check_policy
 from vault_app.core.vault_io import copy_range
 
+_POWER = {Role.READER.value: 1, Role.EDITOR.value: 2, Role.OWNER.value: 3}
 
-def share(session: Session, locked: Path, user: str, role: Role) -> None:
-    """Give ``user`` the ``role`` on ``locked``: a header-only rewrite, same file key."""
+
+def share(session: Session, locked: Path, user: str, role: Role, *,
+          progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> None:
+    """Give ``user`` the ``role`` on ``locked``. Adding a reader or raising a role is a
+    header-only rewrite under the same file key; lowering a role re-encrypts under a fresh
+    file key, so a header kept from before cannot be put back to regain the old role."""
     me = session.keys()
     session.require_current()
     target = session.registry.member(user)
@@ -50,19 +55,29 @@ def share(session: Session, locked: Path, user: str, role: Role) -> None:
             raise MemberKeyMismatchError(
                 f"{user}'s key changed since they were given this file",
                 hint=f"revoke {user} first, then share again")
-        if user not in readers:
-            readers[user] = target.recipient
-            stanzas += age.wrap_stanzas(file_key, [parse_recipient(target.recipient)])
         if acl == current.acl:
             return
-        record = dataclasses.replace(
-            current, **session.record_fields(locked), acl=acl, readers=readers,
-            stanzas_sha256=stanzas_digest(stanzas),
-            signer=me.name, signed=session.now(), change="share", prev=current.digest(),
-            signature="").sign(me)
-        _rewrite_header(session, handle, locked, head, file_key, stanzas,
-                        [*(head.history or []), record])
-        session.audit("share", locked, user=user, role=role.value)
+        history = list(head.history or [])
+        if user in current.acl and _POWER[role.value] < _POWER[current.acl[user]]:
+            written: list[Record] = []  # a demotion: fresh file key, content re-encrypted
+            pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
+                session, locked, src, readers=readers, acl=acl, author=current.author,
+                change="share", prev=history, file_id=current.file_id, overwrite=True,
+                expect_size=age.content_size(head.header, head.file_size), progress=progress,
+                cancel=cancel)))
+            record = written[0]
+        else:
+            if user not in readers:
+                readers[user] = target.recipient
+                stanzas += age.wrap_stanzas(file_key, [parse_recipient(target.recipient)])
+            record = dataclasses.replace(
+                current, **session.record_fields(locked), acl=acl, readers=readers,
+                stanzas_sha256=stanzas_digest(stanzas), signer=me.name, signed=session.now(),
+                change="share", prev=current.digest(), signature="").sign(me)
+            _rewrite_header(session, handle, locked, head, file_key, stanzas,
+                            [*history, record])
+        session.audit("share", locked, user=user, role=role.value,
+                      **file_refs(record, len(history) + 1))
 
 
 def _rewrite_header(session: Session, src: BinaryIO, locked: Path, head: Head,
@@ -93,12 +108,14 @@ def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | 
         _need_owner(acl, locked)
         readers = recipients_for(session, acl)
         assert head.history is not None
-        pipe(handle, locked, head, file_key, cancel, lambda src: write(
+        written: list[Record] = []
+        pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
             session, locked, src, readers=readers, acl=acl, author=current.author,
             change="revoke", prev=list(head.history or []), file_id=current.file_id,
             overwrite=True, expect_size=age.content_size(head.header, head.file_size),
-            progress=progress, cancel=cancel))
-        session.audit("revoke", locked, user=user)
+            progress=progress, cancel=cancel)))
+        session.audit("revoke", locked, user=user,
+                      **file_refs(written[0], len(head.history or []) + 1))
 
 
 def revoke_everywhere(session: Session, user: str, files: Iterable[FileInfo], *,

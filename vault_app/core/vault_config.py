@@ -10,7 +10,7 @@ signature and all, is refused too.
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import json
 import os
 import shutil
@@ -26,6 +26,7 @@ from vault_app.core.errors import (
     ErrorKind,
     KeyFormatError,
     NotAVaultError,
+    Remedy,
     VaultError,
     VaultFormatError,
 )
@@ -37,7 +38,6 @@ from vault_app.core.vault_folder import VaultFolder
 
 CONFIG_FORMAT = "dataset-vault.org/v1"
 _CONFIG_DOMAIN = b"dataset-vault.org/v1/config\n"
-_PINS = "known-vaults.json"
 
 
 def new_config(admin: signing.Signer, signing_key: str, recovery_recipient: str, *,
@@ -91,8 +91,12 @@ def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> N
 def load_config(path: Path) -> dict[str, Any]:
     """The config of the vault at ``path``, once its first admin's signature checks out."""
     config_path = path / META / CONFIG
-    if not os.path.lexists(path / META):
-        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})")
+    try:
+        os.lstat(path / META)
+    except FileNotFoundError:
+        raise NotAVaultError(f"{path} is not a vault (no {META}/{CONFIG})") from None
+    except OSError as exc:  # e.g. a team folder this login is not in the group of
+        raise folder_refused(exc, path) from None
     config = VaultFolder(path).read_meta_json(CONFIG, what=str(config_path),
                                               error=VaultFormatError)
     if config is None:
@@ -108,35 +112,12 @@ def load_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def find_vault(start: Path | str) -> Path | None:
-    """The nearest folder at or above ``start`` that contains ``.vault/``."""
-    here = Path(start).absolute()
-    for folder in (here, *here.parents):
-        if (folder / META / CONFIG).is_file():
-            return folder
-    return None
-
-
-def pin(config: dict[str, Any], config_dir: Path) -> None:
-    """Trust on first use: remember this vault's root key in this account's config folder
-    ``config_dir``; refuse if it changes later."""
-    pins_path = config_dir / _PINS
-    try:
-        pins = json.loads(pins_path.read_bytes()) if pins_path.exists() else {}
-    except (OSError, ValueError):
-        pins = {}
-    vault_id, key = config["vault_id"], config["root_signing_key"]
-    known = pins.get(vault_id)
-    if known is not None and known != key:
-        raise VaultFormatError(
-            "this vault's first-admin key changed since you last used it",
-            hint="someone replaced the vault's metadata; do not trust it")
-    if known is None:
-        pins[vault_id] = key
-        with contextlib.suppress(OSError, VaultError):
-            pins_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with atomic_output(pins_path, overwrite=True) as out:
-                out.write(json.dumps(pins, indent=2).encode())
+def folder_refused(exc: OSError, path: Path) -> VaultError:
+    """The error for a vault folder the OS will not let this login into."""
+    error = describe_os_error(exc, path)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        error.remedy = Remedy.JOIN_GROUP
+    return error
 
 
 def check_policy(post_quantum: bool, recipient: str, name: str) -> None:

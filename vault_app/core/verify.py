@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import freshness, segments
-from vault_app.core.acl import Status, Verdict
+from vault_app.core import crosscheck, freshness, segments, vault_identity
+from vault_app.core.acl import Record, Status, Verdict
+from vault_app.core.conflicts import (
+    copy_verdict,
+    duplicate_ids,
+    duplicate_verdict,
+    metadata_conflicts,
+)
 from vault_app.core.errors import (
     AgeError,
     ConflictError,
@@ -24,9 +30,11 @@ from vault_app.core.errors import (
 )
 from vault_app.core.file_head import Head, read_head, read_head_from
 from vault_app.core.history_rules import verify_history
+from vault_app.core.members import admins, signing_keys
 from vault_app.core.segment_check import hash_segments
 from vault_app.core.session import Session
 from vault_app.core.vault_io import payload_digest
+from vault_app.core.walk import walk_vault
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ def judge(session: Session, head: Head, path: Path) -> Verdict:
     name = session.name_of(path)
     verdict = verify_history(head.history, head.recipients, registry,
                              vault_id=session.vault_id, name=name)
+    copy = copy_verdict(path, head.history[-1].name or None)
+    if copy is not None:
+        return copy
     if verdict.ok and head.history[-1].recovery != session.recovery_recipient:
         return Verdict(Status.INVALID, "it is not wrapped for this vault's recovery key")
     listed = _segments_problem(head) if verdict.ok else None
@@ -99,29 +110,70 @@ def checked_head(session: Session, locked: Path, handle: BinaryIO | None = None)
     return head
 
 
-def verify_files(session: Session, paths: Iterable[Path]) -> list[FileVerdict]:
-    """Registry problems first, then each of ``paths`` (reading every file whole)."""
+def verify_files(session: Session, paths: Iterable[Path], *,
+                 whole_vault: bool = False) -> list[FileVerdict]:
+    """Registry problems first, then each of ``paths`` (reading every file whole). With
+    ``whole_vault``, also everything that spans files: conflict copies and duplicate file
+    ids, conflict copies in ``.vault/``, vaults inside the vault, the audit log, and the
+    log cross-checked against the registry and the files (rollbacks, forks)."""
     registry = session.registry
+    meta = session.meta
     results = [FileVerdict(session.registry_store.path, Status.INVALID,
                            f"member {name}: {problem}")
                for name, problem in sorted(registry.problems.items())]
-    if registry.document_problem is not None:
-        results.append(FileVerdict(session.registry_store.path, Status.CONFLICT,
-                                   registry.document_problem))
-    results.extend(_verify_file(session, Path(path)) for path in paths)
+    stale = session.registry_problem()
+    if stale is not None:
+        results.append(_vault_row(session.registry_store.path, stale))
+    histories: dict[Path, tuple[str | None, list[Record]]] = {}
+    files = [_verify_file(session, Path(path), histories) for path in paths]
+    others = duplicate_ids((path, history[-1].file_id) for path, (_n, history)
+                           in histories.items())
+    for verdict in files:
+        if verdict.path in others and verdict.status is not Status.CONFLICT:
+            dup = duplicate_verdict(others[verdict.path], session.path)
+            verdict = FileVerdict(verdict.path, dup.status, dup.detail)
+        results.append(verdict)
+    if whole_vault:
+        results += [_vault_row(meta, p) for p in metadata_conflicts(session.folder)]
+        nested: list[str] = []
+        for _entry in walk_vault(session.path, nested=nested):
+            pass
+        results += [FileVerdict(Path(p), Status.CONFLICT, str(vault_identity.nested(
+            Path(p), session.path))) for p in nested]
+        log = session.audit_log()
+        results += [_vault_row(log.path, p) for p in log.verify(
+            signing_keys(registry), admins=admins(registry))]
+        records = log.records()
+        results += [_vault_row(session.registry_store.path, p)
+                    for p in crosscheck.registry_problems(records, registry)]
+        by_id = {history[-1].file_id: (session.name_of(path), history)
+                 for path, (_n, history) in histories.items()}
+        results += [_vault_row(log.path, p) for p in crosscheck.file_problems(records, by_id)]
     return results
 
 
-def _verify_file(session: Session, path: Path) -> FileVerdict:
+def _vault_row(path: Path, problem: str) -> FileVerdict:
+    """A problem of the vault as a whole, with the status its first word names."""
+    word = problem.split(":", 1)[0]
+    status = (Status.ROLLBACK if word == "rollback" else
+              Status.CONFLICT if word in ("fork", "conflict") else Status.INVALID)
+    return FileVerdict(path, status, problem)
+
+
+def _verify_file(session: Session, path: Path,
+                 histories: dict[Path, tuple[str | None, list[Record]]]) -> FileVerdict:
     try:
         with session.folder.open_read(path) as handle:
-            return _verify_open(session, path, handle)
+            return _verify_open(session, path, handle, histories)
     except (AgeError, KeyFormatError, FileOperationError) as exc:
         return FileVerdict(path, Status.UNREADABLE, str(exc))
 
 
-def _verify_open(session: Session, path: Path, handle: BinaryIO) -> FileVerdict:
+def _verify_open(session: Session, path: Path, handle: BinaryIO,
+                 histories: dict[Path, tuple[str | None, list[Record]]]) -> FileVerdict:
     head = read_head_from(handle, path)
+    if head.history is not None:
+        histories[path] = (head.history[-1].name or None, head.history)
     registry = session.registry
     verdict = judge(session, head, path)
     if not verdict.ok or head.history is None:

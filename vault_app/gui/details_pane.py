@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -20,8 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.errors import VaultError
-from vault_app.gui import icons
-from vault_app.gui.file_model import Entry, human_size, human_time
+from vault_app.gui import icons, verdicts
+from vault_app.gui.file_model import Entry, human_time
+from vault_app.gui.units import home_relative, human_size
 
 if TYPE_CHECKING:
     from vault_app.core.audit import AuditRecord
@@ -66,6 +69,27 @@ def _label(text: str = "") -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as the wrapped text of one column needs (a tree view measures rows
+    without knowing the column's width, so long entries were cut to "…")."""
+
+    def __init__(self, view: QTreeWidget, column: int) -> None:
+        super().__init__(view)
+        self._view = view
+        self._column = column
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        hint = super().sizeHint(option, index)
+        if index.column() != self._column:
+            return hint
+        width = max(20, self._view.columnWidth(self._column) - 8)
+        box = option.fontMetrics.boundingRect(QRect(0, 0, width, 10_000),
+                                              int(Qt.TextFlag.TextWordWrap),
+                                              str(index.data() or ""))
+        return QSize(hint.width(), max(hint.height(), box.height() + 4))
 
 
 class DetailsPane(QWidget):
@@ -124,6 +148,10 @@ class DetailsPane(QWidget):
         self.history.setAccessibleName("History of this file")
         self.history.setHeaderLabels(["When", "What"])
         self.history.setRootIsDecorated(False)
+        self.history.setWordWrap(True)   # a long entry wraps rather than being cut
+        self.history.setItemDelegate(_WrappingDelegate(self.history, column=1))
+        self.history.header().sectionResized.connect(
+            lambda *_args: self.history.doItemsLayout())   # row heights for the new width
         layout.addWidget(self.history, 1)
         layout.addStretch(0)
         self.show_entry(None)
@@ -141,7 +169,10 @@ class DetailsPane(QWidget):
             self.title.setText("No file selected")
             return
         self.title.setText(entry.name)
-        self.location.setText(str(entry.path))
+        # ~/Vault/… as people say it; a break allowed after each "/" so that a long path
+        # wraps inside the pane instead of running off its edge
+        self.location.setText(home_relative(entry.path).replace("/", "/\u200b"))
+        self.location.setToolTip(str(entry.path))
         self.modified.setText(human_time(entry.modified))
         if not entry.locked:
             self.state.setText("Not locked: stored in plain text. Lock it to protect it.")
@@ -153,18 +184,20 @@ class DetailsPane(QWidget):
         info = entry.info
         size = human_size(entry.size) if info else "…"
         self.size_label.setText(f"{size} (locked file: {human_size(entry.disk_size)})")
+        status = entry.signature
+        detail = (entry.verdict_detail if entry.verdict is not None
+                  else info.signature_detail if info else entry.error or "")
+        self.signature.setText(verdicts.describe(status, detail) if status
+                               else "Reading the header…")
+        self.signature.setToolTip(detail)
+        self.sig_icon.setPixmap(icons.signature_icon(status).pixmap(24, 24))
+        self.sig_icon.setToolTip(f"Signature: {verdicts.short(status)}")
         if info is None:
-            self.state.setText("Locked" if entry.error is None else "Locked, header unreadable")
+            self.state.setText(state or "Locked")
             self.author.setText("…" if entry.error is None else "—")
-            self.signature.setText(entry.error or "Reading the header…")
-            self.sig_icon.setPixmap(icons.signature_icon(
-                "unreadable" if entry.error else None).pixmap(24, 24))
             return
         self.state.setText(state or "Locked")
         self.author.setText(info.author or "unknown")
-        self.signature.setText(info.signature_detail or info.signature)
-        self.sig_icon.setPixmap(icons.signature_icon(info.signature).pixmap(24, 24))
-        self.sig_icon.setToolTip(f"Signature: {info.signature}")
         roles = dict(info.acl)
         for user in info.readers:
             roles.setdefault(user, None)  # type: ignore[arg-type]
@@ -182,5 +215,6 @@ class DetailsPane(QWidget):
                 QTreeWidgetItem(self.history, ["", "No recorded changes yet"])
             return
         for r in reversed(records[-200:]):
-            QTreeWidgetItem(self.history, [local_time(r.time), describe(r)])
+            item = QTreeWidgetItem(self.history, [local_time(r.time), describe(r)])
+            item.setToolTip(1, describe(r))
         self.history.resizeColumnToContents(0)

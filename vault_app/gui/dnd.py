@@ -1,20 +1,21 @@
 """Drag and drop: files dropped in are locked; a locked file dragged out is unlocked.
 
 Dropping in: local file URLs (folders expand to the regular files inside them, hidden
-names skipped) are handed to the window, which queues one lock task per file.
+names skipped) are handed to the window, which locks them (asking Move or Copy the
+first time, ``lock_choice.py``). While files hover over the window, ``DropHint`` says
+what a drop will do.
 
-Dragging out: Qt cannot tell where a drag will land, so a copy cannot be unlocked straight
-into the drop folder, and a drag cannot wait for an unlock (nothing here waits in a
-nested event loop). So it takes two drags: the first asks, then unlocks the copy on the
-change lane of the window's ``Tasks`` (with progress) into a private staging folder
-(0700, under $XDG_RUNTIME_DIR, which is RAM-backed on most Linux systems, else the temp
-folder), and the rows say "Ready to drag"; the next drag of those rows carries the
-copy's URL at once, and the file manager copies it to the drop folder. The staged
-plaintext is deleted a little after that drag (the file manager copies after the drop
-ends), after STAGING_LIFETIME_MS if no drag comes, and when the app quits. Trade-off:
-for that short time a plaintext copy exists in the staging folder, readable only by
-this OS user. Files above DRAG_OUT_LIMIT are refused; "Unlock to…" writes straight to
-the chosen folder with no staging.
+Dragging out, in one gesture: on X11 the drag uses XDND Direct Save (``direct_save.py``):
+the file manager names the drop folder and the file is unlocked straight into it on the
+change lane, as "Unlock to…" does; nothing is staged. A target that does not take it,
+or a desktop without X11, gets the unlocked-and-ready way instead: "Unlock a copy to
+drag" (offered above the list, never as a dialog in the middle of a drag) unlocks a
+copy into a private staging folder (0700, under $XDG_RUNTIME_DIR, which is RAM-backed
+on most Linux systems, else the temp folder), the rows say "Ready to drag", and the
+next drag carries the copy's URL; the file manager copies it. The staged plaintext is
+deleted a little after that drag, after STAGING_LIFETIME_MS if no drag comes, and when
+the app quits. Trade-off: for that short time a plaintext copy exists in the staging
+folder, readable only by this OS user; copies above DRAG_OUT_LIMIT are not staged.
 
 ``FileTableView`` is the list's side of it, ``DragAndDrop`` the window's (a part of
 ``MainWindow``, see ``window_part.py``).
@@ -30,17 +31,19 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QTableView, QWidget
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableView, QWidget
 
 from vault_app.gui import icons
-from vault_app.gui.file_model import Entry, human_size
+from vault_app.gui.file_model import Entry
+from vault_app.gui.units import human_size
 from vault_app.gui.window_part import WindowPart
 
 if TYPE_CHECKING:
     from vault_app.core.progress import CancelToken, ProgressFn
     from vault_app.core.vault import Vault
+    from vault_app.gui.direct_save import DirectSave, DirectSaveMime
 
 DRAG_OUT_LIMIT = 512 * 1024 * 1024
 STAGING_LIFETIME_MS = 120_000
@@ -121,10 +124,46 @@ class Staging:
             self._dir = None
 
 
+class DropHint(QLabel):
+    """Covers the list while files hover over the window: "Drop to lock into Vault".
+    Transparent to the pointer, so the drop still lands on the list below."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropHint")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        # opaque enough to hide what is below it: one message, not two on top of each other
+        self.setStyleSheet("QLabel#dropHint { background: rgba(222, 235, 250, 245); "
+                           "border: 3px dashed #2e7ddc; border-radius: 8px; "
+                           "color: #123a66; font-size: 18pt; }")
+        parent.installEventFilter(self)
+        self.hide()
+
+    def show_for(self, vault_name: str) -> None:
+        self.setText(f"Drop to lock into {vault_name}")
+        self._fit()
+        self.raise_()
+        self.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.isVisible():
+            self._fit()
+        return False
+
+    def _fit(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect().adjusted(6, 6, -6, -6))
+
+
 class FileTableView(QTableView):
     """The file list: accepts file drops from outside, starts drags of locked files."""
 
     files_dropped = Signal(list)      # list[Path] (already expanded)
+    #: Files from outside hover over the list (True), or left or were dropped (False).
+    drag_hover = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -144,8 +183,13 @@ class FileTableView(QTableView):
         if self._external(event):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
+            self.drag_hover.emit(True)
         else:
             event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drag_hover.emit(False)
+        super().dragLeaveEvent(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if self._external(event):
@@ -160,6 +204,7 @@ class FileTableView(QTableView):
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
+        self.drag_hover.emit(False)
         self.files_dropped.emit(expand(local_paths(event.mimeData())))
 
     # -- drags out -----------------------------------------------------------------------
@@ -175,8 +220,9 @@ class FileTableView(QTableView):
         try:
             drag.exec(Qt.DropAction.CopyAction)
         finally:
-            if self.after_drag is not None:
-                self.after_drag()
+            after, self.after_drag = self.after_drag, None
+            if after is not None:
+                after()
 
 
 def unlock_copies(vault: Vault, paths: Sequence[Path], sizes: Sequence[int], slot: Path, *,
@@ -199,13 +245,17 @@ def unlock_copies(vault: Vault, paths: Sequence[Path], sizes: Sequence[int], slo
 
 
 class DragAndDrop(WindowPart):
-    """Drops on the window lock files; locked rows dragged out hand over plain copies
-    (a part of ``MainWindow``)."""
+    """Drops on the window lock files; locked rows dragged out are unlocked where they
+    are dropped (a part of ``MainWindow``)."""
+
+    #: XDS on X11 (``direct_save.py``), else None: the unlocked-and-ready way only.
+    direct_save: DirectSave | None
 
     # -- drags out ---------------------------------------------------------------------------
     def _prepare_drag_out(self) -> QMimeData | None:
-        """The staged copies of the selected locked rows, if all are ready; else ask to
-        unlock them (the answer starts the unlock, nothing waits) and drag nothing."""
+        """What a drag of the selected locked rows carries: their staged copies if ready,
+        else (X11) a direct save into the drop folder; else nothing, and the window
+        offers to unlock copies to drag."""
         vault = self.vault
         entries = [e for e in self.selected_entries() if e.locked]
         if vault is None or not entries:
@@ -213,19 +263,40 @@ class DragAndDrop(WindowPart):
         copies = [e.staged for e in entries]
         if all(c is not None and c.is_file() for c in copies):
             return self._hand_over([c for c in copies if c is not None])
-        total = sum(e.size for e in entries)
-        if total > DRAG_OUT_LIMIT:
-            self.statusBar().showMessage(
-                "Too large to drag out; use Unlock to… to choose a folder.", 8000)
-            return None
-        self._confirm(
-            "Unlock a copy?",
-            f"Dragging out unlocks a plain copy of {len(entries)} file(s) "
-            f"({human_size(total)}) where you drop it.", "Unlock copy",
-            lambda: self._stage(vault, entries),
-            info="The locked file stays in the vault. The plain copy is readable by anyone "
-                 "who can read the folder you drop it in.")
+        if self.direct_save is not None:
+            name = entries[0].path.name[: -len(".age")]
+            mime = self.direct_save.mime(name, functools.partial(self._save_into, entries))
+            self.view.after_drag = functools.partial(self._after_direct_drag, entries, mime)
+            return mime
+        self._offer_copy_to_drag(entries)
         return None
+
+    def _save_into(self, entries: list[Entry], folder: Path) -> None:
+        """The file manager named the drop folder: unlock there (asks before replacing)."""
+        self.unlock_to(entries, folder)
+
+    def _after_direct_drag(self, entries: list[Entry], mime: DirectSaveMime) -> None:
+        if mime.answered is None:   # dropped where direct save is not understood
+            self._offer_copy_to_drag(entries, missed=True)
+
+    def _offer_copy_to_drag(self, entries: list[Entry], *, missed: bool = False) -> None:
+        """Another way to a plain copy, offered above the list (never a dialog that pops
+        up while the pointer is already over the drop target)."""
+        total = sum(e.size for e in entries)
+        what = entries[0].name if len(entries) == 1 else f"{len(entries)} files"
+        lead = ("Nothing was unlocked: that place does not take files dragged out of "
+                "Dataset Vault." if missed else
+                f"Dragging {what} out needs a plain copy of it first.")
+        actions: list[tuple[str, Callable[[], object]]] = []
+        if self.vault is not None and total <= DRAG_OUT_LIMIT:
+            vault = self.vault
+            actions.append(("Unlock a copy to drag",
+                            lambda: self._stage(vault, entries)))
+        actions.append(("Unlock to…", self.act_unlock.trigger))
+        self.notice.show_notice(
+            f"{lead} Unlock a copy to drag ({human_size(total)}, kept privately for two "
+            "minutes), or unlock it straight into a folder with Unlock to….", "info",
+            tuple(actions))
 
     def _stage(self, vault: Vault, entries: list[Entry]) -> None:
         slot = self.staging.new_slot()
@@ -242,8 +313,9 @@ class DragAndDrop(WindowPart):
         for path, copy in zip(paths, copies, strict=True):
             self.model.set_staged(path, copy)
         what = copies[0].name if len(copies) == 1 else f"the {len(copies)} files"
-        self.statusBar().showMessage(
-            f"Ready to drag: drag {what} out again to drop a plain copy.", 10000)
+        self.notice.show_notice(
+            f"Ready to drag: drag {what} out of the list and drop it where you want the "
+            "plain copy.", "done")
         # (the window as context: no call after it is gone)
         QTimer.singleShot(STAGING_LIFETIME_MS, self, functools.partial(self._expire, slot))
 
@@ -277,10 +349,15 @@ class DragAndDrop(WindowPart):
         if self.vault is not None and local_paths(event.mimeData()):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
+            self.view.drag_hover.emit(True)
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.view.drag_hover.emit(False)
+
     def dropEvent(self, event: QDropEvent) -> None:
+        self.view.drag_hover.emit(False)
         paths = local_paths(event.mimeData())
         if self.vault is None or not paths:
             event.ignore()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from vault_app.gui import icons
+from vault_app.gui.units import home_relative
 
 if TYPE_CHECKING:
     from vault_app.core.vault import Vault
@@ -61,7 +62,8 @@ class EmptyState(QWidget):
         else:
             self.headline.setText("Drop files here to lock them")
             self.detail.setText(
-                f"This vault ({vault.path}) has no files yet. Files you drop or add are "
-                "encrypted for you and the vault's recovery key; the plain copy is removed "
-                "once the locked one is verified.")
+                f"This vault ({home_relative(vault.path)}) has no files yet. Files you "
+                "drop here or add with Lock files… are encrypted for you and the vault's "
+                "recovery key. You choose whether the original moves into the vault or "
+                "stays where it is.")
             self.lock_button.setEnabled(True)

@@ -11,6 +11,7 @@ go to the read lane. Every dialog opens non-blocking (``open()``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,11 +19,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from vault_app.core.layout import LOCKED_SUFFIX
+from vault_app.gui import verdicts
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
 from vault_app.gui.dnd import expand
 from vault_app.gui.file_model import Entry
+from vault_app.gui.lock_choice import LockBatch, ask_lock_choice
 from vault_app.gui.reveal import reveal
+from vault_app.gui.units import home_relative
 from vault_app.gui.window_part import Button, WindowPart
 
 if TYPE_CHECKING:
@@ -42,33 +46,74 @@ class FileActions(WindowPart):
         else:
             self._ask_files("Choose files to lock into the vault", self.lock_files)
 
-    def lock_files(self, paths: list[Path]) -> None:
-        """Queue one lock per file (folders expand to their files)."""
+    def lock_files(self, paths: list[Path], keep: bool | None = None) -> None:
+        """Lock these files (folders expand to their files), one change each. Files from
+        outside the vault: ``keep`` says whether the originals stay; None asks (Move or
+        Copy) unless the person chose to be remembered."""
         vault = self._need_vault()
         if vault is None:
             return
         files = expand(paths)
+        locked = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
+                  and vault.path not in p.parents]
         skipped = [p for p in files if p.name.endswith(LOCKED_SUFFIX)
                    or vault.meta in p.parents]
         todo = [p for p in files if p not in skipped]
+        if locked and not todo:
+            self.open_target(locked[0])   # already locked: offer what can be done with it
+            return
         if skipped:
             self.statusBar().showMessage(
-                f"Skipped {len(skipped)} file(s) that are already locked or vault data.", 8000)
+                f"Left {len(skipped)} file(s) alone: already locked, or the vault's own "
+                "data.", 8000)
+        if not todo:
+            return
+        mode = Settings().lock_mode
+        outside = [p for p in todo if vault.path not in p.parents]
+        if keep is None and mode == "ask" and outside:
+            ask_lock_choice(self, todo, vault.path.name,
+                            lambda keep: self._queue_locks(vault, todo, keep))
+            return
+        self._queue_locks(vault, todo, mode == "copy" if keep is None else keep)
+
+    def _queue_locks(self, vault: Vault, todo: list[Path], keep: bool) -> None:
+        if self.lock_batch is None or self.lock_batch.keep != keep:
+            self.lock_batch = LockBatch(vault.path.name, keep)
+        batch = self.lock_batch
         for src in todo:
             try:
                 size = src.stat().st_size
             except OSError as exc:
                 show_error(self, exc, action=f"lock {src.name}")
                 continue
-            keep = Settings().keep_plaintext
+            batch.sources.append(src)
             self.tasks.change(functools.partial(vault.lock, src, keep=keep),
                               label=f"Locking {src.name}", what=f"lock {src.name}",
                               total_bytes=size,
                               touches=functools.partial(_lock_touches, src),
-                              on_success=functools.partial(self._locked, src))
+                              on_success=functools.partial(self._locked, batch),
+                              on_failure=functools.partial(self._lock_failed, batch, src))
 
-    def _locked(self, src: Path, _info: FileInfo) -> None:
-        self.statusBar().showMessage(f"Locked {src.name}.", 5000)
+    def _locked(self, batch: LockBatch, info: FileInfo) -> None:
+        batch.locked.append(info.path)
+
+    def _lock_failed(self, batch: LockBatch, src: Path, exc: BaseException) -> None:
+        batch.failed += 1
+        show_error(self, exc, action=f"lock {src.name}")
+
+    def _report_locks(self) -> None:
+        """The change lane is idle: say where the batch's files went (notice above the
+        list) and select them."""
+        batch, self.lock_batch = self.lock_batch, None
+        if batch is None or not batch.sources:
+            return
+        found = self.select_paths(batch.locked) if batch.locked else []
+        actions: tuple[tuple[str, Callable[[], object]], ...] = ()
+        if found:
+            first = found[0]
+            actions = (("Show in file manager", lambda: reveal(first, self.url_opener)),)
+        self.notice.show_notice(batch.summary(), "done" if batch.locked else "info",
+                                actions)
 
     # -- unlock ---------------------------------------------------------------------------------
     def unlock_action(self) -> None:
@@ -97,8 +142,19 @@ class FileActions(WindowPart):
             self.tasks.change(
                 functools.partial(vault.unlock, e.path, folder, overwrite=overwrite),
                 label=f"Unlocking {e.name}", what=f"unlock {e.name}", total_bytes=e.size,
-                touches=lambda out: (out,),
-                on_success=lambda out: self.statusBar().showMessage(f"Unlocked to {out}.", 8000))
+                touches=lambda out: (out,), on_success=self._unlocked,
+                on_failure=functools.partial(self._unlock_failed, e))
+
+    def _unlocked(self, out: Path) -> None:
+        self.notice.show_notice(
+            f"Unlocked a copy of {out.name} to {home_relative(out.parent)}. It is not "
+            "encrypted there: delete it when you are done.", "done",
+            (("Show in file manager", lambda: reveal(out, self.url_opener)),))
+
+    def _unlock_failed(self, entry: Entry, exc: BaseException) -> None:
+        """The list shows what the unlock found (a damaged file turns red), and why."""
+        self._read_failed(entry.path, exc)
+        show_error(self, exc, action=f"unlock {entry.name}")
 
     # -- preview, share, revoke --------------------------------------------------------------
     def preview_action(self) -> None:
@@ -109,7 +165,14 @@ class FileActions(WindowPart):
             return
         dlg = PreviewDialog(self.vault, entry.path, self.tasks, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.failed.connect(functools.partial(self._read_failed, entry.path))
         dlg.open()
+
+    def _read_failed(self, path: Path, exc: BaseException) -> None:
+        """A full read (Preview) found the file bad: the list says so too."""
+        status = verdicts.status_of_error(exc)
+        if status is not None:
+            self.model.set_verdict(path, status, str(exc))
 
     def share_action(self) -> None:
         """Read the file's access list (read lane), then open the Share dialog on it."""
@@ -188,23 +251,30 @@ class FileActions(WindowPart):
                         label=f"Verifying {len(paths)} file(s)", on_success=self._verified)
 
     def _verified(self, results: list[FileVerdict]) -> None:
-        bad = [r for r in results if not r.ok]
-        for result in results:
-            self.model.upsert(result.path)   # the list shows what verify found
+        """The list and the details follow what Verify found (red for a bad file, until
+        it changes); the dialog words each problem, the core's detail goes under
+        "Show Details…"."""
+        for r in results:
+            self.model.set_verdict(r.path, r.status.value, r.detail)
+        bad = [(r.path, r.status.value, r.detail) for r in results if not r.ok]
         if not bad:
-            box = QMessageBox(QMessageBox.Icon.Information, "All files verified",
-                              f"{len(results)} file(s) checked: every signature is valid.",
-                              Button.Ok, self)
+            box = QMessageBox(QMessageBox.Icon.Information, "Verify",
+                              f"All {len(results)} file(s) are fine.", Button.Ok, self)
+            box.setInformativeText(verdicts.sentence("valid"))
         else:
-            lines = "\n".join(f"{r.path.name}: {r.status.value} — {r.detail}"
-                              for r in bad[:20])
-            box = QMessageBox(QMessageBox.Icon.Warning, "Some files did not verify",
+            box = QMessageBox(QMessageBox.Icon.Warning, "Verify",
                               f"{len(bad)} of {len(results)} file(s) need attention.",
                               Button.Ok, self)
-            box.setDetailedText(lines)
-            box.setInformativeText(lines if len(bad) <= 5 else
-                                   "Show Details… lists them.")
+            vault = self.vault
+            name = (vault.display_name if vault is not None else (lambda p: p.name))
+            lines = [f"{name(p)}: {verdicts.sentence(s)}" for p, s, _d in bad[:8]]
+            if len(bad) > 8:
+                lines.append(f"… and {len(bad) - 8} more (Show Details…).")
+            box.setInformativeText("\n\n".join(lines))
+            box.setDetailedText("\n".join(f"{name(p)}: {s}: {d}" for p, s, d in bad))
         box.setObjectName("verifyResult")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 420px; }")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

@@ -29,8 +29,9 @@ from PySide6.QtCore import (
 )
 
 from vault_app.core.layout import LOCKED_SUFFIX, display_name
-from vault_app.gui import icons
+from vault_app.gui import icons, verdicts
 from vault_app.gui.tasks import Tasks
+from vault_app.gui.units import human_size
 
 if TYPE_CHECKING:
     from vault_app.core.vault import FileInfo, Vault
@@ -68,6 +69,27 @@ class Entry:
     requested: bool = False
     #: A plain copy unlocked for dragging out, waiting for the drag (see dnd.py).
     staged: Path | None = None
+    #: What the latest full check (Verify, Unlock, Preview, or the check after a change
+    #: on disk) found: a signature status ("valid", "invalid", "unreadable"...) and why.
+    #: It outranks the header: a header can be intact while the content is not.
+    verdict: str | None = None
+    verdict_detail: str = ""
+    #: A full check of this file is running (after a change on disk).
+    checking: bool = False
+
+    @property
+    def signature(self) -> str | None:
+        """The signature status to show: the latest full check's, else the header's."""
+        if self.verdict is not None:
+            return self.verdict
+        if self.error is not None:
+            return "unreadable"
+        return self.info.signature if self.info is not None else None
+
+    @property
+    def bad(self) -> bool:
+        """Damaged, tampered with, or signed by someone not trusted: shown in red."""
+        return self.locked and self.signature in verdicts.BAD
 
     @property
     def size(self) -> int:
@@ -76,17 +98,13 @@ class Entry:
         return self.disk_size
 
 
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
-
-
 def human_time(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _stamp(e: Entry) -> tuple[int, float]:
+    """What says a file changed: its size and modification time."""
+    return e.disk_size, e.modified
 
 
 def scan_entries(vault: Vault, folders: list[str] | None = None) -> list[Entry]:
@@ -143,41 +161,70 @@ class FileTableModel(QAbstractTableModel):
     #: Above this many changed files a refresh resets the model instead of patching rows.
     PATCH_LIMIT = 200
 
-    def refresh(self) -> None:
+    def refresh(self) -> list[Path]:
         """Rescan and apply the difference row by row (selection and scroll position stay);
-        files whose size and mtime did not change keep their header details."""
+        files whose size and mtime did not change keep their header details. Returns
+        the locked files that changed in place (the caller may check them in full)."""
         if self._vault is None:
-            return
+            return []
         self.folders = []
         fresh = {e.path: e for e in scan_entries(self._vault, self.folders)}
         gone = [e.path for e in self._entries if e.path not in fresh]
         added = [e for p, e in fresh.items() if p not in self._rows]
-        changed = [e for p, e in fresh.items() if p in self._rows and (
-            (self._entries[self._rows[p]].disk_size, self._entries[self._rows[p]].modified)
-            != (e.disk_size, e.modified))]
+        changed = [e for p, e in fresh.items()
+                   if p in self._rows and _stamp(self._entries[self._rows[p]]) != _stamp(e)]
         if len(gone) + len(added) + len(changed) > self.PATCH_LIMIT:
             self._reset_to(fresh)
-            return
+            return []
         for path in gone:
             self.remove(path)
         for entry in changed:
-            row = self._rows[entry.path]
-            self._entries[row] = entry
-            self._changed(row)
+            self._replace(self._rows[entry.path], entry)
         for entry in added:
             row = self._insertion_row(entry)
             self.beginInsertRows(QModelIndex(), row, row)
             self._entries.insert(row, entry)
             self._reindex()
             self.endInsertRows()
+        return [e.path for e in changed if e.locked]
+
+    def restat(self, paths: Iterable[Path]) -> list[Path]:
+        """These files changed on disk (a watcher said so): update their rows; returns
+        the locked ones whose size or time really changed."""
+        changed: list[Path] = []
+        for path in paths:
+            row = self._rows.get(path)
+            if row is None:
+                continue
+            old = self._entries[row]
+            try:
+                st = path.stat()
+            except OSError:
+                continue   # removed: the folder's rescan drops the row
+            entry = Entry(path, old.name, old.locked, st.st_size, st.st_mtime)
+            if _stamp(entry) != _stamp(old):
+                self._replace(row, entry)
+                changed.append(path)
+        return [p for p in changed if self._entries[self._rows[p]].locked]
+
+    def _replace(self, row: int, entry: Entry) -> None:
+        """A file changed on disk: forget what was known of it, and read its header
+        again now if it was read before (not only when it is next scrolled to)."""
+        was_read = self._entries[row].requested
+        self._entries[row] = entry
+        self._changed(row)
+        if was_read:
+            self.request_rows([row])
+        self.details_loaded.emit(entry.path)
 
     def _reset_to(self, fresh: dict[Path, Entry]) -> None:
         old = {e.path: e for e in self._entries}
         for e in fresh.values():
             prev = old.get(e.path)
-            if prev and (prev.disk_size, prev.modified) == (e.disk_size, e.modified) and (
+            if prev and _stamp(prev) == _stamp(e) and (
                     prev.info is not None or prev.error is not None):
                 e.info, e.error, e.requested = prev.info, prev.error, True
+                e.verdict, e.verdict_detail = prev.verdict, prev.verdict_detail
         self._generation += 1   # results of reads still running belong to the old rows
         self.beginResetModel()
         self._entries = list(fresh.values())
@@ -279,6 +326,21 @@ class FileTableModel(QAbstractTableModel):
             self._entries[row].staged = copy
             self._changed(row)
 
+    def set_verdict(self, path: Path, status: str, detail: str) -> None:
+        """What a full check (Verify, Unlock, Preview) found; kept until the file changes."""
+        row = self._rows.get(path)
+        if row is not None:
+            e = self._entries[row]
+            e.verdict, e.verdict_detail, e.checking = status, detail, False
+            self._changed(row)
+            self.details_loaded.emit(path)
+
+    def set_checking(self, path: Path, checking: bool) -> None:
+        row = self._rows.get(path)
+        if row is not None and self._entries[row].checking != checking:
+            self._entries[row].checking = checking
+            self._changed(row)
+
     # -- lazy details ---------------------------------------------------------------------
     def request_rows(self, rows: Iterable[int]) -> None:
         """Read the headers of these rows in the background (each file at most once)."""
@@ -371,6 +433,10 @@ class FileTableModel(QAbstractTableModel):
             return self._tooltip(e, col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col == Column.SIZE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and e.bad:
+            return icons.alert_color()
+        if role == Qt.ItemDataRole.BackgroundRole and e.bad:
+            return icons.alert_background()
         return None
 
     def _display(self, e: Entry, col: Column) -> str:
@@ -385,27 +451,35 @@ class FileTableModel(QAbstractTableModel):
             return self.state_text(e)
         if not e.locked:
             return ""
+        if col == Column.SIGNATURE:
+            return verdicts.short(e.signature)
         if info is None:
-            return "unreadable" if e.error and col == Column.SIGNATURE else ("" if e.error else "…")
+            return "" if e.error else "…"
         if col == Column.OWNER:
             return info.owner or "—"
-        if col == Column.READERS:
-            return ", ".join(info.readers)
-        return info.signature.capitalize()
+        return ", ".join(info.readers)
 
     def state_text(self, e: Entry) -> str:
-        """A word or two for the State column: Locked, No access, Damaged, Not locked,
-        Ready to drag (a plain copy is unlocked and waits for the drag)."""
+        """A word or two for the State column: Locked, No access, Damaged, Not trusted,
+        Checking…, Not locked, Ready to drag (a plain copy waits for the drag)."""
         if not e.locked:
             return "Not locked"
         if e.staged is not None:
             return "Ready to drag"
-        if e.error is not None or (e.info is not None and e.info.signature == "unreadable"):
+        if e.checking:
+            return "Checking…"
+        if e.signature == "unreadable" or (e.verdict == "invalid" and e.info is None):
             return "Damaged"
-        user = self._vault.user if self._vault is not None else None
-        if e.info is not None and user is not None and user not in e.info.readers:
+        if e.signature == "invalid":
+            return "Not trusted"
+        if not self.readable(e):
             return "No access"
         return "Locked"
+
+    def readable(self, e: Entry) -> bool:
+        """Whether the acting user is among the file's readers (True while unknown)."""
+        user = self._vault.user if self._vault is not None else None
+        return e.info is None or user is None or user in e.info.readers
 
     def _sort_key(self, e: Entry, col: Column) -> Any:
         if col == Column.NAME:
@@ -424,24 +498,24 @@ class FileTableModel(QAbstractTableModel):
         if col == Column.STATE:
             return icons.icon("lock" if e.locked and e.staged is None else "unlock")
         if col == Column.SIGNATURE and e.locked:
-            if e.error is not None:
-                return icons.signature_icon("unreadable")
-            return icons.signature_icon(e.info.signature if e.info else None)
+            return icons.signature_icon(e.signature)
         return None
 
     def _tooltip(self, e: Entry, col: Column) -> str | None:
-        if col == Column.SIGNATURE and e.info is not None:
-            return e.info.signature_detail
-        if e.error is not None:
-            return e.error
+        if col == Column.SIGNATURE and e.locked and e.signature is not None:
+            return verdicts.sentence(e.signature)
         if col == Column.STATE:
             owner = e.info.owner if e.info is not None and e.info.owner else "its owner"
             return {"Not locked": "Stored in plain text. Lock it to protect it.",
                     "No access": f"Locked, and not shared with you: ask {owner}.",
-                    "Damaged": "Locked, but its header cannot be read.",
-                    "Ready to drag": "A plain copy is unlocked: drag the row out again to "
-                                     "drop it where you want it.",
+                    "Damaged": "Damaged: it cannot be read.",
+                    "Not trusted": "Not trusted: it changed after it was signed.",
+                    "Checking…": "It changed on disk: checking it again.",
+                    "Ready to drag": "A plain copy is unlocked: drag the row out to drop "
+                                     "it where you want it.",
                     }.get(self.state_text(e), "Locked: encrypted, and you can unlock it.")
+        if e.error is not None:
+            return e.error
         return str(e.path)
 
 

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 INK = "#2f3e4e"
@@ -66,6 +66,16 @@ def _icon(name: str, dark: bool) -> QIcon:
 def icon(name: str) -> QIcon:
     """The named icon for the current palette (cached; needs a QGuiApplication)."""
     return _icon(name, _dark())
+
+
+def alert_color() -> QColor:
+    """The red of a damaged or untrusted file's row, readable on the current palette."""
+    return QColor("#ff7b72" if _dark() else "#c62828")
+
+
+def alert_background() -> QColor:
+    """A red tint behind such a row, so that it shows at a glance."""
+    return QColor(120, 20, 20, 110) if _dark() else QColor("#fdecea")
 
 
 def signature_icon(status: str | None) -> QIcon:

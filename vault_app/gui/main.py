@@ -47,7 +47,17 @@ def data_home() -> Path:
 
 
 def default_vault_path() -> Path:
-    return data_home() / DEFAULT_VAULT
+    """Where the first run puts the vault: ``~/Vault``, where people look for their
+    files (``Show in file manager`` lands there too). A vault made by an earlier
+    version in the hidden data folder is kept and used; ``$VAULT_DATA_HOME`` keeps
+    everything of a separate profile (and of the tests) in that folder."""
+    legacy = data_home() / DEFAULT_VAULT
+    if os.environ.get("VAULT_DATA_HOME") or (legacy / ".vault").is_dir():
+        return legacy
+    home = Path.home() / DEFAULT_VAULT
+    if home.exists() and not (home / ".vault").is_dir() and any(home.iterdir()):
+        return Path.home() / "Dataset Vault"   # someone's own "Vault" folder: leave it be
+    return home
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -88,11 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     window = start_window(args.request)
     if window is None:
         return 0   # the person chose Quit in the first-run flow
-    server = InstanceServer(name, window)
-    if not server.listen():
-        print("warning: could not listen for other launches (single instance off)",
-              file=sys.stderr)
-    listen_for_launches(window, server)
+    if name is None:
+        print("warning: no private folder for the single-instance socket (is "
+              "$XDG_RUNTIME_DIR or the temp folder's dataset-vault folder someone else's?); "
+              "each launch opens its own window", file=sys.stderr)
+    else:
+        server = InstanceServer(name, window)
+        if not server.listen():
+            print("warning: could not listen for other launches (single instance off)",
+                  file=sys.stderr)
+        listen_for_launches(window, server)
     return int(app.exec())
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QFileSystemWatcher, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,16 +29,21 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from vault_app.gui import icons
+from vault_app.gui.columns import ColumnFitter
 from vault_app.gui.details_pane import DetailsPane, history_of
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.settings import Settings
-from vault_app.gui.dnd import DragAndDrop, FileTableView, Staging
+from vault_app.gui.direct_save import DirectSave
+from vault_app.gui.disk_watch import DiskWatch
+from vault_app.gui.dnd import DragAndDrop, DropHint, FileTableView, Staging
 from vault_app.gui.empty_state import EmptyState
 from vault_app.gui.file_model import Column, Entry, FileFilterProxy, FileTableModel
+from vault_app.gui.notice import NoticeBar
 from vault_app.gui.open_targets import OpenTargets
 from vault_app.gui.tasks import Tasks
 
@@ -61,6 +66,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.resize(1100, 680)
         self.tasks = Tasks(self)
         self.staging = Staging()
+        self.direct_save = DirectSave.open()   # X11: drag out in one gesture
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.vault: Vault | None = None
         self._closing = False
@@ -84,7 +90,17 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([780, 320])
-        self.setCentralWidget(split)
+        self.notice = NoticeBar()
+        self.drop_hint = DropHint(self.stack)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notice)
+        column.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.lock_batch = None
+        self._stopped: list[str] = []
 
         self._make_actions()
         self._make_toolbar()
@@ -105,11 +121,11 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.model.rowsRemoved.connect(self._update_stack)
         self.model.details_loaded.connect(self._on_details_loaded)
         # files changed by someone else (the CLI, a sync client): patch the list in place
-        self.watcher = QFileSystemWatcher(self)
-        self._rescan_timer = QTimer(self, singleShot=True, interval=400)
-        self._rescan_timer.timeout.connect(self._rescan_if_quiet)
-        self.watcher.directoryChanged.connect(lambda _p: self._rescan_timer.start())
+        self.disk = DiskWatch(self.model, self.tasks, self)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.view.drag_hover.connect(self._hover_drop)
+        self.tasks.task_cancelled.connect(self._stopped.append)
+        self.tasks.idle.connect(self._on_idle)
         self.set_vault(vault)
         self._restore_layout()
 
@@ -160,9 +176,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         header.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(60)
-        for col, width in ((Column.SIZE, 80), (Column.MODIFIED, 128), (Column.STATE, 110),
-                           (Column.OWNER, 72), (Column.READERS, 120), (Column.SIGNATURE, 96)):
-            view.setColumnWidth(col, width)
+        self.columns = ColumnFitter(view)   # names first, at any width
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
         view.doubleClicked.connect(self._on_double_click)
@@ -297,8 +311,11 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.vault = vault
         if vault is not None:
             self.keystore = vault.keystore
+            settings = Settings()
+            settings.add_recent_vault(vault.path)
+            settings.sync()
         self.model.set_vault(vault)
-        QTimer.singleShot(0, self._watch_folders)   # after the first paint
+        QTimer.singleShot(0, self.disk.watch)   # after the first paint
         self.empty.set_vault(vault)
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
         self._update_stack()
@@ -317,23 +334,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         return True
 
     def refresh(self) -> None:
-        self.model.refresh()
-        self._watch_folders()
-
-    def _rescan_if_quiet(self) -> None:
-        """Rescan after outside changes, but not under our own queue (it updates rows)."""
-        if self.tasks.busy():
-            self._rescan_timer.start()
-        else:
-            self.refresh()
-
-    def _watch_folders(self, limit: int = 256) -> None:
-        """Watch the folders the last scan walked (the vault and its non-hidden
-        subfolders), at most ``limit``."""
-        if self.watcher.directories():
-            self.watcher.removePaths(self.watcher.directories())
-        if self.vault is not None and self.model.folders:
-            self.watcher.addPaths(self.model.folders[:limit])
+        self.disk.rescan()
 
     def _update_stack(self) -> None:
         n = self.model.rowCount()
@@ -346,15 +347,38 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.count_label.setText(text if self.vault else "No vault open")
         self._visible_timer.start()
 
+    def _on_idle(self) -> None:
+        """The change lane is done: say what a batch of locks did, or what a Cancel
+        stopped (nothing half-written is left behind)."""
+        stopped, self._stopped = self._stopped, []
+        self._on_selection()   # the details' history shows what was just done
+        if self.lock_batch is not None:
+            self.lock_batch.stopped = bool(stopped)
+            self._report_locks()
+        elif stopped:
+            what = stopped[0] if len(stopped) == 1 else f"{len(stopped)} operations"
+            self.notice.show_notice(
+                f"Stopped: {what}. Nothing half-written was left behind; files not yet "
+                "done are as they were.", "info")
+
+    def _hover_drop(self, hovering: bool) -> None:
+        """Files dragged over the window: say what a drop does, in the list's place."""
+        if hovering and self.vault is not None:
+            self.drop_hint.show_for(self.vault.path.name)
+        else:
+            self.drop_hint.hide()
+
     # -- selection and details --------------------------------------------------------------
     def _on_selection(self, *_args: object) -> None:
         entries = self.selected_entries()
         locked = [e for e in entries if e.locked]
         one_locked = len(entries) == 1 and entries[0].locked
+        # "No access" rows: not locked for this user, so nothing to unlock or preview
+        readable = [e for e in locked if self.model.readable(e)]
         has_vault = self.vault is not None
         self.act_lock.setEnabled(has_vault)
-        self.act_unlock.setEnabled(bool(locked))
-        self.act_preview.setEnabled(one_locked)
+        self.act_unlock.setEnabled(bool(readable))
+        self.act_preview.setEnabled(one_locked and bool(readable))
         self.act_share.setEnabled(one_locked)
         self.act_revoke.setEnabled(one_locked)
         self.act_verify.setEnabled(has_vault)
@@ -367,8 +391,8 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
 
     def _on_details_loaded(self, path: Path) -> None:
         entries = self.selected_entries()
-        if len(entries) == 1 and entries[0].path == path:
-            self._show_details(entries[0])
+        if any(e.path == path for e in entries):
+            self._on_selection()   # the actions follow what the header says (No access)
 
     def _show_details(self, entry: Entry | None) -> None:
         state = None

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QMessageBox
 from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.file_actions import FileActions
+from vault_app.gui.outside_file import OutsideFiles
 from vault_app.gui.window_part import Button
 
 
-class OpenTargets(FileActions):
+class OpenTargets(OutsideFiles, FileActions):
     """What a launch asks of the window (a part of ``MainWindow``)."""
 
     def open_target(self, target: Path) -> None:
@@ -53,7 +54,7 @@ class OpenTargets(FileActions):
 
     def offer_unlock(self, locked: Path) -> QMessageBox | None:
         if self.vault is None or self.model.row_of(locked) is None:
-            self.statusBar().showMessage(f"{locked.name} is not in an open vault.", 8000)
+            self.offer_outside(locked)   # not a file of the open vault: see outside_file
             return None
         self.select_path(locked)
         entry = self.model.entry(self.model.row_of(locked) or 0)

@@ -160,7 +160,7 @@ def render(out: Path) -> list[Path]:
                 shots[:] = [(done > total // 4, window.grab())]
 
         window.tasks.progress.connect(maybe_grab)
-        window.lock_files([big])
+        window.lock_files([big], keep=False)
         wait_for(app, lambda: not window.tasks.busy(), 120_000)
         window.tasks.progress.disconnect(maybe_grab)
         if shots:

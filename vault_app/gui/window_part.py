@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from vault_app.core.vault import Vault
     from vault_app.gui.dnd import FileTableView, Staging
     from vault_app.gui.file_model import Entry, FileFilterProxy, FileTableModel
+    from vault_app.gui.lock_choice import LockBatch
+    from vault_app.gui.notice import NoticeBar
     from vault_app.gui.tasks import Tasks
 
     _Qt = QMainWindow
@@ -50,6 +52,14 @@ class WindowPart(_Qt):
     url_opener: Callable[[QUrl], object]
     #: Opens the vault in (or above) a folder; False (an error shown) if there is none.
     open_vault_at: Callable[[Path], bool]
+    #: Unlock copies of these rows into a folder, asking before replacing (file_actions).
+    unlock_to: Callable[[list[Entry], Path], None]
+    #: What a locked file named by a launch or a drop offers (``open_targets.py``).
+    open_target: Callable[[Path], None]
+    #: The message strip above the list (``notice.py``).
+    notice: NoticeBar
+    #: The locks queued since the change lane was last idle (``lock_choice.py``).
+    lock_batch: LockBatch | None
 
     # -- selection --------------------------------------------------------------------------
     def selected_entries(self) -> list[Entry]:

@@ -3,8 +3,8 @@
 Nautilus has no declarative, system-wide action files; its extension point is
 python3-nautilus, which loads modules from /usr/share/nautilus-python/extensions.
 This module only adds a menu item that starts the installed ``vault-app`` on the
-selected local files ("Unlock" when all are locked *.age files, else "Lock"); it
-never touches file contents itself. Works with the
+selected local files: "Unlock" when all are locked *.age files, "Lock" when none is,
+nothing for a mix (neither fits every file); it never touches file contents itself. Works with the
 Nautilus 4.0 API (GNOME 43+) and the older 3.0 API.
 """
 
@@ -35,6 +35,11 @@ def _local_paths(files: list) -> list[str]:
     return paths
 
 
+def _is_locked(item: object) -> bool:
+    return (item.get_mime_type() == AGE_MIME  # type: ignore[attr-defined]
+            or item.get_name().lower().endswith(".age"))  # type: ignore[attr-defined]
+
+
 def _launch(verb: str, paths: list[str]) -> None:
     """One ``vault-app --lock|--unlock FILE...`` for the whole selection (a running
     window takes the request: single instance)."""
@@ -48,13 +53,15 @@ class DatasetVaultMenu(GObject.GObject, Nautilus.MenuProvider):
         paths = _local_paths(files)
         if not paths:
             return []
-        if all(item.get_mime_type() == AGE_MIME or item.get_name().endswith(".age")
-               for item in files):
+        locked = [_is_locked(item) for item in files]
+        if all(locked):
             item = Nautilus.MenuItem(name="DatasetVault::unlock",
                                      label="Unlock with Dataset Vault", icon="dataset-vault")
             item.connect("activate", lambda *_: _launch("unlock", paths))
-        else:
+        elif not any(locked):
             item = Nautilus.MenuItem(name="DatasetVault::lock",
                                      label="Lock with Dataset Vault", icon="dataset-vault")
             item.connect("activate", lambda *_: _launch("lock", paths))
+        else:
+            return []  # locked and plain files together: neither action fits them all
         return [item]

@@ -17,7 +17,10 @@ STANZA_TYPE = "scrypt"
 _SALT_LABEL = b"age-encryption.org/v1/scrypt"
 _WORK_FACTOR = re.compile(r"[1-9][0-9]*")
 DEFAULT_WORK_FACTOR = 18
-MAX_WORK_FACTOR = 22  # as age: 2**22 * 1 KiB = 4 GiB and seconds of CPU; refuse more
+#: The most a passphrase-encrypted file may ask for when it is opened: 2**20 (1 GiB of
+#: memory and a second or two of CPU). age allows 2**22 (4 GiB), which a planted file could
+#: use to exhaust memory; files made here (and by age by default) use 2**18.
+MAX_WORK_FACTOR = 20
 
 
 def _derive(passphrase: bytes, salt: bytes, log_n: int) -> bytes:

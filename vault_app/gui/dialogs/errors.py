@@ -1,4 +1,5 @@
-"""Errors as dialogs a person can act on: a title naming the failure class, a sentence, a hint.
+"""Errors as dialogs a person can act on: a title naming the failure class, a sentence, a hint
+(and, for failures only a specialist can read, the core's message under "Show Details…").
 
 The title and the advice are chosen by the error's ``kind`` and ``remedy`` (codes the
 core sets), worded here for the window; the message text is only ever shown, never
@@ -40,14 +41,13 @@ KIND_TEXT: dict[ErrorKind, tuple[str, str]] = {
                   "Ask its owner to share it with you."),
     K.BAD_PASSPHRASE: ("Wrong passphrase", "Check the passphrase and try again."),
     K.TAMPERED: ("File tampered with or damaged",
-                 "It was changed after it was locked. Restore it from a backup."),
+                 "Restore it from a backup, or ask its owner to lock it again."),
     K.BAD_SIGNATURE: ("Signature does not hold",
-                      "The file or its access list was changed by someone not allowed to."),
+                      "Restore it from a backup, or ask its owner to lock it again."),
     K.TRUNCATED: ("File incomplete or damaged",
-                  "It was cut short (an interrupted copy?). "
-                  "Copy it again or restore it from a backup."),
+                  "Copy it again (an interrupted copy?), or restore it from a backup."),
     K.MALFORMED: ("Not a readable locked file",
-                  "The file is not a valid age file, or it is damaged."),
+                  "Check that it is a file locked with age or Dataset Vault."),
     K.NOT_FOUND: ("File not found", "Check that it was not moved or renamed, and try again."),
     K.EXISTS: ("Already exists", "Choose another name, or remove the existing one first."),
     K.PERMISSION: ("Permission denied", "Check that you may write to that folder."),
@@ -76,6 +76,20 @@ KIND_TEXT: dict[ErrorKind, tuple[str, str]] = {
                  "Try again. If it keeps happening, report the steps that led to it."),
 }
 
+#: Kinds whose core message is for specialists ("chunk 7 failed authentication", "not
+#: valid JSON"): the dialog says what it means in plain words and keeps the message
+#: under "Show Details…".
+PLAIN: dict[ErrorKind, str] = {
+    K.TAMPERED: "The file was changed after it was locked, so its content cannot be "
+                "trusted.",
+    K.BAD_SIGNATURE: "Its signature does not hold: the file or its access list was "
+                     "changed by someone not allowed to.",
+    K.TRUNCATED: "The file is incomplete: it was cut short.",
+    K.MALFORMED: "This is not a locked file the app can read, or it is damaged.",
+    K.VAULT_DAMAGED: "The vault's own records (its .vault folder) are damaged.",
+    K.INTERNAL: "Something inside the app went wrong.",
+}
+
 REMEDY_TEXT: dict[Remedy, str] = {
     Remedy.ADD_MEMBER: "They can ask to join from their own login; a vault admin then "
                        "approves them under Vault > Members.",
@@ -95,6 +109,8 @@ REMEDY_TEXT: dict[Remedy, str] = {
                    "to remove you, then ask to join again.",
     Remedy.ADOPT_ORPHAN: "Every owner of this file has left the vault. A vault admin can take "
                          "it over with the vault's recovery key.",
+    Remedy.FORGET_VAULT: "If the vault was really made again there, ask its admin for its key "
+                         "fingerprint before you open it again.",
     Remedy.JOIN_GROUP: "Ask an administrator of this computer to add your login to the vault "
                        "folder's group, then log in again.",
 }
@@ -127,9 +143,10 @@ def _as_vault_error(exc: BaseException) -> E.VaultError | None:
 
 
 def _hint(exc: E.VaultError) -> str:
-    """The remedy worded for the window, then the core's neutral advice; else the kind's."""
+    """The remedy worded for the window, then the core's neutral advice; else the kind's.
+    (For the kinds worded plainly, the kind's advice: the core's would repeat it.)"""
     parts = [REMEDY_TEXT[exc.remedy]] if exc.remedy is not None else []
-    if exc.hint:
+    if exc.hint and exc.kind not in PLAIN:
         parts.append(_sentence(exc.hint))
     return " ".join(parts) if parts else KIND_TEXT[exc.kind][1]
 
@@ -146,7 +163,17 @@ def error_text(exc: BaseException, action: str | None = None) -> tuple[str, str,
                 f"{lead}An unexpected error occurred ({type(exc).__name__}).",
                 "Try again. If it keeps happening, report the steps that led to it.")
     title = KIND_TEXT[known.kind][0]
-    return title, redact(lead + _sentence(str(known))), redact(_hint(known))
+    said = PLAIN.get(known.kind) or _sentence(str(known))
+    return title, redact(lead + said), redact(_hint(known))
+
+
+def error_details(exc: BaseException) -> str | None:
+    """The core's own message where the dialog words it plainly (``PLAIN``): for
+    "Show Details…", and for whoever helps the person."""
+    known = _as_vault_error(exc)
+    if known is None or known.kind not in PLAIN:
+        return None
+    return redact(_sentence(str(known)))
 
 
 def show_error(parent: QWidget | None, exc: BaseException, *, action: str) -> QMessageBox | None:
@@ -162,6 +189,9 @@ def show_error(parent: QWidget | None, exc: BaseException, *, action: str) -> QM
     box.setAccessibleName(title)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setInformativeText(f"{text}\n\n{hint}" if hint else text)
+    details = error_details(exc)
+    if details:
+        box.setDetailedText(f"Technical details: {details}")
     box.setStyleSheet("QLabel#qt_msgbox_label { font-weight: bold; }"
                       "QLabel#qt_msgbox_informativelabel { min-width: 380px; }")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -11,9 +11,11 @@ signed. Closing the dialog cancels the reads; it never waits for them.
 from __future__ import annotations
 
 import functools
+import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -37,6 +39,11 @@ from vault_app.gui.tasks import Tasks
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
+def _alignment(numeric: bool) -> int:
+    horizontal = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
+    return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+
+
 class PreviewModel(QAbstractTableModel):
     """Read-only rows of strings under column names."""
 
@@ -44,10 +51,16 @@ class PreviewModel(QAbstractTableModel):
         super().__init__(parent)
         self._columns: list[str] = []
         self._rows: list[list[str]] = []
+        self._numeric: list[bool] = []
 
     def set_preview(self, preview: Preview) -> None:
         self.beginResetModel()
         self._columns, self._rows = list(preview.columns), [list(r) for r in preview.rows]
+        #: Columns of numbers are right-aligned, as a spreadsheet shows them.
+        self._numeric = [any(row[c].strip() for row in self._rows if c < len(row))
+                         and all(_number(row[c]) for row in self._rows
+                                 if c < len(row) and row[c].strip())
+                         for c in range(len(self._columns))]
         self.endResetModel()
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -64,10 +77,15 @@ class PreviewModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return value.replace("\n", " ⏎ ")
             return value if len(value) > 40 or "\n" in value else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(self._numeric[index.column()])
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (role == Qt.ItemDataRole.TextAlignmentRole and orientation ==
+                Qt.Orientation.Horizontal and section < len(self._numeric)):
+            return _alignment(self._numeric[section])
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
@@ -93,21 +111,38 @@ def bundle_lacks_parquet(name: str) -> bool:
     return False
 
 
-def load_preview(vault: Vault, locked: Path, name: str, limit: int,
-                 cancel: CancelToken) -> Preview:
+#: Opens the plaintext of the file being previewed: ``opener(verify)``; with ``verify``
+#: the whole content is checked against its signed digest first.
+Opener = Callable[[bool], BinaryIO | io.RawIOBase]
+
+
+def vault_opener(vault: Vault, locked: Path) -> Opener:
+    """A vault file, read as its vault's acting user (signature checked first)."""
+    return lambda verify: vault.open_reader(locked, verify_content=verify)
+
+
+def load_preview(opener: Opener, name: str, limit: int, cancel: CancelToken) -> Preview:
     """The first ``limit`` rows, every chunk read authenticated (read lane)."""
     if bundle_lacks_parquet(name):
         return Preview([], [], BUNDLE_PARQUET_NOTICE)
-    with vault.open_reader(locked, verify_content=False) as reader:
+    with opener(False) as reader:
         cancel.check()
         return preview_rows(reader, name, limit)
 
 
-def check_content(vault: Vault, locked: Path, cancel: CancelToken) -> bool:
+def check_content(opener: Opener, cancel: CancelToken) -> bool:
     """The whole content against its signed digest (read lane; raises if it differs)."""
     cancel.check()
-    vault.open_reader(locked, verify_content=True).close()
+    opener(True).close()
     return True
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").strip())
+    except ValueError:
+        return False
+    return bool(text.strip())
 
 
 class PreviewDialog(QDialog):
@@ -116,14 +151,19 @@ class PreviewDialog(QDialog):
     loaded = Signal(object)   # Preview
     failed = Signal(object)   # exception
 
-    def __init__(self, vault: Vault, locked_path: Path, tasks: Tasks,
-                 parent: QWidget | None = None, *, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, vault: Vault | None, locked_path: Path, tasks: Tasks,
+                 parent: QWidget | None = None, *, limit: int = DEFAULT_LIMIT,
+                 opener: Opener | None = None, name: str | None = None) -> None:
+        """A vault file (``vault``), or any locked file through ``opener`` and ``name``."""
         super().__init__(parent)
         self.setObjectName("previewDialog")
-        self._vault = vault
         self._path = Path(locked_path)
+        if opener is None:
+            assert vault is not None
+            opener = vault_opener(vault, self._path)
+        self._opener = opener
         self._limit = limit
-        self.name = vault.display_name(self._path)
+        self.name = name or (vault.display_name(self._path) if vault else self._path.stem)
         self.preview: Preview | None = None
         self.setWindowTitle(f"{self.name} — first {limit} rows")
         self.resize(820, 520)
@@ -160,15 +200,13 @@ class PreviewDialog(QDialog):
         self.content_verified: bool | None = None
         self._tasks = tasks
         self._cancel = CancelToken()   # both reads; cancelled when the dialog closes
-        tasks.read(functools.partial(load_preview, vault, self._path, self.name, limit,
-                                     self._cancel),
+        tasks.read(functools.partial(load_preview, opener, self.name, limit, self._cancel),
                    cancel=self._cancel, owner=self, on_success=self._show,
                    on_failure=self._fail)
 
     def _check_content(self) -> None:
         """After the rows: the whole content against its signed digest."""
-        self._tasks.read(functools.partial(check_content, self._vault, self._path,
-                                           self._cancel),
+        self._tasks.read(functools.partial(check_content, self._opener, self._cancel),
                          cancel=self._cancel, owner=self, on_success=self._verified,
                          on_failure=self._fail)
 
@@ -209,6 +247,7 @@ class PreviewDialog(QDialog):
         self.setWindowTitle(f"{self.name} — {title}")
         self.notice.setText(f"{title}. {text} {hint}".strip())
         self.table.hide()
+        self.safety.hide()   # nothing is shown: "decrypted in memory" would mislead
         self.failed.emit(exc)
 
     def _stop(self) -> None:

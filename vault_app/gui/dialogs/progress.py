@@ -11,25 +11,14 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from vault_app.gui.tasks import Tasks
+from vault_app.gui.units import human_size
 
-_UNITS = ("B", "kB", "MB", "GB", "TB")
 BAR_STEPS = 1000  # the bar counts in permille: byte counts overflow a 32-bit int
 
 
-def format_bytes(count: float) -> str:
-    """Decimal units, three significant digits at most: 999 B, 1.5 kB, 123 MB."""
-    value = float(count)
-    for unit in _UNITS:
-        if value < 999.5 or unit == _UNITS[-1]:
-            if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.3g} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
 def format_speed(bytes_per_second: float) -> str:
-    return f"{format_bytes(bytes_per_second)}/s"
+    """In the units of every other size the window and the CLI show (KiB, MiB, GiB)."""
+    return f"{human_size(bytes_per_second)}/s"
 
 
 def format_remaining(seconds: float) -> str:

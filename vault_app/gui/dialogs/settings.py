@@ -1,7 +1,7 @@
-"""Settings (QSettings) and the SettingsDialog: default unlock folder, keep the original
-after locking, theme (follow the system, light, dark).
+"""Settings (QSettings) and the SettingsDialog: default unlock folder, what locking does
+with the original (ask, move, copy), theme (follow the system, light, dark).
 
-``Settings`` is what the window reads (``Settings().keep_plaintext`` before a lock,
+``Settings`` is what the window reads (``Settings().lock_mode`` before a lock,
 ``Settings().unlock_folder`` for the Unlock-to dialog); the theme is applied by
 ``theme.apply_theme``, at start and when the choice changes here.
 """
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -32,8 +31,15 @@ from vault_app.gui.theme import THEMES, apply_theme
 ORG = "Dataset Vault"
 APP = "Dataset Vault"
 _KEY_FOLDER = "unlock/folder"
-_KEY_KEEP = "lock/keep_plaintext"
+_KEY_KEEP = "lock/keep_plaintext"   # before "lock/mode": True meant "copy"
+_KEY_MODE = "lock/mode"
+#: What locking a file from outside the vault does with the original.
+LOCK_MODES = (("ask", "Ask each time"),
+              ("move", "Move it into the vault (the original is removed)"),
+              ("copy", "Copy it into the vault (the original stays, not encrypted)"))
 _KEY_THEME = "appearance/theme"
+_KEY_RECENT = "vaults/recent"
+RECENT_LIMIT = 10
 
 
 def _default_unlock_folder() -> Path:
@@ -57,13 +63,26 @@ class Settings:
         self.store.setValue(_KEY_FOLDER, str(folder))
 
     @property
-    def keep_plaintext(self) -> bool:
-        value = self.store.value(_KEY_KEEP, False)
-        return value in (True, "true", "1", 1)
+    def lock_mode(self) -> str:
+        """"ask" (until the person chooses and asks to remember), "move" or "copy"."""
+        value = self.store.value(_KEY_MODE)
+        if value in dict(LOCK_MODES):
+            return str(value)
+        old = self.store.value(_KEY_KEEP)   # the setting's earlier form: already chosen
+        if old is None:
+            return "ask"
+        return "copy" if old in (True, "true", "1", 1) else "move"
 
-    @keep_plaintext.setter
-    def keep_plaintext(self, keep: bool) -> None:
-        self.store.setValue(_KEY_KEEP, bool(keep))
+    @lock_mode.setter
+    def lock_mode(self, mode: str) -> None:
+        if mode not in dict(LOCK_MODES):
+            raise ValueError(f"unknown lock mode {mode!r}")
+        self.store.setValue(_KEY_MODE, mode)
+
+    @property
+    def keep_plaintext(self) -> bool:
+        """Whether a lock keeps the original (only "copy" does)."""
+        return self.lock_mode == "copy"
 
     @property
     def theme(self) -> str:
@@ -75,6 +94,17 @@ class Settings:
         if theme not in dict(THEMES):
             raise ValueError(f"unknown theme {theme!r}")
         self.store.setValue(_KEY_THEME, theme)
+
+    @property
+    def recent_vaults(self) -> list[Path]:
+        """Vaults opened here, newest first (to find where a copied-out file belongs)."""
+        value = self.store.value(_KEY_RECENT, [])
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return [Path(str(v)) for v in items if v]
+
+    def add_recent_vault(self, folder: Path) -> None:
+        kept = [p for p in self.recent_vaults if p != folder]
+        self.store.setValue(_KEY_RECENT, [str(p) for p in [folder, *kept][:RECENT_LIMIT]])
 
     def sync(self) -> None:
         self.store.sync()
@@ -100,10 +130,13 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(self.browse_button)
-        self.keep_check = QCheckBox("Keep the original file after locking it", self)
-        self.keep_check.setObjectName("settingsKeepPlaintext")
-        self.keep_check.setChecked(self.settings.keep_plaintext)
-        keep_note = QLabel("When off, the original is removed only after the locked copy is "
+        self.mode_combo = QComboBox(self)
+        self.mode_combo.setObjectName("settingsLockMode")
+        self.mode_combo.setAccessibleName("When you lock a file from outside the vault")
+        for value, text in LOCK_MODES:
+            self.mode_combo.addItem(text, value)
+        self.mode_combo.setCurrentIndex(self.mode_combo.findData(self.settings.lock_mode))
+        keep_note = QLabel("A moved original is removed only after the locked copy is "
                            "written, verified and safely on disk.", self)
         keep_note.setWordWrap(True)
         keep_note.setEnabled(False)
@@ -115,7 +148,7 @@ class SettingsDialog(QDialog):
         self.theme_combo.setCurrentIndex(self.theme_combo.findData(self.settings.theme))
         form = QFormLayout()
         form.addRow("Unlock files to:", folder_row)
-        form.addRow("", self.keep_check)
+        form.addRow("Locking a file:", self.mode_combo)
         form.addRow("", keep_note)
         form.addRow("Theme:", self.theme_combo)
         if vault is not None:
@@ -158,7 +191,7 @@ class SettingsDialog(QDialog):
         if not self.ok_button.isEnabled():
             return
         self.settings.unlock_folder = Path(self.folder_edit.text().strip()).expanduser()
-        self.settings.keep_plaintext = self.keep_check.isChecked()
+        self.settings.lock_mode = str(self.mode_combo.currentData())
         theme = str(self.theme_combo.currentData())
         changed = theme != self.settings.theme
         self.settings.theme = theme
