@@ -81,7 +81,7 @@ def alert_background() -> QColor:
 def signature_icon(status: str | None) -> QIcon:
     if status == "valid":
         return icon("shield-ok")
-    if status in ("invalid", "unreadable"):
+    if status in ("invalid", "unreadable", "conflict", "rollback"):
         return icon("shield-bad")
     if status is None:
         return QIcon()
