@@ -514,8 +514,10 @@ class FileTableModel(QAbstractTableModel):
                     "Damaged": "Damaged: it cannot be read.",
                     "Not trusted": "Not trusted: it changed after it was signed.",
                     "Checking…": "It changed on disk: checking it again.",
-                    "Sync conflict": verdicts.sentence("conflict"),
-                    "Older copy put back": verdicts.sentence("rollback"),
+                    "Sync conflict": "A sync tool's copy from a merge: do not rely on it "
+                                     "until a vault admin resolves it.",
+                    "Older copy put back": "Older than a version you saw: do not rely on it "
+                                           "until a vault admin resolves it.",
                     "Ready to drag": "A plain copy is unlocked: drag the row out to drop "
                                      "it where you want it.",
                     }.get(self.state_text(e), "Locked: encrypted, and you can unlock it.")

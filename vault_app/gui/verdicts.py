@@ -52,9 +52,13 @@ def sentence(status: str) -> str:
 def describe(status: str, detail: str) -> str:
     """For the details pane: who signed it, when that is good news ("Valid: signed by
     alice on 2026-11-30."); what it means, when it is bad (the core's technical
-    detail stays in the tooltip); for a sync conflict or a rollback, what happened too."""
+    detail stays in the tooltip); for a sync conflict or a rollback, what happened
+    ("Older copy put back. This is version 1 of the file, but …"): the detail names the
+    copy or the version, which the general sentence (then in the tooltip) cannot."""
     if status in HISTORY and detail:
-        return f"{sentence(status)}\n\nWhat happened: {without_marker(detail)}"
+        happened = without_marker(detail)
+        end = "" if happened.endswith((".", "!", "?")) else "."
+        return f"{short(status)}. {happened}{end}"
     if status in BAD or not detail:
         return sentence(status)
     return f"{short(status)}: {detail}."

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from vault_app.core.errors import AccessDeniedError
 from vault_app.core.joining import check_fingerprint
 from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.fit import fit_height
 
 if TYPE_CHECKING:
     from vault_app.core.joining import JoinRequest
@@ -74,8 +76,8 @@ class ApproveDialog(QDialog):
                             self)
         self.about.setObjectName("approveAbout")
         self.ask = _label(
-            f"Ask {name} to read you the fingerprint their window or `vault join` showed "
-            "them (in person or by phone), and type it here. It proves the request holds "
+            f"Ask {name} to read you the fingerprint they were shown when they asked to "
+            "join (in person or by phone), and type it here. It proves the request holds "
             f"{name}'s own keys.", self)
         self.fingerprint = QLineEdit(self)
         self.fingerprint.setObjectName("approveFingerprint")
@@ -101,6 +103,10 @@ class ApproveDialog(QDialog):
             layout.addWidget(widget)
         self._typed()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_height(self)
+
     def _typed(self) -> None:
         self.problem.setText("")
         self.approve_button.setEnabled(bool(self.fingerprint.text().strip())
@@ -119,6 +125,7 @@ class ApproveDialog(QDialog):
                 f"other than {name} may have written it. Check what {name} reads out; if "
                 f"it still differs, reject the request and have {name} ask to join again.")
             self.approve_button.setEnabled(False)
+            fit_height(self)
             return
         vault, admin = self._vault, self.admin_check.isChecked()
         self._set_approving(True)

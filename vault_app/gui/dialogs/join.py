@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QFont, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.gui.dialogs.errors import show_error
+from vault_app.gui.dialogs.fit import fit_height
 
 if TYPE_CHECKING:
     from vault_app.core.joining import JoinRequest
@@ -126,7 +127,12 @@ class JoinDialog(QDialog):
         self.ask_button.setText("OK")
         self.ask_button.setEnabled(True)
         self.close_button.hide()
+        fit_height(self)
         self.requested.emit(vault, request)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_height(self)
 
     def _failed(self, exc: BaseException) -> None:
         self.ask_button.setEnabled(True)
