@@ -203,3 +203,18 @@ def test_an_older_copy_put_back_is_red_and_named(qtbot, vault_env: VaultEnv) -> 
                     timeout=5000)
     assert "this account saw version 2" in w.details.signature.text()
     w.tasks.shutdown()
+
+
+def test_an_open_members_dialog_shows_a_request_as_it_arrives(qtbot, vault_env: VaultEnv
+                                                               ) -> None:
+    w = open_window(qtbot, vault_env.vault)
+    w.act_members.trigger()
+    dialog = find_dialog(MembersDialog)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.requests_title.text() == "Asking to join: nobody",
+                    timeout=5000)
+    Vault.join(vault_env.vault.path, user="carol", keystore=vault_env.keystore)
+    qtbot.waitUntil(lambda: dialog.requests_table.rowCount() == 1, timeout=10000)   # no F5
+    assert "1 person is asking to join" in w.banner.membership.label.text()
+    dialog.close()
+    w.tasks.shutdown()
