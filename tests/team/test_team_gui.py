@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
-from team.asuser import TEAM, run_as, vault
+import pytest
+
+from team.asuser import TEAM, USERS, run_as, vault
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -27,6 +30,17 @@ def joined(user: str, team: Path) -> str:
     return str(json.loads(ok(vault(user, "join", str(team), "--json")))["fingerprint"])
 
 
+@pytest.fixture
+def keyrings_left_clean() -> Iterator[None]:
+    """The keys this test makes in alice's, bob's and carol's login keyrings are removed
+    afterwards: the other team tests start from keyrings with no vault keys (and check
+    that nobody's keys reach another's keyring)."""
+    yield
+    for user in USERS:
+        run_as(user, "secret-tool", "clear", "service", "dataset-vault", "username", user)
+
+
+@pytest.mark.usefixtures("keyrings_left_clean")
 def test_an_admin_approves_a_request_in_the_window_as_another_os_user(
         workspace: Path) -> None:
     team = workspace / "acl-team"
