@@ -39,6 +39,17 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
                    help="new owner (repeatable; default: you)")
     p.set_defaults(handler=cmd_adopt)
 
+    p = commands.add_parser(
+        "doctor", parents=[common], help="repair sync conflicts, forks and rollbacks (admins)",
+        description="Say what repairs the vault needs (merging conflict copies of the "
+                    "registry and the audit log, resolving forked files, applying lost "
+                    "revocations again), then carry them out if you agree. Nothing is "
+                    "deleted: copies no longer needed are set aside in .vault/resolved/.")
+    p.add_argument("-i", "--identity", metavar="RECOVERY_KEY_FILE",
+                   help="the vault's recovery key file, for files not shared with you")
+    p.add_argument("--yes", action="store_true", help="apply without asking")
+    p.set_defaults(handler=cmd_doctor)
+
     p = commands.add_parser("forget", parents=[common],
                             help="forget the vault pinned at DIR (it was really made again)")
     p.add_argument("dir", metavar="DIR")
@@ -149,6 +160,52 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         print(f"adopted {info.name}: owners {', '.join(owners)}; readers "
               f"{', '.join(info.readers)}; {info.signature}")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from vault_app.core import doctor
+
+    vault = _open(args)
+    recovery = None
+    if args.identity:
+        identities = load_identity_file(args.identity)
+        if len(identities) != 1:
+            raise UsageError("the recovery key file must hold exactly one identity")
+        recovery = identities[0]
+    actions = doctor.plan(vault)
+    if not actions:
+        if args.json:
+            print_json({"repairs": [], "done": []})
+        else:
+            print("nothing to repair")
+        return 0
+    if not args.json:
+        print(f"{len(actions)} repair(s):")
+        for number, action in enumerate(actions, 1):
+            print(f"  {number}. {action.what}")
+    if not (args.yes or _confirm(len(actions))):
+        if args.json:
+            print_json({"repairs": [a.what for a in actions], "done": []})
+        print("nothing was changed; run again with --yes to apply", file=sys.stderr)
+        return 1
+    done = doctor.apply(vault, actions, recovery=recovery)
+    if args.json:
+        print_json({"repairs": [a.what for a in actions], "done": done})
+    else:
+        for line in done:
+            print(f"done: {line}")
+    return 0
+
+
+def _confirm(count: int) -> bool:
+    from vault_app.cli._common import _has_tty
+
+    if not _has_tty():
+        return False
+    with open("/dev/tty", "r+", encoding="utf-8") as tty:
+        tty.write(f"Apply these {count} repair(s)? [y/N] ")
+        tty.flush()
+        return tty.readline().strip().lower() in ("y", "yes")
 
 
 def cmd_forget(args: argparse.Namespace) -> int:

@@ -25,150 +25,50 @@ consistent state is caught only by clients that saw the newer state (``seen``).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault_app.core import safe_json, signing
-from vault_app.core.errors import ErrorKind, Remedy, VaultError
+from vault_app.core.audit_records import (
+    _GENESIS_DOMAIN,
+    _HEAD_DOMAIN,
+    _MEMBER_HEAD_DOMAIN,
+    _RECORD_DOMAIN,
+    FORMAT,
+    HEADS,
+    LEGACY_HEAD,
+    LOG,
+    MAX_LOG,
+    MERGE,
+    REPAIR,
+    AuditConflictError,
+    AuditError,
+    AuditRecord,
+    Chain,
+    Head,
+    KeyLookup,
+    Keys,
+    draft,
+    merge_problems,
+    merged_positions,
+    sha,
+)
+from vault_app.core.audit_records import acknowledged as acknowledged_heads
+from vault_app.core.audit_records import lookup as key_lookup
+from vault_app.core.errors import VaultError
 from vault_app.core.layout import META, check_name
 from vault_app.core.locks import audit_lock
 from vault_app.core.safe_fs import describe_entry_error
 from vault_app.core.seen import AuditSeen
+from vault_app.core.sync_conflicts import conflict_name
 from vault_app.core.vault_folder import VaultFolder
 
-LOG = "audit.log"
-HEADS = "audit-heads"
-LEGACY_HEAD = "audit.head"  # the single checkpoint of format 1 vaults (still checked)
-FORMAT = 2  # records this version writes; format 1 records (older vaults) are read too
-_FORMATS = (1, 2)
-MAX_LOG = 256 << 20
-_RECORD_DOMAIN = b"dataset-vault.org/v1/audit-record\n"
-_HEAD_DOMAIN = b"dataset-vault.org/v1/audit-head\n"
-_MEMBER_HEAD_DOMAIN = b"dataset-vault.org/v2/audit-member-head\n"
-_GENESIS_DOMAIN = b"dataset-vault.org/v1/audit-genesis\n"
-_FIELDS = ("v", "seq", "time", "actor", "action", "target", "details", "prev_hash")
-REPAIR = "audit-repair"
-MERGE = "audit-merge"
-
-#: A member's signing key at a registry version (``None``: a record of the first format,
-#: which names no version): ``(name, version) -> key or None``; or simply name -> key.
-KeyLookup = Callable[[str, int | None], str | Ed25519PublicKey | None]
-Keys = Mapping[str, str | Ed25519PublicKey] | KeyLookup
-
-
-def _lookup(keys: Keys) -> KeyLookup:
-    if callable(keys):
-        return keys
-    return lambda name, _at: keys.get(name)
-
-
-class AuditError(VaultError):
-    """The audit log cannot be read or written."""
-
-    kind = ErrorKind.VAULT_DAMAGED
-
-
-class AuditConflictError(AuditError):
-    """The log was cut, edited, forked or rolled back: nothing is appended to it."""
-
-    kind = ErrorKind.CONFLICT
-    remedy = Remedy.RESOLVE_CONFLICTS
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One parsed record; ``line_hash`` is what the next record's ``prev_hash`` must be."""
-
-    seq: int
-    time: str
-    actor: str
-    action: str
-    target: str
-    details: dict[str, Any]
-    prev_hash: str
-    sig: str = field(repr=False)
-    line_hash: str = field(repr=False)
-    v: int = FORMAT
-    reg: int | None = None  # the registry version the actor saw (format 2)
-
-    def body(self) -> dict[str, Any]:
-        body = {"v": self.v, "seq": self.seq, "time": self.time, "actor": self.actor,
-                "action": self.action, "target": self.target, "details": self.details,
-                "prev_hash": self.prev_hash}
-        if self.v >= 2:
-            body["reg"] = self.reg
-        return body
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.body(), "sig": self.sig, "hash": self.line_hash}
-
-    def signed_by(self, key: str | Ed25519PublicKey) -> bool:
-        return signing.verify(key, self.sig, _RECORD_DOMAIN + signing.canonical(self.body()))
-
-    @classmethod
-    def parse(cls, line: bytes) -> AuditRecord:
-        data = safe_json.loads(line, what="a record", error=AuditError)
-        if not isinstance(data, dict) or data.get("v") not in _FORMATS or isinstance(
-                data.get("v"), bool):
-            raise AuditError("a record of an unknown format version")
-        expected = {*_FIELDS, "sig", *(("reg",) if data["v"] >= 2 else ())}
-        if set(data) != expected:
-            raise AuditError("a record with missing or extra fields")
-        types = {"seq": int, "time": str, "actor": str, "action": str, "target": str,
-                 "details": dict, "prev_hash": str, "sig": str,
-                 **({"reg": int} if data["v"] >= 2 else {})}
-        if any(not isinstance(data[k], t) or isinstance(data[k], bool)
-               for k, t in types.items()):
-            raise AuditError("a record with a field of the wrong type")
-        return cls(data["seq"], data["time"], data["actor"], data["action"], data["target"],
-                   data["details"], data["prev_hash"], data["sig"], _sha(line), data["v"],
-                   data.get("reg"))
-
-
-@dataclass(frozen=True)
-class Head:
-    """A signed checkpoint: ``actor``'s latest record is ``seq`` with hash ``hash``."""
-
-    actor: str
-    seq: int
-    hash: str
-    file: str  # where it was found, for messages
-    data: dict[str, Any] = field(repr=False, compare=False)
-
-    def key(self) -> tuple[str, int, str]:
-        return (self.actor, self.seq, self.hash)
-
-
-@dataclass
-class Chain:
-    """The log as read: records in order, every record's hash by seq, structural problems.
-
-    A ``partial`` chain holds only the records after the last one an account saw
-    (``records_before`` of them came earlier) and, of the earlier ones, the hashes that
-    checkpoints named then."""
-
-    records: list[AuditRecord] = field(default_factory=list)
-    hashes: dict[int, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    partial: bool = False
-    records_before: int = 0
-    last_hash: str = ""
-    end: int = 0   # byte offset just past the last record
-
-    @property
-    def last_seq(self) -> int:
-        return self.records[-1].seq if self.records else self.records_before
+__all__ = ["HEADS", "LEGACY_HEAD", "LOG", "MAX_LOG", "MERGE", "REPAIR", "AuditConflictError",
+           "AuditError", "AuditLog", "AuditRecord", "Chain", "Head", "Keys"]
 
 
 class AuditLog:
@@ -180,7 +80,7 @@ class AuditLog:
         self.meta = self.folder.root / META
         self.path = self.meta / LOG
         self.heads_path = self.meta / HEADS
-        self.genesis = _sha(_GENESIS_DOMAIN + vault_id.encode())
+        self.genesis = sha(_GENESIS_DOMAIN + vault_id.encode())
         self._clock = clock
         #: what this account has seen of the log after its last append (or None)
         self.checked: AuditSeen | None = None
@@ -202,7 +102,7 @@ class AuditLog:
         JSON and never hold a secret.
         """
         # an admin's repair record may name the checkpoints it acknowledges as lost
-        repairing = (_acknowledged([_draft(signer.name, action, details)], admins)
+        repairing = (acknowledged_heads([draft(signer.name, action, details)], admins)
                      if action == REPAIR else set())
         with audit_lock(self.folder):
             tail = self._tail(seen) if seen is not None and seen.end else None
@@ -283,7 +183,7 @@ class AuditLog:
         record is no longer where it was (then the whole log must be read)."""
         raw = self._raw(repair_tail=True, start=seen.start)
         first = raw[: raw.find(b"\n") + 1]
-        if not first or _sha(first[:-1]) != seen.hash or seen.start + len(first) != seen.end:
+        if not first or sha(first[:-1]) != seen.hash or seen.start + len(first) != seen.end:
             return None
         chain = Chain(hashes={**seen.heads, seen.seq: seen.hash}, partial=True)
         chain.last_hash, chain.end = seen.hash, seen.end
@@ -302,7 +202,7 @@ class AuditLog:
                 record = AuditRecord.parse(line)
             except AuditError as exc:
                 chain.problems.append(f"line {number}: {exc} (edited or damaged)")
-                prev, expected = _sha(line), expected + 1
+                prev, expected = sha(line), expected + 1
                 continue
             where = f"record {record.seq} (line {number})"
             if record.seq != expected:
@@ -335,7 +235,8 @@ class AuditLog:
         names: list[str] = []
         if heads_dir is not None:
             with self.folder.folder([META, HEADS]) as folder:
-                names = sorted(n for n in folder.names() if n.endswith(".json"))
+                names = sorted(n for n in folder.names() if n.endswith(".json")
+                               and conflict_name(n) is None)  # copies: conflicts.py says
         for name in [LEGACY_HEAD, *(f"{HEADS}/{n}" for n in names)]:
             try:
                 if name == LEGACY_HEAD:
@@ -371,8 +272,9 @@ class AuditLog:
                        also: set[tuple[str, int, str]] | None = None) -> list[str]:
         """Checkpoints the log does not hold (cut records), unless an admin's repair
         record acknowledged exactly that checkpoint; with ``keys``, forged ones too."""
-        acknowledged = _acknowledged(chain.records, admins) | (also or set())
-        lookup = _lookup(keys) if keys is not None else None
+        acknowledged = acknowledged_heads(chain.records, admins) | (also or set())
+        merged = merged_positions(chain.records)
+        lookup: KeyLookup | None = key_lookup(keys) if keys is not None else None
         heads, problems = self.heads()
         with_heads = {h.actor for h in heads if h.file != LEGACY_HEAD}
         latest = {r.actor: r.seq for r in chain.records if r.v >= 2}
@@ -388,8 +290,8 @@ class AuditLog:
                     problems.append(f"the signature of {head.actor}'s checkpoint "
                                     f"({head.file}) does not verify")
                     continue
-            if head.key() in acknowledged:
-                continue
+            if head.key() in acknowledged or (head.seq, head.hash) in merged:
+                continue  # lost and acknowledged, or held by a merge record
             if head.seq > chain.last_seq:
                 problems.append(f"the log ends at record {chain.last_seq} but {head.actor}'s "
                                 f"signed checkpoint names record {head.seq}: records were "
@@ -406,7 +308,7 @@ class AuditLog:
         """Every problem found: edited, removed, inserted, reordered or cut-off records,
         records signed after their signer's removal, forged checkpoints, bad merges."""
         keys = public_keys_by_member
-        lookup = _lookup(keys)
+        lookup = key_lookup(keys)
         chain = self._read()
         problems = list(chain.problems)
         removed: dict[str, int] = {}
@@ -438,56 +340,10 @@ class AuditLog:
                 if isinstance(added_in, int) and not isinstance(added_in, bool):
                     since[record.target[7:]] = added_in
             if record.action == MERGE:
-                problems += _merge_problems(record, chain, lookup)
+                problems += merge_problems(record, chain, lookup)
         if not chain.records and self.heads()[0]:
             problems.append("the log is empty but members' signed checkpoints name records: "
                             "records were cut off the end")
         else:
             problems += self._head_problems(chain, keys, admins)
         return problems
-
-
-def _draft(actor: str, action: str, details: Mapping[str, Any] | None) -> AuditRecord:
-    """A record about to be appended, for the checks that read records."""
-    return AuditRecord(0, "", actor, action, "", dict(details or {}), "", "", "")
-
-
-def _acknowledged(records: list[AuditRecord], admins: Collection[str]) -> set[tuple[str, int,
-                                                                                  str]]:
-    """Checkpoints that an admin's repair record says were lost (and so may not match)."""
-    found: set[tuple[str, int, str]] = set()
-    for record in records:
-        if record.action != REPAIR or record.actor not in admins:
-            continue
-        for item in record.details.get("acknowledged", []):
-            with contextlib.suppress(KeyError, TypeError, AttributeError):
-                found.add((str(item["actor"]), int(item["seq"]), str(item["hash"])))
-    return found
-
-
-def _merge_problems(record: AuditRecord, chain: Chain, keys: KeyLookup) -> list[str]:
-    """An ``audit-merge`` record's embedded records: each signed, chained from a record of
-    this log (the fork point) or the genesis, and in order among themselves."""
-    lines = record.details.get("records")
-    if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
-        return [f"record {record.seq}: a merge record without readable records"]
-    problems: list[str] = []
-    known = set(chain.hashes.values())
-    prev: str | None = None
-    for number, text in enumerate(lines, 1):
-        where = f"record {record.seq}, merged record {number}"
-        try:
-            merged = AuditRecord.parse(text.encode())
-        except AuditError as exc:
-            problems.append(f"{where}: {exc}")
-            continue
-        key = keys(merged.actor, merged.reg)
-        if key is None or not merged.signed_by(key):
-            problems.append(f"{where}: the signature of {merged.actor!r} does not verify")
-        if prev is None:
-            if merged.prev_hash not in known and merged.seq != 1:
-                problems.append(f"{where}: does not start from a record of this log")
-        elif merged.prev_hash != prev:
-            problems.append(f"{where}: does not chain to the merged record before it")
-        prev = merged.line_hash
-    return problems

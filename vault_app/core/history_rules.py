@@ -12,7 +12,9 @@ registry and against the record before it:
   content; a new content version is by its author (``lock``/``update``: author = signer),
   while a re-encryption by an owner (``revoke``, a demoting ``share``) keeps the author;
   ``adopt`` (a file whose owners all left, taken over with the recovery key) is by an admin;
-  ``rename`` only moves the file;
+  ``repair`` and ``split`` (``vault doctor`` resolving a fork: taking access away, or
+  making a forked version a file of its own) are by an admin and never give anyone more
+  access than the version before; ``rename`` only moves the file;
 * the current record names this vault and the file's own path in it, so a file renamed,
   moved or swapped with another outside the app is refused.
 """
@@ -27,7 +29,10 @@ from vault_app.core.header import Stanza
 from vault_app.core.members import Member, Registry
 
 #: Changes that re-encrypt the content without being a new version of it.
-_REKEYS = ("revoke", "share", "adopt")
+_REKEYS = ("revoke", "share", "adopt", "repair", "split")
+#: Admins' repairs (vault doctor): access may only shrink.
+_REPAIRS = ("repair", "split")
+_POWER = {"reader": 1, "editor": 2, "owner": 3}
 
 
 def _signer(record: Record, registry: Registry) -> tuple[Member | None, Verdict | None]:
@@ -54,7 +59,7 @@ def _signer(record: Record, registry: Registry) -> tuple[Member | None, Verdict 
 def _check_step(prev: Record, cur: Record, registry: Registry) -> str | None:
     """Why ``cur`` may not follow ``prev`` (None if it may)."""
     role = prev.acl.get(cur.signer)
-    if cur.file_id != prev.file_id:
+    if cur.file_id != prev.file_id and not (cur.format >= 2 and cur.change == "split"):
         return "its history mixes two files"
     if cur.prev != prev.digest():
         return "its history was edited"
@@ -67,7 +72,7 @@ def _check_step(prev: Record, cur: Record, registry: Registry) -> str | None:
     content_changed = cur.payload_sha256 != prev.payload_sha256 or cur.author != prev.author
     if cur.format >= 2:
         problem = _check_v2_step(prev, cur, registry, access_changed, content_changed)
-        if problem is not None or cur.change == "adopt":
+        if problem is not None or cur.change in ("adopt", *_REPAIRS):
             return problem
     if access_changed and cur.change != "revoke" and role not in CAN_SHARE:
         return f"{cur.signer} changed the access list without being an owner"
@@ -87,7 +92,7 @@ def _check_v2_step(prev: Record, cur: Record, registry: Registry, access_changed
             return f"{cur.signer} wrote new content but names {cur.author} as its author"
     elif cur.author != prev.author:
         return f"a {cur.change} by {cur.signer} changed the author"
-    if prev.format >= 2 and cur.name != prev.name and cur.change != "rename":
+    if prev.format >= 2 and cur.name != prev.name and cur.change not in ("rename", "split"):
         return "the file's name changed outside a rename"
     if cur.change == "rename" and (access_changed or content_changed):
         return "a rename changed more than the name"
@@ -95,6 +100,14 @@ def _check_v2_step(prev: Record, cur: Record, registry: Registry, access_changed
         return f"{cur.signer} renamed the file without being an owner or editor"
     if content_changed and cur.change not in ("lock", "update", *_REKEYS):
         return f"a {cur.change} changed the content"
+    if cur.change in _REPAIRS:
+        admin = registry.lookup(cur.signer, cur.registry)
+        if admin is None or not admin.admin:
+            return f"{cur.signer} repaired the file without being an admin"
+        more = [n for n, r in cur.acl.items()
+                if _POWER.get(r, 0) > _POWER.get(prev.acl.get(n, ""), 0)]
+        if more:
+            return f"a {cur.change} by {cur.signer} gave {more[0]} more access"
     if cur.change == "adopt":
         admin = registry.lookup(cur.signer, cur.registry)
         if admin is None or not admin.admin:

@@ -308,12 +308,21 @@ class Registry:
                                    until=version).signed(self.vault_id, admin))
         if add is not None:
             entries.append(replace(add, since=version).signed(self.vault_id, admin))
+        return self.replaced(admin, entries, version=version)
+
+    def replaced(self, admin: Signer, entries: list[Member], *, version: int) -> Registry:
+        """Version ``version`` (above this one) holding ``entries`` as they are signed (a
+        merge of copies), naming this version as the one before; signed by ``admin``."""
         draft = Registry(self.vault_id, self.root_name, self.root_key, entries,
                          version=version, prev=self.digest(), signed_by=admin.name)
-        draft.signature = sign(admin, draft._document_message(admin.name))
-        return Registry(self.vault_id, self.root_name, self.root_key, entries,
-                        version=version, prev=draft.prev, signed_by=admin.name,
-                        signature=draft.signature)
+        return _signed_document(draft, admin)
+
+
+def _signed_document(registry: Registry, admin: Signer) -> Registry:
+    signature = sign(admin, registry._document_message(admin.name))
+    return Registry(registry.vault_id, registry.root_name, registry.root_key, registry.entries,
+                    version=registry.version, prev=registry.prev, signed_by=admin.name,
+                    signature=signature)
 
 
 def signing_keys(registry: Registry) -> Callable[[str, int | None], str | None]:

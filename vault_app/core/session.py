@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class Session:
         self._keys: UserKeys | None = None
         self._learned: list[tuple[list[Record], str]] = []
         self._audit_seen: AuditSeen | None = None
+        self._seen_lock = threading.Lock()  # the window saves from several threads
 
     # -- the config ----------------------------------------------------------------------
 
@@ -116,6 +118,10 @@ class Session:
 
     def save_seen(self) -> None:
         """Move this account's memory of the vault forward with what was just verified."""
+        with self._seen_lock:
+            self._save_seen()
+
+    def _save_seen(self) -> None:
         registry = self.registry_store.cached
         if not self._learned and self._audit_seen is None and (
                 registry is None or registry.version <= self.seen.state.registry_version):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -58,12 +59,13 @@ def _remembering(method: Callable[Concatenate[Vault, _P], _T]
     """After the call (even a failed one), this account remembers what it verified:
     the next run spots a registry or a file put back to an older version."""
     def call(self: Vault, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        self._depth += 1
+        calls = self._calls  # per thread: the window calls in from several
+        calls.depth = getattr(calls, "depth", 0) + 1
         try:
             return method(self, *args, **kwargs)
         finally:
-            self._depth -= 1
-            if not self._depth:  # once, after the outermost call
+            calls.depth -= 1
+            if not calls.depth:  # once, after the outermost call
                 with contextlib.suppress(VaultError, OSError):
                     self._session.save_seen()
     call.__name__, call.__doc__ = method.__name__, method.__doc__
@@ -76,7 +78,7 @@ class Vault:
     def __init__(self, path: Path, config: dict[str, Any], *, user: str | None,
                  keystore: Keystore | None, clock: Clock | None = None) -> None:
         self._session = Session(path, config, user=user, keystore=keystore, clock=clock)
-        self._depth = 0  # calls in progress (see _remembering)
+        self._calls = threading.local()  # calls in progress per thread (_remembering)
         #: set by ``open`` the first time this account opens this vault: what to compare
         self.first_use: FirstUse | None = None
         self._listing = listing.Listing(self._session)
