@@ -243,6 +243,9 @@ class MainWindow(TeamActions, OpenTargets, DragAndDrop, QMainWindow):
                              "The vault's members, their keys, and requests to join")
         self.act_join = a("Ask to Join…", None, self.ask_to_join_action, None,
                           "Ask a vault admin to make you a member of this vault")
+        self.act_resolve = a("Resolve…", None, self.resolve_action, None,
+                             "Repair sync conflicts, forks and older copies put back "
+                             "(vault admins)")
         self.act_settings = a("Settings…", "settings", self.settings_action,
                               "Ctrl+,", "Default unlock folder, keep originals, theme")
         self.act_verify_vault = a("Verify Whole Vault", None, self.verify_vault, None,
@@ -302,6 +305,7 @@ class MainWindow(TeamActions, OpenTargets, DragAndDrop, QMainWindow):
         vault_menu.addAction(self.act_members)
         vault_menu.addAction(self.act_join)
         vault_menu.addAction(self.act_verify_vault)
+        vault_menu.addAction(self.act_resolve)
         vault_menu.addSeparator()
         vault_menu.addAction(self.act_settings)
         help_menu = menu.addMenu("&Help")

@@ -5,7 +5,8 @@ dave opens alice's vault from his own (throwaway) keyring: the banner says he is
 member and, since he never opened it before, names its first admin with their key
 fingerprint; he asks to join and gets his fingerprint to read out. alice sees the
 request in Members and is refused when she types a wrong fingerprint. Then a sync tool's
-conflict copies (of the member registry and of a file) turn the banner and the row red.
+conflict copies (of the member registry and of a file) turn the banner and the row red,
+and Resolve… shows alice what it would repair.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def render_team(app: QApplication, tmp: Path, out: Path, vault: Vault, keystore:
     wait_for(app, lambda: window.details.signature.text().startswith("Sync conflict"))
     wait(app, 100)
     written.append(write(window.grab(), out / "12-sync-conflict.png"))
+
+    # 13. alice resolves it: the plan, before anything changes
+    from vault_app.gui.dialogs.resolve import ResolveDialog
+
+    resolve = ResolveDialog(vault, window.tasks, window)
+    resolve.show()
+    wait_for(app, lambda: resolve.repairs is not None)
+    wait(app, 150)
+    written.append(write(over_window(window, resolve), out / "13-resolve-plan.png"))
+    resolve.reject()
     window.close()
     window.tasks.shutdown()
     return written

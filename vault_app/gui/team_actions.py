@@ -5,12 +5,14 @@ on disk (``vault_state.MetaWatch``) or the window's own changes finish, the vaul
 is read on the read lane (``vault_state.read_state``) and shown in the banner above the
 list (``vault_banner.py``): not a member (Ask to join…), a request waiting (the
 fingerprint to read out), people waiting for an admin, a registry rolled back or forked
-or sync conflict copies of the vault's records (Verify, Resolve… for admins). The first
-time this account opens a vault, who its first admin is and their key fingerprint.
+or sync conflict copies of the vault's records (Verify, Resolve… for admins:
+``dialogs/resolve.py``, the core's ``doctor``). The first time this account opens a
+vault, who its first admin is and their key fingerprint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -33,6 +35,9 @@ class TeamActions(FileActions):
     banner: VaultBanner
     keystore: Keystore
     act_join: QAction
+    act_resolve: QAction
+    #: Rescan the vault and read its state again (F5; ``main_window.py``).
+    refresh: Callable[[], None]
     #: The latest state read for the open vault (None until read).
     vault_state: VaultState | None
 
@@ -41,6 +46,7 @@ class TeamActions(FileActions):
         self.banner.verify = self.verify_vault
         self.banner.ask_to_join = self.ask_to_join_action
         self.banner.members = self.members_action
+        self.banner.resolve = self.resolve_action
         self.meta_watch.changed.connect(self.refresh_state)
         self.tasks.idle.connect(self.refresh_state)
 
@@ -49,6 +55,7 @@ class TeamActions(FileActions):
         self.vault_state = None
         self.banner.clear()
         self.act_join.setEnabled(False)
+        self.act_resolve.setEnabled(False)
         self.meta_watch.watch(vault.path if vault is not None else None)
         if vault is None:
             return
@@ -76,6 +83,7 @@ class TeamActions(FileActions):
                 f"You are now a member of {vault.path.name}: files shared with you can be "
                 "unlocked, and you can lock your own.", "done")
         self.act_join.setEnabled(not state.member)
+        self.act_resolve.setEnabled(state.admin)
         self.banner.show_state(state, vault.user)
 
     # -- joining --------------------------------------------------------------------------
@@ -102,3 +110,16 @@ class TeamActions(FileActions):
             return
         self.tasks.read(vault.verify, what="verify the vault", label="Verifying the vault",
                         on_success=self._verified)
+
+    def resolve_action(self) -> None:
+        """Repair sync conflicts, forks and rollbacks (admins): the plan, consent, the
+        repairs (``dialogs/resolve.py``); the list and the banner follow."""
+        from vault_app.gui.dialogs.resolve import ResolveDialog
+
+        vault = self._need_vault()
+        if vault is None:
+            return
+        dialog = ResolveDialog(vault, self.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.resolved.connect(lambda _lines: self.refresh())
+        dialog.open()

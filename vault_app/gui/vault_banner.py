@@ -110,7 +110,7 @@ class VaultBanner(QWidget):
         for strip in (self.health, self.membership, self.first_use):
             column.addWidget(strip)
         self.verify: Callable[[], object] = lambda: None
-        self.resolve: Callable[[], object] | None = None
+        self.resolve: Callable[[], object] = lambda: None
         self.ask_to_join: Callable[[], object] = lambda: None
         self.members: Callable[[], object] = lambda: None
 
@@ -121,7 +121,7 @@ class VaultBanner(QWidget):
     def show_state(self, state: VaultState, user: str) -> None:
         if state.problems:
             actions: tuple[Action, ...] = (("Verify", self.verify),)
-            if state.admin and self.resolve is not None:
+            if state.admin:
                 actions += (("Resolve…", self.resolve),)
             self.health.show_text(health_text(state.problems), "warning", actions,
                                   tip="\n\n".join(state.problems))
