@@ -4,6 +4,7 @@ a forged request under one's name, the first use of a vault, and the vault's hea
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -217,4 +218,23 @@ def test_an_open_members_dialog_shows_a_request_as_it_arrives(qtbot, vault_env: 
     qtbot.waitUntil(lambda: dialog.requests_table.rowCount() == 1, timeout=10000)   # no F5
     assert "1 person is asking to join" in w.banner.membership.label.text()
     dialog.close()
+    w.tasks.shutdown()
+
+
+def test_my_own_registry_entry_edited_is_a_warning_not_an_invitation(
+        qtbot, vault_env: VaultEnv) -> None:
+    registry = vault_env.vault.path / ".vault" / "members.json"
+    data = json.loads(registry.read_text())
+    eve = vault_env.keystore.create("erin")
+    for entry in data["members"]:
+        if entry["name"] == "bob":
+            entry["recipient"] = eve.recipient   # someone swaps bob's key in the registry
+    registry.write_text(json.dumps(data))
+    w = open_window(qtbot, vault_env.as_user("bob"))
+    strip = w.banner.membership
+    assert "Your entry (bob) in this vault's member registry does not verify" in \
+        strip.label.text()
+    assert "signature does not verify" in strip.label.toolTip()
+    assert strip.button("Ask to join…") is None and strip.button("Verify") is not None
+    assert not w.act_join.isEnabled()
     w.tasks.shutdown()

@@ -82,7 +82,7 @@ class TeamActions(FileActions):
             self.notice.show_notice(
                 f"You are now a member of {vault.path.name}: files shared with you can be "
                 "unlocked, and you can lock your own.", "done")
-        self.act_join.setEnabled(not state.member)
+        self.act_join.setEnabled(not state.member and state.entry_problem is None)
         self.act_resolve.setEnabled(state.admin)
         self.banner.show_state(state, vault.user)
 

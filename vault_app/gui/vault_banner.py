@@ -6,8 +6,8 @@ Three, each shown only when it has something to say, in this order:
   conflict copies (``Vault.health``), with Verify and, for admins, Resolve…; it stays
   while the problem does (no close button: it is not news, it is the vault's state);
 * **membership**: not a member (Ask to join…), a request waiting (the fingerprint to
-  read out), a request under one's name that holds someone else's keys, or, for admins,
-  people waiting to be approved (Members…);
+  read out), a request under one's name that holds someone else's keys, one's own
+  registry entry not verifying, or, for admins, people waiting to be approved (Members…);
 * **first use**: the first time this account opens a vault, who its first admin is and
   their key fingerprint, to compare with them (Got it hides it; it is shown once).
 
@@ -132,7 +132,13 @@ class VaultBanner(QWidget):
 
     def _show_membership(self, state: VaultState, user: str) -> None:
         request = state.request
-        if state.member:
+        if state.entry_problem is not None:
+            self.membership.show_text(
+                f"Your entry ({user}) in this vault's member registry does not verify: "
+                "someone edited the registry, or your keys were replaced. Do not trust "
+                "this vault until a vault admin has checked it.", "warning",
+                (("Verify", self.verify),), tip=state.entry_problem)
+        elif state.member:
             if state.admin and state.waiting:
                 who = "1 person is" if state.waiting == 1 else f"{state.waiting} people are"
                 self.membership.show_text(

@@ -56,6 +56,9 @@ class VaultState:
     request: OwnRequest | None = None
     #: Pending join requests an admin could approve (counted for admins only).
     waiting: int = 0
+    #: Why the acting user's own registry entry is not trusted (an edited registry, a
+    #: swapped key): then they are neither a member nor someone who should ask to join.
+    entry_problem: str | None = None
 
 
 def read_state(vault: Vault) -> VaultState:
@@ -63,6 +66,9 @@ def read_state(vault: Vault) -> VaultState:
     when a request under their name is waiting, their own keys to compare)."""
     problems = tuple(vault.health())
     registry = vault.registry
+    if vault.user in registry.problems:
+        return VaultState(problems, member=False,
+                          entry_problem=registry.problems[vault.user])
     entry = registry.trusted.get(vault.user)
     member = entry is not None and entry.active and vault.user not in registry.problems
     admin = bool(member and entry is not None and entry.admin)
