@@ -116,3 +116,41 @@ def test_stream_holds_the_rules_and_the_pipeline_the_threads() -> None:
     machinery = {"threading", "queue", "mmap", "concurrent.futures"}
     assert not imports_of(PACKAGE / "core" / "stream.py") & machinery
     assert {"threading", "queue", "mmap"} <= imports_of(PACKAGE / "core" / "pipeline.py")
+
+
+#: Modules that may open files by path: the shared-folder layer itself, and modules that
+#: touch only the user's own files (keys and memory in the config folder, files the user
+#: names outside a vault, the plaintext a lock reads, the vault root a new vault is made in).
+OPENS_FILES = {"safe_fs", "vault_folder", "atomic", "age", "api", "reader", "keystore",
+               "vault_identity", "vault_config", "file_ops", "file_head", "seen",
+               "folder_modes", "vault"}
+_PATH_METHODS = {"read_bytes", "write_bytes", "read_text", "write_text", "mkdir", "rmdir",
+                 "touch", "symlink_to", "hardlink_to"}
+_OS_CALLS = {"open", "rename", "replace", "unlink", "remove", "mkdir", "rmdir", "link",
+             "symlink", "chmod", "makedirs"}
+
+
+def _opens(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "open":
+            found.append(f"open() at line {node.lineno}")
+        elif isinstance(func, ast.Attribute):
+            on_os = isinstance(func.value, ast.Name) and func.value.id in ("os", "shutil")
+            if (on_os and func.attr in _OS_CALLS | {"rmtree", "copy", "move"}) or (
+                    not on_os and func.attr in _PATH_METHODS):
+                found.append(f"{func.attr}() at line {node.lineno}")
+    return found
+
+
+def test_only_the_shared_folder_layer_opens_vault_files() -> None:
+    """Everything inside a vault goes through vault_folder/safe_fs (no links followed,
+    no FIFOs, bounded reads, a publish that cannot be swapped); a vault module that opened,
+    renamed or removed files by path itself would bypass that."""
+    offenders = [f"core/{path.name}: {calls}" for path in modules("core")
+                 if path.stem not in OPENS_FILES and path.parent.name != "recipients"
+                 and (calls := _opens(path))]
+    assert not offenders, offenders

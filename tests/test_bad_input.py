@@ -470,7 +470,7 @@ VAULT_CASES: dict[str, tuple[VaultCase, tuple[str, ...]]] = {
     "lock a symlink pointing out of the vault": (_lock_symlink_out, ("symbolic link",)),
     "lock a file already locked": (_lock_already_locked, ("already locked",)),
     "lock a missing file": (_lock_missing, ("no such file",)),
-    "lock a folder": (_lock_directory, ("not a regular file",)),
+    "lock an empty folder": (_lock_directory, ("holds no files to lock",)),
     "share with a name containing ..": (_share_dotdot, ("../bob",)),
     "share with a name containing a separator": (_share_separator, ("keys/bob",)),
     "add a member named ../../evil": (_user_add_dotdot, ("invalid user name",)),

@@ -76,3 +76,12 @@ def test_bench_gui_smoke(tmp_path: Path) -> None:
     names = " ".join(figure_names(rows))
     for figure in ("cold start to first paint", "longest stall", "preview dialog"):
         assert figure in names
+
+
+@pytest.mark.slow
+def test_bench_analyst_smoke(tmp_path: Path) -> None:
+    rows = run_script("bench_analyst.py", "--rows", "20000", "--runs", "1", "--dir",
+                      str(tmp_path))
+    names = figure_names(rows)
+    assert names[:2] == ["pandas, one column", "pandas, whole file"]
+    assert {"duckdb, sum of one column", "dask, sum of one column"} <= set(names)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from vault_support import REAL_KEYRING, TEST_PASSPHRASE, run_vault
 
+from vault_app.cli import exit_codes
 from vault_app.core import age
+from vault_app.core.errors import ErrorKind
 from vault_app.core.recipients.scrypt import ScryptIdentity
 
 
@@ -32,9 +34,11 @@ def ok(*args: str, env: dict[str, str], cwd: Path | None = None) -> str:
     return result.stdout.decode()
 
 
-def fails(*args: str, env: dict[str, str]) -> str:
+def fails(*args: str, env: dict[str, str], kind: str) -> str:
+    """Run a verb that must fail with an error of ``kind``: its documented exit status."""
     result = run_vault(*args, env=env)
-    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.returncode == exit_codes.BY_KIND[ErrorKind(kind)], (result.stdout,
+                                                                      result.stderr)
     err = result.stderr.decode()
     assert err.startswith("error: "), err
     return err
@@ -70,7 +74,8 @@ def test_lock_share_unlock_revoke_verify(vault: Path, tmp_path: Path,
     assert [(f["name"], f["size"], f["owner"], f["signature"]) for f in listing] == [
         ("results.parquet", len(data), "alice", "valid")]
 
-    err = fails("unlock", str(locked), *v, "--user", "bob", "-o", str(tmp_path / "b"), env=env)
+    err = fails("unlock", str(locked), *v, "--user", "bob", "-o", str(tmp_path / "b"), env=env,
+                kind="no-access")
     assert "not shared with bob" in err and "hint:" in err
     shared = json.loads(ok("share", str(locked), "--with", "bob", *v, "--user", "alice",
                            "--json", env=env))
@@ -78,11 +83,13 @@ def test_lock_share_unlock_revoke_verify(vault: Path, tmp_path: Path,
     ok("unlock", str(locked), *v, "--user", "bob", "-o", str(tmp_path / "b"), env=env)
     assert (tmp_path / "b" / "results.parquet").read_bytes() == data
     # a reader may not share onwards
-    err = fails("share", str(locked), "--with", "carol", *v, "--user", "bob", env=env)
+    err = fails("share", str(locked), "--with", "carol", *v, "--user", "bob", env=env,
+                kind="no-access")
     assert "not an owner" in err
 
     ok("revoke", str(locked), "--from", "bob", *v, "--user", "alice", env=env)
-    fails("unlock", str(locked), *v, "--user", "bob", "-o", str(tmp_path / "b2"), env=env)
+    fails("unlock", str(locked), *v, "--user", "bob", "-o", str(tmp_path / "b2"), env=env,
+          kind="no-access")
     verified = json.loads(ok("verify", *v, "--user", "carol", "--json", env=env))
     assert [r["status"] for r in verified] == ["valid"]
 
@@ -93,7 +100,7 @@ def test_lock_share_unlock_revoke_verify(vault: Path, tmp_path: Path,
     # with the vault's metadata lost, the recovery key still opens it (digest checked)
     shutil.copy(locked, tmp_path / "lost.age")
     err = fails("recover", str(tmp_path / "lost.age"), "-i", str(tmp_path / "recovery.txt"),
-                "-o", str(tmp_path / "r2"), env=env)
+                "-o", str(tmp_path / "r2"), env=env, kind="bad-signature")
     assert "signature" in err
     assert (tmp_path / "r2" / "lost").read_bytes() == data
     # and so does the stock age tool with the same recovery key file
@@ -113,7 +120,7 @@ def test_vault_found_from_cwd_and_env(vault: Path, tmp_path: Path, env: dict[str
     assert names == ["raw/a.csv"]
     listed = ok("ls", env={**env, "VAULT_DIR": str(vault), "VAULT_USER": "bob"}, cwd=tmp_path)
     assert listed.startswith("raw/a.csv\t") and "valid" in listed
-    err = fails("ls", env=env)  # run from the repository: no vault above it
+    err = fails("ls", env=env, kind="not-a-vault")  # run from the repository: no vault above it
     assert "no vault" in err or "not a vault" in err
 
 
@@ -177,7 +184,8 @@ def test_user_list_import_remove(vault: Path, tmp_path: Path, env: dict[str, str
     assert [(m["name"], m["admin"]) for m in members["members"]] == [
         ("alice", True), ("bob", False), ("carol", False)]
     assert members["problems"] == []
-    fails("user", "add", "dave", *v, "--user", "bob", env=env)  # bob is not an admin
+    fails("user", "add", "dave", *v, "--user", "bob", env=env,
+          kind="usage")  # no keys given (and bob is not an admin)
     # dave made his keys elsewhere; an admin adds his public keys
     ok("user", "export", "carol", "--user", "carol", "-o", str(tmp_path / "c.age"), env=env)
     shown = json.loads(ok("user", "import", str(tmp_path / "c.age"), "--name", "dave",
@@ -190,13 +198,15 @@ def test_user_list_import_remove(vault: Path, tmp_path: Path, env: dict[str, str
     removed = json.loads(ok("user", "remove", "carol", "--revoke", *v, "--user", "alice",
                             "--json", env=env))
     assert removed["revoked"] == [str(locked)] and removed["skipped"] == []
-    fails("unlock", str(locked), "-o", str(tmp_path / "co"), *v, "--user", "carol", env=env)
+    fails("unlock", str(locked), "-o", str(tmp_path / "co"), *v, "--user", "carol", env=env,
+          kind="unknown-user")
     ok("user", "add", "dave", "--recipient", shown["recipient"], "--signing-key",
        shown["signing_key"], *v, "--user", "alice", env=env)
     names = [m["name"] for m in json.loads(ok("user", "list", *v, "--user", "alice", "--json",
                                               env=env))["members"]]
     assert names == ["alice", "bob", "dave"]
-    err = fails("lock", str(tmp_path / "missing.csv"), *v, "--user", "carol", env=env)
+    err = fails("lock", str(tmp_path / "missing.csv"), *v, "--user", "carol", env=env,
+                kind="not-found")
     assert "carol" in err or "missing" in err
 
 
@@ -205,7 +215,7 @@ def test_no_keyring_gives_clear_error(tmp_path: Path) -> None:
     result = run_vault("init", str(tmp_path / "v"), "--user", "alice",
                        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                             "VAULT_KEY_FILE": ""})
-    assert result.returncode == 1
+    assert result.returncode == exit_codes.BY_KIND[ErrorKind.KEYRING_UNAVAILABLE]
     err = result.stderr.decode()
     assert "error: no usable OS keyring" in err and "hint:" in err and "--key-file" in err
     assert not (tmp_path / "v" / ".vault").exists()
@@ -231,5 +241,6 @@ def test_key_file_when_there_is_no_keyring(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_bytes(b"not it\n")
     err = fails("unlock", str(root / "a.csv.age"), "-o", str(tmp_path / "o2"), "--vault",
-                str(root), "--user", "alice", env={**env, "VAULT_PASSPHRASE_FILE": str(wrong)})
+                str(root), "--user", "alice", env={**env, "VAULT_PASSPHRASE_FILE": str(wrong)},
+                kind="bad-passphrase")
     assert "passphrase" in err

@@ -50,15 +50,26 @@ def sha(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _temps_in(found: list[Path]) -> list[Path]:
+    """Temp files: beside the destination, or inside the private folder a vault's own
+    files are written in (``.NAME.<pid>.<random>.vault-tmp/NAME``)."""
+    files: list[Path] = []
+    for path in found:
+        with contextlib.suppress(OSError):
+            files += sorted(path.iterdir()) if path.is_dir() else [path]
+    return files
+
+
 def temp_files(dest: Path) -> list[Path]:
-    return sorted(dest.parent.glob(f".{dest.name}.*{TEMP_SUFFIX}"))
+    return _temps_in(sorted(dest.parent.glob(f".{dest.name}.*{TEMP_SUFFIX}")))
 
 
 def stray_temps(dest: Path) -> list[Path]:
     """Every temp file a kill may leave: beside ``dest``, and in a vault's ``.vault/`` (the
     registry and the audit checkpoint are replaced the same way)."""
-    folders = {dest.parent, dest.parent / ".vault"}
-    return sorted(p for f in folders if f.is_dir() for p in f.glob(f".*{TEMP_SUFFIX}"))
+    folders = {dest.parent, dest.parent / ".vault", dest.parent / ".vault" / "audit-heads"}
+    return _temps_in(sorted(p for f in folders if f.is_dir()
+                            for p in f.glob(f".*{TEMP_SUFFIX}")))
 
 
 def _temp_modes(dest: Path) -> set[int]:

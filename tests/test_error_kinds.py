@@ -135,12 +135,12 @@ def _run(exc: BaseException) -> int:
 
 
 def test_the_command_line_prints_hints_from_the_kind(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(E.KeyringUnavailableError("no usable OS keyring was found")) == 1
+    assert _run(E.KeyringUnavailableError("no usable OS keyring was found")) == 10
     assert capsys.readouterr().err.splitlines() == [
         "error: no usable OS keyring was found",
         "hint: unlock your keyring, or keep your keys in a passphrase-protected key file "
         "instead (--key-file)"]
-    assert _run(E.FileOperationError("big.csv: no space", kind=ErrorKind.NO_SPACE)) == 1
+    assert _run(E.FileOperationError("big.csv: no space", kind=ErrorKind.NO_SPACE)) == 12
     assert capsys.readouterr().err.splitlines() == [
         "error: big.csv: no space", "hint: free some space and try again"]
     assert _run(E.Cancelled()) == 130

@@ -98,19 +98,42 @@ def test_replace_without_overwrite_refuses_an_existing_name(vault: Path) -> None
     assert [n for n in os.listdir(vault / ".vault") if n.endswith(TEMP_SUFFIX)] == []
 
 
-def test_a_temp_file_swapped_before_publishing_is_caught(vault: Path) -> None:
+def test_a_temp_file_swapped_before_publishing_cannot_publish_a_decoy(vault: Path) -> None:
     """The publish race: a folder writer renames the temp away and puts a decoy at its
-    name; the rename then publishes the decoy. The inode check refuses it."""
+    name. The temp lives in a private folder and is renamed from that folder's descriptor:
+    moving the folder away does not change what is published."""
     folder = vault / ".vault"
     with (open_folder(vault, [".vault"]) as meta,
-          pytest.raises(FileOperationError, match="replaced by someone else"),
           meta.replace("members.json", 0o600) as out):
         out.write(b"the real content")
         out.flush()
-        (tmp,) = [n for n in os.listdir(folder) if n.endswith(TEMP_SUFFIX)]
-        os.rename(folder / tmp, folder / "stolen")
-        (folder / tmp).write_bytes(b"decoy")
-    assert (folder / "stolen").read_bytes() == b"the real content"
+        (box,) = [n for n in os.listdir(folder) if n.endswith(TEMP_SUFFIX)]
+        os.rename(folder / box, folder / "stolen")
+        (folder / box).mkdir()
+        (folder / box / "members.json").write_bytes(b"decoy")
+    assert (folder / "members.json").read_bytes() == b"the real content"
+    assert (folder / box / "members.json").read_bytes() == b"decoy"   # theirs, untouched
+
+
+def test_a_decoy_put_at_the_name_right_after_publishing_is_reported(vault: Path) -> None:
+    """If the published name is replaced between the rename and the check, the write
+    says so instead of reporting success for what is not there."""
+    from vault_app.core import safe_fs
+
+    folder = vault / ".vault"
+    real_rename = os.rename
+
+    def rename_then_swap(src: object, dst: object, **kw: object) -> None:
+        real_rename(src, dst, **kw)  # type: ignore[arg-type]
+        (folder / "members.json").unlink()
+        (folder / "members.json").write_bytes(b"decoy")
+
+    with (open_folder(vault, [".vault"]) as meta,
+          pytest.MonkeyPatch.context() as patch):
+        patch.setattr(safe_fs.os, "rename", rename_then_swap)
+        with (pytest.raises(FileOperationError, match="replaced by someone else"),
+              meta.replace("members.json", 0o600) as out):
+            out.write(b"the real content")
 
 
 def test_a_failure_inside_replace_leaves_the_old_file(vault: Path) -> None:

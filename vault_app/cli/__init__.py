@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from vault_app import __version__
-from vault_app.cli import age_commands
+from vault_app.cli import age_commands, help_texts, manual
 from vault_app.cli._common import run_command
 
 
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         audit_commands.register(commands)
+    manual.register(commands)
+    help_texts.apply(parser)
     return parser
 
 

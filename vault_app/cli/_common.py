@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vault_app.cli.hints import hint_lines
+from vault_app.cli import exit_codes, output
 from vault_app.core.errors import Cancelled, ErrorKind, VaultError
 
 
@@ -55,14 +55,37 @@ def _unwind_on_termination() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+class _Printable:
+    """A text stream that shows text as ``printable`` does (every line a verb prints,
+    every error): a name someone else chose never drives the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(output.printable(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _printable_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def error(message: str, hints: Sequence[str] = ()) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    for hint in hints:
-        print(f"hint: {hint}", file=sys.stderr)
+    output.error(message, list(hints))
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the verb's handler; map every expected failure to ``error:`` and exit 1.
+    """Run the verb's handler; map every expected failure to ``error:`` (or, with
+    ``--json``, one JSON object) and the exit status of its kind (``cli/exit_codes.py``).
 
     The ``hint:`` lines are worded from the error's kind and remedy (``cli/hints.py``),
     never from its message text.
@@ -71,24 +94,42 @@ def run_command(args: argparse.Namespace) -> int:
         import logging  # only here: about 5 ms of start-up otherwise
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    command = getattr(args, "command", None)
     try:
-        with _unwind_on_termination():
+        with _unwind_on_termination(), _printable_output(), output.quiet(args):
             result = args.handler(args)
         return int(result or 0)
     except Terminated as exc:
         error("terminated")
         return 128 + exc.signum
-    except Cancelled as exc:
-        error("cancelled", hint_lines(exc))
-        return 130
+    except Cancelled:  # a normal outcome, said plainly
+        output.report(Cancelled("cancelled"), args, exit_codes.INTERRUPTED)
+        return exit_codes.INTERRUPTED
     except VaultError as exc:
-        error(str(exc), hint_lines(exc))
-        return 1
+        code = exit_codes.for_kind(exc.kind, command)
+        output.report(exc, args, code)
+        return code
     except KeyboardInterrupt:
         error("interrupted")
-        return 130
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
-        return 1
+        return exit_codes.FAILED
+    except OSError as exc:  # one the verb did not expect: still named, never a traceback
+        from vault_app.core.atomic import describe_os_error
+
+        described = describe_os_error(exc, exc.filename or "a file")
+        code = exit_codes.for_kind(described.kind, command)
+        output.report(described, args, code)
+        return code
+    except Exception as exc:  # a bug: said plainly; the traceback only with VAULT_DEBUG
+        if os.environ.get("VAULT_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        internal = VaultError(f"internal error ({type(exc).__name__}); nothing more was done",
+                              kind=ErrorKind.INTERNAL)
+        output.report(internal, args, exit_codes.for_kind(ErrorKind.INTERNAL, command))
+        return exit_codes.for_kind(ErrorKind.INTERNAL, command)
 
 
 def ask_passphrase(prompt: str = "Enter passphrase: ", *, confirm: bool = False) -> bytes:

@@ -65,7 +65,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     recipient = str(identity.recipient())
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     text = f"# created: {created}\n# public key: {recipient}\n{identity}\n".encode()
-    if args.output:
+    if args.output and args.output != "-":
         with atomic_output(args.output) as out:
             out.write(text)
     else:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vault_app.cli import output
 from vault_app.cli._common import UsageError, ask_passphrase, print_json
 from vault_app.cli.age_commands import load_identity_file
 from vault_app.core.atomic import atomic_output
@@ -35,7 +36,11 @@ def _common(json_output: bool = True) -> argparse.ArgumentParser:
     parent.add_argument("--key-file", action="store_true",
                         help="keep keys in a passphrase-protected file, not the OS keyring")
     if json_output:
-        parent.add_argument("--json", action="store_true", help="machine-readable output")
+        parent.add_argument("--json", action="store_true",
+                            help="machine-readable output (errors too: one JSON object "
+                                 "on stderr)")
+    parent.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing but errors (no progress bar, no result lines)")
     return parent
 
 
@@ -53,18 +58,9 @@ def register(commands: Any) -> None:
                         "setgid, no access for others); see docs/teams.md")
     p.set_defaults(handler=cmd_init)
 
-    p = commands.add_parser("lock", parents=[common], help="encrypt files into the vault")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--keep", action="store_true", help="keep the plaintext")
-    p.add_argument("--replace", action="store_true",
-                   help="store a new version of an existing locked file (owner or editor)")
-    p.set_defaults(handler=cmd_lock)
+    from vault_app.cli import script_commands  # here: it imports this module
 
-    p = commands.add_parser("unlock", parents=[common], help="decrypt vault files")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("-o", "--output", metavar="DIR", default=".", help="folder to write to")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.set_defaults(handler=cmd_unlock)
+    script_commands.register(commands, common)
 
     p = commands.add_parser("ls", parents=[common], help="list the vault's files")
     p.set_defaults(handler=cmd_ls)
@@ -221,6 +217,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     from vault_app.core.vault import Vault
 
     keystore = _keystore(args)
+    if args.recovery_out == "-":
+        args.recovery_out = None  # standard output: printed below, as without the option
     identity = generate_identity(post_quantum=args.pq)
     recipient = str(identity.recipient())
     if args.recovery_out:  # written first, exclusively: a failed init then removes it
@@ -250,32 +248,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         print("Recovery key (shown once; keep it offline, it opens every file):")
         print(recovery)
-    return 0
-
-
-def cmd_lock(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    infos = []
-    for name in args.files:  # each reported as soon as it is done: a later failure stops
-        info = vault.lock(Path(name), keep=args.keep, replace=args.replace)
-        infos.append(info)
-        if not args.json:
-            _print_info(info, "locked")
-    if args.json:
-        print_json([i.to_json() for i in infos])
-    return 0
-
-
-def cmd_unlock(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    outs = []
-    for name in args.files:
-        out = vault.unlock(Path(name), Path(args.output), overwrite=args.force)
-        outs.append({"file": name, "output": str(out)})
-        if not args.json:
-            print(f"unlocked {out}")
-    if args.json:
-        print_json(outs)
     return 0
 
 
@@ -314,9 +286,13 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = _open(args).export(Path(args.file), args.recipient, Path(args.output))
+    to_stdout = args.output == "-"
+    target = output.binary_stdout() if to_stdout else Path(args.output)
+    out = _open(args).export(Path(args.file), args.recipient, target)
+    if to_stdout:  # standard output holds the age file itself
+        return 0
     if args.json:
-        print_json({"file": args.file, "output": str(out), "recipient": args.recipient})
+        print_json({"file": args.file, "output": args.output, "recipient": args.recipient})
     else:
         print(f"exported {out}")
     return 0
@@ -341,6 +317,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     from vault_app.core.vault import Vault, default_user, recover_file
 
+    if args.output == "-":
+        raise UsageError("recover writes files (each checked before it appears); "
+                         "-o - is not offered", hint="give a folder with -o DIR")
     identities = load_identity_file(args.identity)
     if len(identities) != 1:
         raise UsageError("the recovery identity file must hold exactly one identity")
@@ -473,11 +452,15 @@ def cmd_user_export(args: argparse.Namespace) -> int:
     keystore.load(name)  # open first (may ask the entry's own passphrase)
     passphrase = _passphrase_fn()(f"Passphrase for the exported keys of {name}: ", True)
     data = keystore.export(name, passphrase)
-    with atomic_output(args.output) as out:
-        out.write(data)
-    if args.json:
-        print_json({"name": name, "output": args.output})
+    if args.output == "-":  # armored text, safe on a terminal
+        output.data_stream().write(data)
+        output.data_stream().flush()
     else:
+        with atomic_output(args.output) as out:
+            out.write(data)
+    if args.json and args.output != "-":
+        print_json({"name": name, "output": args.output})
+    elif args.output != "-":  # standard output holds the keys themselves
         print(f"exported the keys of {name} to {args.output} (passphrase-protected)")
     return 0
 

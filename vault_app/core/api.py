@@ -12,13 +12,17 @@ import io
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault_app.core.age import decrypt, open_input
-from vault_app.core.errors import KeyFormatError, NotAVaultError
+from vault_app.core.errors import KeyFormatError
 from vault_app.core.keys import parse_identities, parse_identity, prompting_passphrase_identity
 from vault_app.core.reader import AgeReader
 from vault_app.core.recipients import Identity
 from vault_app.core.stream import CHUNK
+
+if TYPE_CHECKING:  # the vault code loads only when a vault is used
+    from vault_app.core.key_session import KeySession
 
 PathLike = str | os.PathLike[str]
 Identities = str | Identity | Iterable[Identity | str]
@@ -79,20 +83,13 @@ def _passphrase_source(passphrase: str | None) -> Callable[[str, bool], bytes]:
 
 
 def _vault_reader(locked: Path, vault: PathLike | None, user: str | None,
-                  passphrase: str | None) -> AgeReader:
-    """Resolve the vault holding ``locked`` and read it with the acting user's keys."""
-    # imported here: the keyring and the vault code load only when a vault is used
-    from vault_app.core.keystore import Keystore
-    from vault_app.core.vault import Vault
+                  passphrase: str | None, session: KeySession | None) -> AgeReader:
+    """Read ``locked`` with the acting user's keys, from ``session`` or a one-off one."""
+    if session is None:
+        from vault_app.core.key_session import KeySession
 
-    root = Path(vault) if vault is not None else Vault.find(locked.absolute().parent)
-    if root is None:
-        raise NotAVaultError(
-            f"{locked}: is not inside a vault",
-            hint="pass vault=DIR, or identities= / identity_file= to read a plain age file",
-        )
-    keystore = Keystore(passphrase=_passphrase_source(passphrase))
-    return Vault.open(root, user=user, keystore=keystore).open_reader(locked)
+        session = KeySession(user=user, ask=_passphrase_source(passphrase))
+    return session.vault_for(locked, vault=vault, user=user).open_reader(locked)
 
 
 def open_locked(
@@ -103,6 +100,7 @@ def open_locked(
     vault: PathLike | None = None,
     user: str | None = None,
     passphrase: str | None = None,
+    session: KeySession | None = None,
 ) -> io.BufferedReader:
     """Open a locked (age) file for reading, decrypting on the fly with random access.
 
@@ -112,6 +110,8 @@ def open_locked(
     keyring, or the passphrase-protected key file); the file's signature is checked.
     ``passphrase`` opens an encrypted identity file or passphrase-protected keys;
     without it, ``VAULT_PASSPHRASE_FILE`` is used or the passphrase is asked for.
+    ``session`` (a :class:`KeySession`) keeps the vault's keys unlocked between opens;
+    without it each open unlocks them anew.
     """
     locked = Path(path)
     keys: list[Identity] = []
@@ -122,5 +122,5 @@ def open_locked(
     if identities is not None or identity_file is not None:
         reader = AgeReader(locked, identities=keys)
     else:
-        reader = _vault_reader(locked, vault, user, passphrase)
+        reader = _vault_reader(locked, vault, user, passphrase, session)
     return io.BufferedReader(reader, CHUNK)

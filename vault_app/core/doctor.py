@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -58,11 +57,8 @@ class Repair:
 
     def set_aside(self, parts: Sequence[str]) -> str:
         """Move the vault entry ``parts`` into ``.vault/resolved/<stamp>/`` (kept)."""
-        folder = self.vault.path / META / RESOLVED / self.stamp
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        source = self.vault.path.joinpath(*parts)
-        target = folder / "__".join(parts)
-        os.rename(source, target)
+        target = self.vault.path / META / RESOLVED / self.stamp / "__".join(parts)
+        self.vault._session.folder.move(self.vault.path.joinpath(*parts), target)
         return str(target.relative_to(self.vault.path))
 
 

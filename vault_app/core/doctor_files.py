@@ -172,7 +172,7 @@ def _set_aside(repair: Repair, path: Path) -> str:
 
 def _promote(repair: Repair, main: Version, newer: Version) -> str:
     aside = _set_aside(repair, main.path)
-    os.rename(newer.path, main.path)
+    repair.vault._session.folder.move(newer.path, main.path)
     return f"{aside}; put {_rel(repair.vault, newer.path)} back under its name"
 
 

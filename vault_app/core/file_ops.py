@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import threading
 import uuid
@@ -55,6 +56,8 @@ from vault_app.core.verify import checked_head, judge
 if TYPE_CHECKING:
     from vault_app.core.reader import AgeReader
 
+_STREAM_BLOCK = 4 << 20  # plaintext decrypted per read when unlocking to a stream
+
 
 def default_dest(session: Session, src: Path) -> Path:
     """Beside ``src`` if it is inside the vault, else at the vault's top; plus ``.age``."""
@@ -63,9 +66,10 @@ def default_dest(session: Session, src: Path) -> Path:
     return (src.parent if inside else session.path) / (src.name + LOCKED_SUFFIX)
 
 
-def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace: bool,
+def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace: bool | None,
          progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
-    """Encrypt ``src`` to ``dest`` (a new version if ``replace``); returns ``dest``."""
+    """Encrypt ``src`` to ``dest`` (a new version if ``replace``; ``None``: if ``dest`` is
+    given); returns ``dest``."""
     if src.is_symlink():  # it may point out of the vault; its target would stay behind
         raise FileOperationError(f"{src}: is a symbolic link; lock the file it points to",
                                  path=src, kind=ErrorKind.NOT_A_FILE)
@@ -80,8 +84,29 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
     if session.meta in src.absolute().parents:
         raise FileOperationError(f"{src}: is inside the vault's metadata folder", path=src,
                                  kind=ErrorKind.USAGE)
-    replace = replace or dest is not None
+    replace = dest is not None if replace is None else replace
     dest = Path(dest) if dest is not None else default_dest(session, src)
+    with age.open_input(src) as plain:
+        source = os.fstat(plain.fileno())
+        change, refs = lock_stream(session, plain, dest, replace=replace,
+                                   expect_size=source.st_size, progress=progress,
+                                   cancel=cancel)
+    session.audit(change, dest, kept=keep, **refs)
+    if not keep:
+        _remove_plaintext(src, source)
+    return dest
+
+
+def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
+                expect_size: int | None, progress: ProgressFn | None,
+                cancel: CancelToken | None) -> tuple[str, dict[str, Any]]:
+    """Encrypt the open stream ``plain`` (a file, a pipe, standard input: its size need
+    not be known) to ``dest``, a new version if ``replace``.
+
+    As for a file: signed, read back and verified, published atomically; the plaintext
+    never touches the disk. The caller audits (it knows where the plaintext came from):
+    this returns the audit action (lock or update) and its file references.
+    """
     me = session.keys()
     session.require_current()
     with session.file_lock(dest):
@@ -104,17 +129,11 @@ def lock(session: Session, src: Path, *, keep: bool, dest: Path | None, replace:
                 acl.setdefault(name, Role(role).value)
             file_id = uuid.uuid4().hex
         readers = recipients_for(session, acl)
-        with age.open_input(src) as plain:
-            source = os.fstat(plain.fileno())
-            record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
-                           change="update" if prev else "lock", prev=prev, file_id=file_id,
-                           overwrite=bool(prev), expect_size=source.st_size,
-                           progress=progress, cancel=cancel)
-    session.audit("update" if prev else "lock", dest, kept=keep,
-                  **file_refs(record, len(prev) + 1))
-    if not keep:
-        _remove_plaintext(src, source)
-    return dest
+        record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
+                       change="update" if prev else "lock", prev=prev, file_id=file_id,
+                       overwrite=bool(prev), expect_size=expect_size, progress=progress,
+                       cancel=cancel)
+    return "update" if prev else "lock", file_refs(record, len(prev) + 1)
 
 
 def _remove_plaintext(src: Path, source: os.stat_result) -> None:
@@ -249,14 +268,45 @@ def unlock(session: Session, locked: Path, out_dir: Path | str, *, overwrite: bo
     return out
 
 
-def export(session: Session, locked: Path, recipient: str, out: Path, *,
-           progress: ProgressFn | None, cancel: CancelToken | None) -> Path:
-    """A standard age copy of ``locked`` for ``recipient``, without the vault's stanzas.
-    Owners only: it decides who reads the content, as sharing does."""
+def unlock_to(session: Session, locked: Path, dst: BinaryIO, *, progress: ProgressFn | None,
+              cancel: CancelToken | None) -> int:
+    """Decrypt ``locked`` to an open stream (standard output); returns the size.
+
+    What went out cannot be withdrawn, so the signed content is checked before the first
+    byte goes out (``open_reader``), the unlock is recorded before it too (an unlock the
+    audit log cannot record releases nothing), and every chunk is authenticated as it is
+    decrypted.
+    """
+    done = 0
+    block = bytearray(_STREAM_BLOCK)
+    with open_reader(session, locked, verify_content=True) as reader:
+        session.audit("unlock", locked, output="-")
+        while n := reader.readinto(block):
+            if cancel is not None:
+                cancel.check()
+            dst.write(memoryview(block)[:n])
+            done += n
+            if progress is not None:
+                progress(done)
+    dst.flush()
+    return done
+
+
+def export(session: Session, locked: Path, recipient: str, out: Path | BinaryIO, *,
+           progress: ProgressFn | None, cancel: CancelToken | None) -> Path | BinaryIO:
+    """A standard age copy of ``locked`` for ``recipient``, without the vault's stanzas,
+    to a new file or an open stream. Owners only: it decides who reads the content, as
+    sharing does."""
     target = parse_recipient(recipient)
     with session.folder.open_read(locked) as handle:
         head, _current = owned_head(session, locked, handle)
         file_key = session.file_key(head, locked)
+        if not isinstance(out, Path):  # a stream cannot be withdrawn: recorded first
+            session.audit("export", locked, recipient=recipient)
+            pipe(handle, locked, head, file_key, cancel,
+                 lambda src: age.encrypt(src, out, [target], progress=progress,
+                                         cancel=cancel))
+            return out
         with atomic_output(out) as dst:
             pipe(handle, locked, head, file_key, cancel,
                  lambda src: age.encrypt(src, dst, [target], progress=progress, cancel=cancel))
@@ -299,7 +349,12 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
 
     handle = session.folder.open_read(locked, buffered=False)
     try:
-        head = checked_head(session, locked, handle)
+        # the header is read line by line: through a buffer, not one read call a byte
+        lines = io.BufferedReader(handle)  # type: ignore[type-var]  # a raw FileIO
+        try:
+            head = checked_head(session, locked, lines)
+        finally:
+            lines.detach()  # the reader below keeps the raw file, unbuffered
         assert head.history is not None
         file_key = session.file_key(head, locked)
         digest = head.history[-1].payload_sha256 if verify_content else None

@@ -84,3 +84,4 @@ def make_team_folder(root: Path, gid: int) -> None:
         from vault_app.core.atomic import describe_os_error
 
         raise describe_os_error(exc, root) from None
+

@@ -55,7 +55,13 @@ def file_verdict(seen: VaultSeen, history: Sequence[Record]) -> Verdict | None:
 
 
 def remember_history(seen: VaultSeen, history: Sequence[Record], name: str) -> None:
-    current = history[-1]
-    known = seen.files.get(current.file_id)
-    if known is None or len(history) > known.version:
+    if is_news(seen, history):
+        current = history[-1]
         seen.files[current.file_id] = FileSeen(len(history), current.digest(), name)
+
+
+def is_news(seen: VaultSeen, history: Sequence[Record]) -> bool:
+    """Whether ``history`` would move the memory of its file forward (so that reading a
+    file already remembered at this version writes nothing)."""
+    known = seen.files.get(history[-1].file_id)
+    return known is None or len(history) > known.version

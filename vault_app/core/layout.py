@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from vault_app.core.errors import ErrorKind, UnknownUserError
+from vault_app.core.errors import ErrorKind, FileOperationError, UnknownUserError
 
 META = ".vault"  # the vault's metadata folder, inside the vault folder
 CONFIG = "config.json"
@@ -69,3 +69,15 @@ def check_name(name: str) -> str:
             hint="use letters, digits, '.', '_', '-' or '@' (at most 64, no leading dot)",
         )
     return name
+
+
+def locked_path(root: Path, name: Path) -> Path:
+    """Where the file ``name`` (relative to the vault folder ``root``, or absolute inside
+    it) is stored locked: inside ``root``, outside its metadata, with the ``.age`` suffix."""
+    path = Path(os.path.normpath(root / name))
+    rel = os.path.relpath(path, root)
+    if rel == "." or rel.split(os.sep)[0] in ("..", META) or path.name.startswith("."):
+        raise FileOperationError(f"{name}: is not a file name inside the vault {root}",
+                                 path=path, kind=ErrorKind.USAGE)
+    return path if path.name.endswith(LOCKED_SUFFIX) else path.with_name(path.name
+                                                                         + LOCKED_SUFFIX)

@@ -310,7 +310,9 @@ def _parquet(src: Readable, limit: int) -> Preview:
         return Preview([], [], "Parquet preview needs the optional pyarrow package "
                                "(pip install pyarrow). Unlock the file to open it elsewhere.")
     try:
-        parquet = pq.ParquetFile(src)
+        # no pre-buffering: its background reads of a Python file object can abort the
+        # interpreter at exit (apache/arrow#33975); one row batch gains nothing from it
+        parquet = pq.ParquetFile(src, pre_buffer=False)
         columns = [str(n) for n in parquet.schema_arrow.names]
         total = parquet.metadata.num_rows
         batch = next(parquet.iter_batches(batch_size=max(1, limit)), None)

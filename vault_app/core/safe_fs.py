@@ -225,37 +225,63 @@ class Folder:
     @contextlib.contextmanager
     def replace(self, name: str, mode: int, *, overwrite: bool = True,
                 readable: bool = False) -> Iterator[BinaryIO]:
-        """Write a new ``name``: an owner-only temp file, then a checked atomic rename.
+        """Write a new ``name``: an owner-only temp file, then an atomic rename.
 
-        ``mode`` is given to the complete, synced file just before it is published. On
-        any failure (or if the name turns out to hold another file than the one written)
-        nothing is left under the temp name and an error is raised.
+        The temp file is made inside a private folder (0700, made here) beside the
+        destination, and renamed from that folder's descriptor: someone who can rename
+        entries of this folder may rename the private folder away, but cannot change what
+        is in it, and the rename follows the descriptor, so the file published is the
+        file written. ``mode`` is given to the complete, synced file just before it is
+        published. On any failure nothing is left behind and an error is raised.
         """
         stem = temp_stem(name)
         self.remove_stale_temps(stem)
-        tmp = f".{stem}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
-        fd = self.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        box_name = f".{stem}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        box = self._make_box(box_name)
         try:
+            fd = box.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                with os.fdopen(fd, "w+b" if readable else "wb", closefd=False) as handle:
-                    yield handle
-                    handle.flush()
-                os.fsync(fd)
-            except OSError as exc:  # disk full, quota, I/O: named, with the real path
-                raise _describe(exc, str(self.path / name)) from None
-            with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
-                os.fchmod(fd, mode)
-            self._publish(tmp, name, fd, overwrite)
-        except BaseException:
-            with contextlib.suppress(FileOperationError):
-                self._unlink_if_same(tmp, fd)
-            raise
+                try:
+                    with os.fdopen(fd, "w+b" if readable else "wb", closefd=False) as handle:
+                        yield handle
+                        handle.flush()
+                    os.fsync(fd)
+                except OSError as exc:  # disk full, quota, I/O: named, with the real path
+                    raise _describe(exc, str(self.path / name)) from None
+                with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+                    os.fchmod(fd, mode)
+                self._publish(box, name, fd, overwrite)
+            finally:
+                os.close(fd)
         finally:
-            os.close(fd)
+            self._remove_box(box, box_name)
         self.fsync()
 
-    def _publish(self, tmp: str, name: str, fd: int, overwrite: bool) -> None:
-        src, src_fd = self._at(tmp)
+    def _make_box(self, box_name: str) -> Folder:
+        """A new private folder (0700) for one temp file, opened without links."""
+        where, dir_fd = self._at(box_name)
+        try:
+            os.mkdir(where, 0o700, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _describe(exc, str(self.path / box_name)) from None
+        return self.subfolder(box_name)
+
+    def _remove_box(self, box: Folder, box_name: str) -> None:
+        """Empty the private folder through its descriptor, then remove it by name only if
+        the name still holds it."""
+        with contextlib.suppress(OSError, FileOperationError):
+            for entry in box.names():
+                box.unlink(entry)
+            mine = os.fstat(box.fd) if box.fd is not None else None
+            found = self.lstat(box_name)
+            if found is not None and (mine is None or (found.st_dev, found.st_ino) == (
+                    mine.st_dev, mine.st_ino)):
+                where, dir_fd = self._at(box_name)
+                os.rmdir(where, dir_fd=dir_fd)
+        box.close()
+
+    def _publish(self, box: Folder, name: str, fd: int, overwrite: bool) -> None:
+        src, src_fd = box._at(name)
         dst, dst_fd = self._at(name)
         try:
             if overwrite:
@@ -272,12 +298,11 @@ class Folder:
         if published is None or (published.st_dev, published.st_ino) != (mine.st_dev,
                                                                          mine.st_ino):
             raise FileOperationError(
-                f"{self.path / name}: was replaced by someone else while it was being "
-                "written; nothing was changed", kind=ErrorKind.BUSY,
+                f"{self.path / name}: was replaced by someone else right after it was "
+                "written",
+                kind=ErrorKind.BUSY,
                 hint="someone with write access to the vault folder is interfering; "
                      "tell a vault admin")
-        if not overwrite:
-            self._unlink_if_same(tmp, fd)
 
     def _link_no_clobber(self, src: str, src_fd: int | None, dst: str,
                          dst_fd: int | None) -> None:
@@ -292,16 +317,12 @@ class Folder:
             if os.path.lexists(self.path / Path(dst).name):
                 raise FileExistsError(errno.EEXIST, "exists") from None
             os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+            return
 
-    def _unlink_if_same(self, name: str, fd: int) -> None:
-        """Remove ``name`` only if it is still the file open as ``fd``."""
-        found = self.lstat(name)
-        mine = os.fstat(fd)
-        if found is not None and (found.st_dev, found.st_ino) == (mine.st_dev, mine.st_ino):
-            self.unlink(name)
 
     def remove_stale_temps(self, stem: str) -> None:
-        """Remove this user's temp files for ``stem`` whose writer died (kill -9, a crash).
+        """Remove this user's temp files (and their private folders) for ``stem`` whose
+        writer died (kill -9, a crash).
 
         Only our own (another member's live writer may be on another machine, where its
         pid means nothing here), only of processes that no longer exist, never through
@@ -312,11 +333,14 @@ class Folder:
                 continue
             pid_text = name[len(prefix) : -len(TEMP_SUFFIX)].split(".", 1)[0]
             info = self.lstat(name)
-            if (info is None or not stat.S_ISREG(info.st_mode) or not pid_text.isdigit()
-                    or info.st_uid != _uid() or pid_alive(int(pid_text))):
+            if (info is None or not pid_text.isdigit() or info.st_uid != _uid()
+                    or pid_alive(int(pid_text))):
                 continue
-            with contextlib.suppress(FileOperationError):
-                self.unlink(name)
+            with contextlib.suppress(FileOperationError, OSError):
+                if stat.S_ISDIR(info.st_mode):
+                    self._remove_box(self.subfolder(name), name)
+                elif stat.S_ISREG(info.st_mode):
+                    self.unlink(name)
 
     def append(self, name: str, data: bytes, mode: int) -> None:
         """Append ``data`` to the regular file ``name`` (created with ``mode``) and sync."""

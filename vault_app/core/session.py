@@ -123,6 +123,8 @@ class Session:
 
     def _save_seen(self) -> None:
         registry = self.registry_store.cached
+        known = self.seen.state  # a file read again at a version remembered: nothing new
+        self._learned = [(h, n) for h, n in self._learned if freshness.is_news(known, h)]
         if not self._learned and self._audit_seen is None and (
                 registry is None or registry.version <= self.seen.state.registry_version):
             return

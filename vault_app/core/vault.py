@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 from vault_app.core import adoption, file_ops, joining, listing, membership, sharing
 from vault_app.core.acl import Role, Verdict
@@ -32,7 +32,7 @@ from vault_app.core.file_ops import recover_file
 from vault_app.core.folder_modes import make_team_folder, resolve_group
 from vault_app.core.keys import KeyPair, generate_identity, is_post_quantum
 from vault_app.core.keystore import Keystore, UserKeys
-from vault_app.core.layout import META, check_name, display_name
+from vault_app.core.layout import META, check_name, display_name, locked_path
 from vault_app.core.listing import FileInfo
 from vault_app.core.members import Member, Registry, first_registry, new_member
 from vault_app.core.progress import CancelToken, ProgressFn
@@ -212,18 +212,44 @@ class Vault:
 
     @_remembering
     def lock(self, src: Path | str, *, keep: bool = False, dest: Path | None = None,
-             replace: bool = False, progress: ProgressFn | None = None,
+             replace: bool | None = None, progress: ProgressFn | None = None,
              cancel: CancelToken | None = None) -> FileInfo:
         """Encrypt ``src`` into the vault, verify it by decrypting, then remove the plaintext.
 
         Writing over an existing locked file makes a new version (the acting user must be
-        its owner or editor; its ACL carries over). That happens when ``dest`` is given
-        explicitly or ``replace`` is set; otherwise an existing file is an error, so a
-        dropped file never silently replaces another's content.
+        its owner or editor; its ACL carries over). That happens when ``replace`` is set,
+        or when it is left out (None) and ``dest`` is given explicitly; otherwise an
+        existing file is an error, so a dropped file never silently replaces another's
+        content.
         """
         done = file_ops.lock(self._session, Path(src), keep=keep, dest=dest, replace=replace,
                              progress=progress, cancel=cancel)
         return self.info(done)
+
+    @_remembering
+    def lock_stream(self, plain: BinaryIO, dest: Path | str, *, replace: bool = False,
+                    source: str = "stream", progress: ProgressFn | None = None,
+                    cancel: CancelToken | None = None) -> FileInfo:
+        """Encrypt an open stream of unknown size (standard input, a writer's pipe) to
+        ``dest`` (a ``.age`` path in the vault), as :meth:`lock` does a file: signed,
+        verified by reading back, published atomically, no plaintext on disk.
+        ``source`` says in the audit log where the plaintext came from."""
+        dest = locked_path(self.path, Path(dest))
+        change, refs = file_ops.lock_stream(self._session, plain, dest, replace=replace,
+                                            expect_size=None, progress=progress,
+                                            cancel=cancel)
+        self._session.audit(change, dest, source=source, **refs)
+        return self.info(dest)
+
+    def make_folder(self, folder: Path | str) -> None:
+        """``folder`` in the vault and its missing parents, each with the vault's shared
+        folder mode, reached without links (for a tree being locked or written)."""
+        parts = self._session.folder.parts(Path(folder).absolute())
+        if parts[:1] == (META,):
+            raise VaultError(f"{folder}: is inside the vault's metadata folder",
+                             kind=ErrorKind.USAGE)
+        with self._session.folder.folder(parts, create=True):
+            pass
 
     @_remembering
     def unlock(self, locked: Path | str, out_dir: Path | str, *, overwrite: bool = False,
@@ -233,14 +259,25 @@ class Vault:
                                progress=progress, cancel=cancel)
 
     @_remembering
-    def export(self, locked: Path | str, recipient: str, out: Path | str, *,
-               progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
-        """A standard age copy (no vault stanzas) for someone outside the vault.
+    def unlock_to(self, locked: Path | str, dst: BinaryIO, *,
+                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> int:
+        """Decrypt to an open stream (standard output); the signed content is checked
+        before the first byte goes out. Returns the size."""
+        return file_ops.unlock_to(self._session, Path(locked), dst, progress=progress,
+                                  cancel=cancel)
+
+    @_remembering
+    def export(self, locked: Path | str, recipient: str, out: Path | str | BinaryIO, *,
+               progress: ProgressFn | None = None,
+               cancel: CancelToken | None = None) -> Path | BinaryIO:
+        """A standard age copy (no vault stanzas) for someone outside the vault, to a new
+        file or an open stream.
 
         Owners only: it decides who reads the content, as sharing does. (A reader can
         of course decrypt and re-encrypt by hand; the app does not do it for them.)
         """
-        return file_ops.export(self._session, Path(locked), recipient, Path(out),
+        target = Path(out) if isinstance(out, str | os.PathLike) else out
+        return file_ops.export(self._session, Path(locked), recipient, target,
                                progress=progress, cancel=cancel)
 
     @_remembering

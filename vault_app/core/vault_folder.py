@@ -83,6 +83,21 @@ class VaultFolder:
         with self.folder(parents) as folder:
             return folder.lstat(name)
 
+    def move(self, path: Path, to: Path) -> None:
+        """Rename the vault entry ``path`` to ``to`` (also in the vault; its folder made
+        with the shared mode if missing), neither reached through a link."""
+        *src_parents, src_name = self.parts(path)
+        *dst_parents, dst_name = self.parts(to)
+        with self.folder(src_parents) as src, self.folder(dst_parents, create=True) as dst:
+            src_at, src_fd = src._at(src_name)
+            dst_at, dst_fd = dst._at(dst_name)
+            try:
+                os.rename(src_at, dst_at, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+            except OSError as exc:
+                raise safe_fs.describe_entry_error(exc, src, src_name) from None
+            dst.fsync()
+            src.fsync()
+
     def unlink_if(self, path: Path, expected: os.stat_result) -> bool:
         """Remove ``path`` only if it is still the file ``expected`` (device and inode)."""
         *parents, name = self.parts(path)
