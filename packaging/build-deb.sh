@@ -19,8 +19,8 @@ BUNDLE=$ROOT/dist/dataset-vault
 
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/pyproject.toml" | head -n1)
 ARCH=$(dpkg --print-architecture)
-APP_SVG=$ROOT/resources/icons/app.svg
-MIME_SVG=$ROOT/resources/icons/file-locked.svg
+APP_SVG=$ROOT/vault_app/gui/resources/icons/app.svg
+MIME_SVG=$ROOT/vault_app/gui/resources/icons/file-locked.svg
 for f in "$APP_SVG" "$MIME_SVG"; do
   [ -f "$f" ] || { echo "error: icon $f is missing" >&2; exit 1; }
 done
