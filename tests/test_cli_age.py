@@ -451,8 +451,8 @@ def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: 
             proc.wait()
         if not proc.stdin.closed:
             proc.stdin.close()
-    err = proc.stderr.read()
-    proc.stderr.close()
+        err = proc.stderr.read()  # read and closed even when an assertion failed
+        proc.stderr.close()
     assert err.startswith(b"error: "), err
     assert os.listdir(work) == []
 

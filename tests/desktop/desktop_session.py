@@ -24,7 +24,7 @@ from PySide6.QtGui import QImage
 
 ROOT = Path(__file__).resolve().parents[2]
 LINUX = ROOT / "packaging" / "linux"
-ICONS = ROOT / "resources" / "icons"
+ICONS = ROOT / "vault_app" / "gui" / "resources" / "icons"
 TOOLS = ("Xvfb", "openbox", "pcmanfm", "xdotool", "xwininfo", "xprop", "import",
          "update-mime-database", "update-desktop-database")
 #: Apps as users get them: the .deb's (``.ci/package-check`` sets this while installed).

@@ -39,7 +39,7 @@ def make_keystore(config_dir: Path, real: bool) -> tuple[Keystore, Callable[[], 
         ks = Keystore(config_dir=config_dir, service=f"dataset-vault-test-{secrets.token_hex(6)}")
 
         def cleanup() -> None:
-            for name in ("alice", "bob"):
+            for name in ("alice", "bob", "carol", "erin"):   # the users tests make
                 with contextlib.suppress(Exception):
                     ks.delete(name)
         return ks, cleanup

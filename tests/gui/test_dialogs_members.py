@@ -94,7 +94,7 @@ def test_a_member_who_is_not_admin_cannot_change_members(qtbot: Any, vault_env: 
     assert not dialog.add_button.isEnabled()
     dialog.table.selectRow(0)
     assert not dialog.remove_button.isEnabled()
-    assert dialog.note.text() == "Only vault admins can add or remove members."
+    assert dialog.note.text() == "Only vault admins can approve, add or remove members."
     text = dialog.copy_my_keys()
     assert json.loads(text)["name"] == "bob"
     assert "SECRET" not in text.upper()

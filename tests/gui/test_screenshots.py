@@ -11,7 +11,9 @@ import pytest
 from PySide6.QtGui import QImage
 
 EXPECTED = ["01-empty-vault.png", "02-vault-with-files.png", "03-share-dialog.png",
-            "04-progress.png", "05-preview.png", "06-error.png", "07-dark-theme.png"]
+            "04-progress.png", "05-preview.png", "06-error.png", "07-dark-theme.png",
+            "08-not-a-member.png", "09-ask-to-join.png", "10-members-requests.png",
+            "11-approve-refused.png", "12-sync-conflict.png", "13-resolve-plan.png"]
 
 
 def distinct_colours(image: QImage) -> int:

@@ -189,7 +189,8 @@ class DetailsPane(QWidget):
                   else info.signature_detail if info else entry.error or "")
         self.signature.setText(verdicts.describe(status, detail) if status
                                else "Reading the header…")
-        self.signature.setToolTip(detail)
+        self.signature.setToolTip(verdicts.sentence(status) if status in verdicts.HISTORY
+                                  else detail)
         self.sig_icon.setPixmap(icons.signature_icon(status).pixmap(24, 24))
         self.sig_icon.setToolTip(f"Signature: {verdicts.short(status)}")
         if info is None:

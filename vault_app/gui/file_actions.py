@@ -243,12 +243,15 @@ class FileActions(WindowPart):
         if vault is None:
             return
         chosen = [e.path for e in self.selected_entries() if e.locked]
-        paths = chosen or [e.path for e in self.model.entries() if e.locked]
-        if not paths:
+        if not chosen and not any(e.locked for e in self.model.entries()):
             self.statusBar().showMessage("There are no locked files to verify.", 5000)
             return
-        self.tasks.read(functools.partial(vault.verify, paths), what="verify files",
-                        label=f"Verifying {len(paths)} file(s)", on_success=self._verified)
+        if not chosen:   # the whole vault: also what spans files (conflicts, audit log)
+            self.tasks.read(vault.verify, what="verify the vault",
+                            label="Verifying the vault", on_success=self._verified)
+            return
+        self.tasks.read(functools.partial(vault.verify, chosen), what="verify files",
+                        label=f"Verifying {len(chosen)} file(s)", on_success=self._verified)
 
     def _verified(self, results: list[FileVerdict]) -> None:
         """The list and the details follow what Verify found (red for a bad file, until
@@ -257,17 +260,24 @@ class FileActions(WindowPart):
         for r in results:
             self.model.set_verdict(r.path, r.status.value, r.detail)
         bad = [(r.path, r.status.value, r.detail) for r in results if not r.ok]
+        files = sum(1 for r in results if self.model.row_of(r.path) is not None)
         if not bad:
             box = QMessageBox(QMessageBox.Icon.Information, "Verify",
-                              f"All {len(results)} file(s) are fine.", Button.Ok, self)
+                              f"All {files} file(s) are fine.", Button.Ok, self)
             box.setInformativeText(verdicts.sentence("valid"))
         else:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Verify",
-                              f"{len(bad)} of {len(results)} file(s) need attention.",
-                              Button.Ok, self)
+            ours = sum(1 for p, _s, _d in bad if self.model.row_of(p) is not None)
+            records = " and the vault's own records" if ours < len(bad) else ""
+            headline = (f"{ours} of {files} file(s){records} need attention." if ours
+                        else "The vault's own records need attention.")
+            box = QMessageBox(QMessageBox.Icon.Warning, "Verify", headline, Button.Ok, self)
             vault = self.vault
             name = (vault.display_name if vault is not None else (lambda p: p.name))
-            lines = [f"{name(p)}: {verdicts.sentence(s)}" for p, s, _d in bad[:8]]
+            # a file in the list: what its status means; the vault's own records
+            # (registry, audit log): the core's words, which name what went wrong
+            lines = [f"{name(p)}: " + (verdicts.sentence(s) if self.model.row_of(p) is not None
+                                       else verdicts.without_marker(d))
+                     for p, s, d in bad[:8]]
             if len(bad) > 8:
                 lines.append(f"… and {len(bad) - 8} more (Show Details…).")
             box.setInformativeText("\n\n".join(lines))
@@ -296,6 +306,7 @@ class FileActions(WindowPart):
             return
         dlg = MembersDialog(vault, self.tasks, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.meta_watch.changed.connect(dlg.refresh)   # a request arrives, a sync lands
         dlg.open()
 
     def settings_action(self) -> None:

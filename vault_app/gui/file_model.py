@@ -461,7 +461,8 @@ class FileTableModel(QAbstractTableModel):
 
     def state_text(self, e: Entry) -> str:
         """A word or two for the State column: Locked, No access, Damaged, Not trusted,
-        Checking…, Not locked, Ready to drag (a plain copy waits for the drag)."""
+        Sync conflict, Older copy put back, Checking…, Not locked, Ready to drag (a plain
+        copy waits for the drag)."""
         if not e.locked:
             return "Not locked"
         if e.staged is not None:
@@ -472,6 +473,8 @@ class FileTableModel(QAbstractTableModel):
             return "Damaged"
         if e.signature == "invalid":
             return "Not trusted"
+        if e.signature in verdicts.HISTORY:
+            return verdicts.short(e.signature)   # Sync conflict, Older copy put back
         if not self.readable(e):
             return "No access"
         return "Locked"
@@ -511,6 +514,10 @@ class FileTableModel(QAbstractTableModel):
                     "Damaged": "Damaged: it cannot be read.",
                     "Not trusted": "Not trusted: it changed after it was signed.",
                     "Checking…": "It changed on disk: checking it again.",
+                    "Sync conflict": "A sync tool's copy from a merge: do not rely on it "
+                                     "until a vault admin resolves it.",
+                    "Older copy put back": "Older than a version you saw: do not rely on it "
+                                           "until a vault admin resolves it.",
                     "Ready to drag": "A plain copy is unlocked: drag the row out to drop "
                                      "it where you want it.",
                     }.get(self.state_text(e), "Locked: encrypted, and you can unlock it.")

@@ -1,4 +1,5 @@
-"""The app's own SVG icons (resources/icons), recoloured for dark palettes.
+"""The app's own SVG icons (``resources/icons`` beside this module, shipped in the
+wheel as package data), recoloured for dark palettes.
 
 The SVGs are drawn on a 24 px grid with one ink colour (``INK``); in a dark palette that
 ink is swapped for the palette's text colour so outline icons stay visible. Coloured
@@ -23,11 +24,12 @@ SIZES = (16, 24, 32, 48)
 
 
 def icons_dir() -> Path:
-    """resources/icons in a source tree or an editable install; beside the exe when frozen."""
+    """``resources/icons`` beside this module: in a source tree, an installed wheel or
+    an editable install alike; in a frozen bundle, at the same place under the bundle."""
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
-        return Path(frozen) / "resources" / "icons"
-    return Path(__file__).resolve().parents[2] / "resources" / "icons"
+        return Path(frozen) / "vault_app" / "gui" / "resources" / "icons"
+    return Path(__file__).resolve().parent / "resources" / "icons"
 
 
 def _dark() -> bool:
@@ -81,7 +83,7 @@ def alert_background() -> QColor:
 def signature_icon(status: str | None) -> QIcon:
     if status == "valid":
         return icon("shield-ok")
-    if status in ("invalid", "unreadable"):
+    if status in ("invalid", "unreadable", "conflict", "rollback"):
         return icon("shield-bad")
     if status is None:
         return QIcon()

@@ -2,11 +2,11 @@
 
 This module builds it (the list, the details pane, actions, toolbar, menus, status bar)
 and keeps the list in step with the vault and the selection; what the actions do lives
-in its parts (see ``window_part.py``): ``file_actions.py``, ``open_targets.py``,
-``dnd.py``. All background work goes through one ``Tasks`` (``tasks.py``): changes on
-its change lane, shown in the status bar; reads on its read lane. Every dialog opens
-non-blocking (``open()``), so the event loop keeps running and tests answer dialogs the
-way a person would.
+in its parts (see ``window_part.py``): ``file_actions.py``, ``team_actions.py``,
+``open_targets.py``, ``dnd.py``. All background work goes through one ``Tasks``
+(``tasks.py``): changes on its change lane, shown in the status bar; reads on its read
+lane. Every dialog opens non-blocking (``open()``), so the event loop keeps running and
+tests answer dialogs the way a person would.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ from vault_app.gui.file_model import Column, Entry, FileFilterProxy, FileTableMo
 from vault_app.gui.notice import NoticeBar
 from vault_app.gui.open_targets import OpenTargets
 from vault_app.gui.tasks import Tasks
+from vault_app.gui.team_actions import TeamActions
+from vault_app.gui.vault_banner import VaultBanner
+from vault_app.gui.vault_state import MetaWatch
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QPoint, QUrl
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
     from vault_app.core.vault import Vault
 
 
-class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
+class MainWindow(TeamActions, OpenTargets, DragAndDrop, QMainWindow):
     """Browse a vault; lock, unlock, preview, share, revoke, verify, reveal."""
 
     def __init__(self, vault: Vault | None = None, parent: QWidget | None = None, *,
@@ -91,11 +94,14 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([780, 320])
         self.notice = NoticeBar()
+        self.banner = VaultBanner()   # membership, first use, the vault's health
+        self.meta_watch = MetaWatch(self)
         self.drop_hint = DropHint(self.stack)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
+        column.addWidget(self.banner)
         column.addWidget(self.notice)
         column.addWidget(split, 1)
         self.setCentralWidget(central)
@@ -126,6 +132,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.view.drag_hover.connect(self._hover_drop)
         self.tasks.task_cancelled.connect(self._stopped.append)
         self.tasks.idle.connect(self._on_idle)
+        self._connect_banner()
         self.set_vault(vault)
         self._restore_layout()
 
@@ -233,9 +240,17 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.act_open_vault = a("Open Vault…", "folder", self.open_vault_action,
                                 QKeySequence.StandardKey.Open, "Open another vault folder")
         self.act_members = a("Members…", "members", self.members_action, "Ctrl+M",
-                             "The vault's members and their keys")
+                             "The vault's members, their keys, and requests to join")
+        self.act_join = a("Ask to Join…", None, self.ask_to_join_action, None,
+                          "Ask a vault admin to make you a member of this vault")
+        self.act_resolve = a("Resolve…", None, self.resolve_action, None,
+                             "Repair sync conflicts, forks and older copies put back "
+                             "(vault admins)")
         self.act_settings = a("Settings…", "settings", self.settings_action,
                               "Ctrl+,", "Default unlock folder, keep originals, theme")
+        self.act_verify_vault = a("Verify Whole Vault", None, self.verify_vault, None,
+                                  "Every file, and the vault's own records: conflict "
+                                  "copies, rollbacks, the audit log")
         self.act_refresh = a("Refresh", "refresh", self.refresh, QKeySequence.StandardKey.Refresh,
                              "Scan the vault folder again")
         self.act_quit = a("Quit", None, self.close, QKeySequence.StandardKey.Quit)
@@ -288,6 +303,10 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
                 self.file_actions_menu.addAction(act))
         vault_menu = menu.addMenu("&Vault")
         vault_menu.addAction(self.act_members)
+        vault_menu.addAction(self.act_join)
+        vault_menu.addAction(self.act_verify_vault)
+        vault_menu.addAction(self.act_resolve)
+        vault_menu.addSeparator()
         vault_menu.addAction(self.act_settings)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("About Dataset Vault", self.about)
@@ -317,6 +336,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.model.set_vault(vault)
         QTimer.singleShot(0, self.disk.watch)   # after the first paint
         self.empty.set_vault(vault)
+        self._vault_opened(vault)
         self.setWindowTitle(f"{vault.path.name} — Dataset Vault" if vault else "Dataset Vault")
         self._update_stack()
         self._on_selection()
@@ -335,6 +355,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
 
     def refresh(self) -> None:
         self.disk.rescan()
+        self.refresh_state()
 
     def _update_stack(self) -> None:
         n = self.model.rowCount()
@@ -384,6 +405,7 @@ class MainWindow(OpenTargets, DragAndDrop, QMainWindow):
         self.act_verify.setEnabled(has_vault)
         self.act_reveal.setEnabled(bool(entries))
         self.act_members.setEnabled(has_vault)
+        self.act_verify_vault.setEnabled(has_vault)
         self.act_refresh.setEnabled(has_vault)
         if entries:
             self.model.request_rows(self.model.row_of(e.path) or 0 for e in entries)

@@ -2,7 +2,8 @@
 
 Builds a throwaway vault (keys in an in-memory keyring, never the user's) with a few
 files, then captures: the empty vault, the vault with files and details, the share
-dialog, a lock in progress, a preview, an error, and the window in the dark palette.
+dialog, a lock in progress, a preview, an error, the window in the dark palette, and the
+team screens (``screenshots_team.py``: asking to join, approving, a sync conflict).
 Dialogs are drawn over the window they belong to, as a user would see them. Works
 offscreen and under Xvfb.
 """
@@ -201,6 +202,11 @@ def render(out: Path) -> list[Path]:
         apply_theme("system", app)
         window.close()
         window.tasks.shutdown()
+
+        # 8-12. a team: asking to join, approving, a sync conflict (screenshots_team.py)
+        from vault_app.gui.screenshots_team import render_team
+
+        written += render_team(app, tmp, out, vault, keystore, patients, SIZE)
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

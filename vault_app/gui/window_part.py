@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from vault_app.gui.lock_choice import LockBatch
     from vault_app.gui.notice import NoticeBar
     from vault_app.gui.tasks import Tasks
+    from vault_app.gui.vault_state import MetaWatch
 
     _Qt = QMainWindow
 else:
@@ -60,6 +61,8 @@ class WindowPart(_Qt):
     notice: NoticeBar
     #: The locks queued since the change lane was last idle (``lock_choice.py``).
     lock_batch: LockBatch | None
+    #: Says when the vault's own records (``.vault/``) changed on disk (``vault_state.py``).
+    meta_watch: MetaWatch
 
     # -- selection --------------------------------------------------------------------------
     def selected_entries(self) -> list[Entry]:

@@ -1,18 +1,25 @@
-"""MembersDialog: the vault's members (signed registry); admins add and remove them.
+"""MembersDialog: the vault's members (signed registry) and the requests to join it.
 
-A member is added from their *public* keys (age recipient + signing key), pasted or read
-from the file `vault user show --json` writes; nothing secret is ever asked for here.
-Adding and removing (a signed registry write) run on the change lane of the window's
-``Tasks``, never on the UI thread.
+Newcomers ask to join from their own login (the window's Ask to join, or `vault join`):
+their keys are made in their own keyring and a request holding only public keys is
+written into the vault. Admins see the requests here, with the login that wrote each
+and its fingerprint, and approve one by typing the fingerprint the person reads out
+(``approve.py``), or reject it. An admin can still add a member from public keys sent
+to them (``AddMemberDialog``: pasted, or the file `vault user show --json` writes),
+comparing the fingerprint shown with the one the person reads out; nothing secret is
+ever asked for, and no keys are ever made here for someone else. Every change (a signed
+registry write) runs on the change lane of the window's ``Tasks``, never on the UI
+thread; the requests are read on the read lane.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,10 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from vault_app.core.errors import KeyFormatError
+from vault_app.core.joining import JoinRequest
 from vault_app.core.keys import parse_recipient
 from vault_app.core.layout import check_name
+from vault_app.core.members import fingerprint
 from vault_app.core.signing import parse_signing_public
 from vault_app.core.vault import Member, Vault
+from vault_app.gui.dialogs.approve import ApproveDialog
 from vault_app.gui.dialogs.errors import show_error
 from vault_app.gui.dialogs.tables import selected_key
 from vault_app.gui.tasks import Tasks
@@ -93,8 +103,9 @@ class AddMemberDialog(QDialog):
         self._adding = False
         self.member: Member | None = None
         intro = QLabel("Paste the new member's public keys (what `vault user show` prints), "
-                       "or import them from a file. Public keys only: never a secret key.",
-                       self)
+                       "or import them from a file. Public keys only: never a secret key. "
+                       "(Someone with access to this computer can instead ask to join "
+                       "from their own login; you then approve their request.)", self)
         intro.setWordWrap(True)
         self.paste = QPlainTextEdit(self)
         self.paste.setObjectName("memberPaste")
@@ -116,6 +127,10 @@ class AddMemberDialog(QDialog):
         self.signing_edit.setAccessibleName("Public signing key")
         self.admin_check = QCheckBox("Vault admin (may add and remove members)", self)
         self.admin_check.setObjectName("memberAdmin")
+        self.fingerprint = QLabel(self)
+        self.fingerprint.setObjectName("memberFingerprint")
+        self.fingerprint.setWordWrap(True)
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem = QLabel(self)
         self.problem.setObjectName("memberProblem")
         self.problem.setWordWrap(True)
@@ -123,6 +138,7 @@ class AddMemberDialog(QDialog):
         form.addRow("Name:", self.name_edit)
         form.addRow("Recipient:", self.recipient_edit)
         form.addRow("Signing key:", self.signing_edit)
+        form.addRow("Fingerprint:", self.fingerprint)
         form.addRow("", self.admin_check)
         self.buttons = QDialogButtonBox(self)
         self.add_button = self.buttons.addButton("Add member",
@@ -208,6 +224,12 @@ class AddMemberDialog(QDialog):
         problem = self._problem()
         self.problem.setText(problem)
         self.add_button.setEnabled(not problem and not self._adding)
+        name = self.name_edit.text().strip() or "them"
+        self.fingerprint.setText(
+            "" if problem else
+            f"{fingerprint(self.recipient_edit.text().strip(), self.signing_edit.text().strip())}"
+            f" — add only if {name} reads you the same (keys sent by mail or chat may have "
+            "been swapped on the way)")
 
     def accept(self) -> None:
         """Add the member on the change lane; the dialog closes once it is written."""
@@ -240,9 +262,13 @@ class AddMemberDialog(QDialog):
 
 
 class MembersDialog(QDialog):
-    """Lists members with role and key fingerprint; admins add or remove them."""
+    """Lists members with role and key fingerprint, and the requests to join; admins
+    approve or reject requests, add members from public keys, and remove members."""
 
     COLUMNS = ("Name", "Role", "Added by", "Added", "Key fingerprint")
+    REQUEST_COLUMNS = ("Name", "Written by login", "Asked", "Fingerprint")
+    #: The requests were read and shown (after each ``refresh``).
+    requests_shown = Signal()
 
     def __init__(self, vault: Vault, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,7 +294,8 @@ class MembersDialog(QDialog):
         self.note = QLabel(self)
         self.note.setObjectName("membersNote")
         self.note.setWordWrap(True)
-        self.add_button = QPushButton("Add member…", self)
+        self._make_requests()
+        self.add_button = QPushButton("Add from public keys…", self)
         self.add_button.setObjectName("membersAdd")
         self.remove_button = QPushButton("Remove member", self)
         self.remove_button.setObjectName("membersRemove")
@@ -291,10 +318,47 @@ class MembersDialog(QDialog):
         layout.addWidget(self.problems)
         layout.addWidget(self.note)
         layout.addLayout(row)
+        layout.addWidget(self.requests_title)
+        layout.addWidget(self.requests_table)
+        layout.addWidget(self.requests_problems)
+        requests_row = QHBoxLayout()
+        requests_row.addWidget(self.approve_button)
+        requests_row.addWidget(self.reject_button)
+        requests_row.addStretch(1)
+        layout.addLayout(requests_row)
         layout.addWidget(close)
         self.add_dialog: AddMemberDialog | None = None
+        self.approve_dialog: ApproveDialog | None = None
         self.confirm_box: QMessageBox | None = None
+        self._requests: dict[str, JoinRequest] = {}
         self.refresh()
+
+    def _make_requests(self) -> None:
+        self.requests_title = QLabel("Asking to join", self)
+        self.requests_title.setObjectName("requestsTitle")
+        self.requests_title.setStyleSheet("font-weight: bold")
+        table = self.requests_table = QTableWidget(0, len(self.REQUEST_COLUMNS), self)
+        table.setObjectName("requestsTable")
+        table.setAccessibleName("Requests to join")
+        table.setHorizontalHeaderLabels(list(self.REQUEST_COLUMNS))
+        table.verticalHeader().hide()
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setMaximumHeight(140)
+        table.itemSelectionChanged.connect(self._selection_changed)
+        self.requests_problems = QLabel(self)
+        self.requests_problems.setObjectName("requestsProblems")
+        self.requests_problems.setWordWrap(True)
+        self.requests_problems.setTextFormat(Qt.TextFormat.PlainText)
+        self.approve_button = QPushButton("Approve…", self)
+        self.approve_button.setObjectName("requestsApprove")
+        self.approve_button.clicked.connect(self._ask_approve)
+        self.reject_button = QPushButton("Reject…", self)
+        self.reject_button.setObjectName("requestsReject")
+        self.reject_button.clicked.connect(self._ask_reject)
 
     def _is_admin(self) -> bool:
         member = self._vault.registry.lookup(self._vault.user)
@@ -321,18 +385,87 @@ class MembersDialog(QDialog):
         admin = self._is_admin()
         self.add_button.setEnabled(admin)
         self.note.setText("" if admin else
-                          "Only vault admins can add or remove members.")
+                          "Only vault admins can approve, add or remove members.")
         self.note.setVisible(not admin)
         self._selection_changed()
+        self._tasks.read(self._vault.join_requests, owner=self,
+                         on_success=self._show_requests,
+                         on_failure=self._requests_unreadable)
+
+    def _show_requests(self, found: tuple[list[JoinRequest], list[str]]) -> None:
+        requests, problems = found
+        self._requests = {r.name: r for r in requests}
+        table = self.requests_table
+        table.setRowCount(len(requests))
+        for row, r in enumerate(requests):
+            cells = [r.name, r.file_owner or "—", r.requested[:16].replace("T", " "),
+                     r.fingerprint]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, r.name)
+                table.setItem(row, col, item)
+        self.requests_title.setText(f"Asking to join ({len(requests)})" if requests
+                                    else "Asking to join: nobody")
+        table.setVisible(bool(requests))
+        self.requests_problems.setText(
+            "Set aside (not shown, never to be approved): " + "; ".join(problems)
+            if problems else "")
+        self.requests_problems.setVisible(bool(problems))
+        self._selection_changed()
+        self.requests_shown.emit()
+
+    def _requests_unreadable(self, exc: BaseException) -> None:
+        self._show_requests(([], [f"the requests could not be read: {exc}"]))
 
     def selected_name(self) -> str | None:
         return selected_key(self.table)
 
+    def selected_request(self) -> JoinRequest | None:
+        name = selected_key(self.requests_table)
+        return self._requests.get(name) if name is not None else None
+
     def _selection_changed(self) -> None:
         name = self.selected_name()
+        admin = self._is_admin()
         self.remove_button.setEnabled(
-            self._is_admin() and name is not None and name != self._vault.user
+            admin and name is not None and name != self._vault.user
             and name != self._vault.config.get("root_admin"))
+        chosen = admin and self.selected_request() is not None
+        self.approve_button.setEnabled(chosen)
+        self.reject_button.setEnabled(chosen)
+        self.approve_button.setVisible(admin)
+        self.reject_button.setVisible(admin)
+
+    def _ask_approve(self) -> None:
+        request = self.selected_request()
+        if request is None:
+            return
+        dialog = ApproveDialog(self._vault, request, self._tasks, self)
+        dialog.accepted.connect(self.refresh)
+        if self.approve_dialog is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
+            self.approve_dialog.deleteLater()
+        self.approve_dialog = dialog
+        dialog.open()
+
+    def _ask_reject(self) -> None:
+        request = self.selected_request()
+        if request is None:
+            return
+        name = request.name
+        self._ask(f"Reject {name}'s request?",
+                  f"The request to join from {name} (fingerprint {request.fingerprint}) is "
+                  "removed, and the refusal recorded in the vault's audit log.",
+                  f"{name} can ask again; nothing else changes.", "Reject request",
+                  lambda: self.reject_request(name))
+
+    def reject_request(self, name: str) -> None:
+        """Reject the request on the change lane; the list shows it once written."""
+        vault = self._vault
+        self.reject_button.setEnabled(False)
+        self._tasks.change(lambda progress, cancel: vault.reject(name),
+                           label=f"Rejecting {name}", what=f"reject {name}'s request",
+                           owner=self, on_success=lambda _none: self.refresh(),
+                           on_failure=lambda exc: self._not_changed(f"reject {name}", exc))
 
     def _ask_add(self) -> None:
         dialog = AddMemberDialog(self._vault, self._tasks, self)
@@ -346,22 +479,28 @@ class MembersDialog(QDialog):
         name = self.selected_name()
         if name is None:
             return
+        self._ask(f"Remove {name}?",
+                  f"{name} will no longer be a member of this vault: new files will not be "
+                  "shared with them, and they cannot be given access again until re-added.",
+                  "Files already shared with them stay readable to them until you remove "
+                  "their access on each file (Share…, which re-encrypts it). Copies they "
+                  "already made are out of reach of any tool.", "Remove member",
+                  lambda: self.remove(name), name="confirmRemoveMember")
+
+    def _ask(self, title: str, text: str, info: str, ok: str, done: Callable[[], None],
+             name: str = "confirm") -> None:
         if self.confirm_box is not None:  # one at a time (WA_DeleteOnClose crashed PySide)
             self.confirm_box.deleteLater()
-        box = QMessageBox(QMessageBox.Icon.Question, f"Remove {name}?",
-                          f"{name} will no longer be a member of this vault: new files will "
-                          "not be shared with them, and they cannot be given access again "
-                          "until re-added.", QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("confirmRemoveMember")
-        box.setInformativeText(
-            "Files already shared with them stay readable to them until you remove their "
-            "access on each file (Share…, which re-encrypts it). Copies they already made "
-            "are out of reach of any tool.")
-        box.addButton("Remove member", QMessageBox.ButtonRole.DestructiveRole)
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName(name)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(info)
+        box.addButton(ok, QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.buttonClicked.connect(
-            lambda b: self.remove(name)
-            if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole else None)
+            lambda b: done() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole
+            else None)
         self.confirm_box = box
         box.open()
 
@@ -372,10 +511,10 @@ class MembersDialog(QDialog):
         self._tasks.change(lambda progress, cancel: vault.remove_member(name),
                            label=f"Removing {name}", what=f"remove {name}", owner=self,
                            on_success=lambda _member: self.refresh(),
-                           on_failure=lambda exc: self._not_removed(name, exc))
+                           on_failure=lambda exc: self._not_changed(f"remove {name}", exc))
 
-    def _not_removed(self, name: str, exc: BaseException) -> None:
-        show_error(self, exc, action=f"remove {name}")
+    def _not_changed(self, action: str, exc: BaseException) -> None:
+        show_error(self, exc, action=action)
         self._selection_changed()
 
     def copy_my_keys(self) -> str:
