@@ -229,7 +229,7 @@ class Keystore:
     def _read_stored(self, name: str) -> str:
         path = self.key_file(name)
         keyring_error: KeyringUnavailableError | None = None
-        if self.keyring_available() and not self.use_key_file:
+        if not self.use_key_file and self.keyring_available():  # no backend search
             try:
                 value = self._keyring_call("read",
                                            lambda: self.backend.get_password(self.service, name))
