@@ -1,11 +1,11 @@
 """Sharing a locked file (adding a reader) against a full lock, plus lock/unlock vs age.
 
 Sharing rewrites only the header (the file key is wrapped for one more reader) and
-copies the payload in the kernel, so it should cost a small fraction of a lock; the
-script also proves the payload bytes are unchanged. Vault operations run through
-the Python API (``Vault.lock``/``unlock``/``share``) in one child process, whose
-peak RSS is reported too; ``age`` and ``cp`` run as commands on the same file
-(after the child, interleaved with each other).
+copies the payload in the kernel; the script proves the payload bytes are unchanged.
+Vault operations run through the Python API (``Vault.lock``/``unlock``/``share``, keys
+in a key file) in one child process, whose peak RSS is reported too; ``age`` and ``cp``
+run as commands on the same file (after the child, interleaved with each other).
+``bench_commands.py`` times the same operations as users run them.
 
     python benchmarks/bench_share.py [--size-mib 1024] [--runs 5] [--dir /dev/shm]
 """
@@ -35,9 +35,8 @@ from _table import (  # noqa: E402
     write_random,
 )
 
-SHARE_SHARE = 0.05  # a share (or a random read) may cost at most 5% of a full lock/unlock
-AGE_FASTER = 2.0
-CP_SLOWER = 1.5  # lock and unlock within 1.5x of cp of the same file
+OPEN_READ = 0.05  # s: vault_app.open() and a 1 MiB read anywhere (PRODUCT.md)
+CP_SLOWER = {"lock": 2.5, "unlock": 2.0}  # PRODUCT.md, 2 cores: times cp of the same file
 
 
 def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
@@ -76,29 +75,27 @@ def run(size_mib: int, runs: int, base: str | None) -> list[Row]:
     age_enc, age_dec = median(age_times["encrypt"]), median(age_times["decrypt"])
     cp = median(age_times["cp"])
     share_ratio = med["share"] / med["lock"]
-    random_ratio = med["random_read"] / med["unlock"]
+    open_read = med["open"] + med["random_read"]
     untouched = bool(result["payload_untouched"])
     return [
         Row("cp (command)", seconds(cp)),
         Row("age encrypt (command)", seconds(age_enc)),
         Row("age decrypt (command)", seconds(age_dec)),
         Row("vault lock (API: encrypt, sign, verify)", seconds(med["lock"]),
-            f"age {seconds(age_enc)}", f"{age_enc / med['lock']:.2f}x faster",
-            f">= {AGE_FASTER:.1f}x faster", age_enc / med["lock"] >= AGE_FASTER),
+            f"age {seconds(age_enc)}", f"{age_enc / med['lock']:.2f}x faster"),
         Row("vault unlock (API: decrypt, check digest)", seconds(med["unlock"]),
-            f"age {seconds(age_dec)}", f"{age_dec / med['unlock']:.2f}x faster",
-            f">= {AGE_FASTER:.1f}x faster", age_dec / med["unlock"] >= AGE_FASTER),
+            f"age {seconds(age_dec)}", f"{age_dec / med['unlock']:.2f}x faster"),
         *(Row(f"vault {verb} vs cp", seconds(med[verb]), f"cp {seconds(cp)}",
-              f"{med[verb] / cp:.2f}x cp", f"<= {CP_SLOWER:.1f}x cp", med[verb] / cp <= CP_SLOWER)
+              f"{med[verb] / cp:.2f}x cp", f"<= {CP_SLOWER[verb]:.1f}x cp",
+              med[verb] / cp <= CP_SLOWER[verb])
           for verb in ("lock", "unlock")),
         Row("vault share (add a reader)", seconds(med["share"]), f"lock {seconds(med['lock'])}",
-            f"{share_ratio * 100:.1f}% of lock", f"< {SHARE_SHARE * 100:.0f}% of lock",
-            share_ratio < SHARE_SHARE),
+            f"{share_ratio * 100:.1f}% of lock"),
         Row("vault_app.open() of the locked file", seconds(med["open"]),
             f"unlock {seconds(med['unlock'])}"),
-        Row("  then 1 MiB read at a random offset", f"{med['random_read'] * 1000:.1f} ms",
-            f"unlock {seconds(med['unlock'])}", f"{random_ratio * 100:.2f}% of unlock",
-            f"< {SHARE_SHARE * 100:.0f}% of unlock (no scan)", random_ratio < SHARE_SHARE),
+        Row("  then 1 MiB read at a random offset", f"{med['random_read'] * 1000:.1f} ms"),
+        Row("  open and read, together", seconds(open_read), target=f"<= {OPEN_READ:.2f} s",
+            ok=open_read <= OPEN_READ),
         Row("share left the payload bytes unchanged", "yes" if untouched else "NO",
             target="re-encrypts nothing", ok=untouched),
         Row("peak RSS of the lock/unlock/share process", mib(rss), target="< 64 MiB",

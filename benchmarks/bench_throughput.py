@@ -4,7 +4,8 @@ Each run times whole commands (process start and imports included), interleaved 
 that machine noise hits every tool alike; the table quotes medians. One uncounted
 warm-up round comes first: on a fresh VM the first writes of a run fault in memory
 pages for tmpfs and slow every tool alike. Targets
-(PRODUCT.md): at least 2x faster than age, and within 1.5x of cp.
+(PRODUCT.md, 2 cores): at least 1.5x faster than age, and within 1.4x of cp. The keys
+are plain age keys (no keyring): ``bench_commands.py`` times what users run.
 
     python benchmarks/bench_throughput.py [--size-mib 512] [--runs 5] [--dir /dev/shm] [--armor]
 
@@ -35,8 +36,8 @@ from _table import (
     write_random,
 )
 
-AGE_FASTER = 2.0  # vault must take at most half of age's time
-CP_SLOWER = 1.5  # and at most 1.5x the time of cp
+AGE_FASTER = 1.5  # age takes at least 1.5x vault's time
+CP_SLOWER = 1.4  # and vault at most 1.4x the time of cp
 
 
 def digest(path: Path) -> str:

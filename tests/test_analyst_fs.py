@@ -111,6 +111,31 @@ def test_the_signed_content_is_checked_once_per_version_of_a_file(
     assert fs.cat(str(target)) == b"v2" and checks[4:] == [True]
 
 
+def test_reads_check_each_segment_as_they_read_it(analyst: AnalystVault) -> None:
+    """A version this session already checked is still read segment by segment against
+    its signed digests: bytes changed on disk after the handle was opened are caught by
+    the read of their segment, and the segments around them still read."""
+    fs = fsspec.filesystem("vault")
+    segment = 2 << 20
+    data = os.urandom(2 * segment + 1_000)
+    target = analyst.root / "seg.bin"
+    write(fs, target, data)
+    assert fs.cat(str(target)) == data  # checked once: the session remembers this version
+    locked = analyst.root / "seg.bin.age"
+    with fs.open(str(target)) as handle:
+        assert handle.read(100) == data[:100]
+        with open(locked, "r+b") as raw:  # a byte of segment 1 (the last one is 1,016 bytes)
+            raw.seek(locked.stat().st_size - 1_016 - 5_000)
+            byte = raw.read(1)
+            raw.seek(-1, os.SEEK_CUR)
+            raw.write(bytes([byte[0] ^ 1]))
+        handle.seek(2 * segment + 10)
+        assert handle.read(100) == data[2 * segment + 10 : 2 * segment + 110]
+        handle.seek(segment + 10)
+        with pytest.raises(SignatureError, match="segment 1"):
+            handle.read(100)
+
+
 def test_handles_open_at_once_on_one_version_share_a_reader(
         analyst: AnalystVault, monkeypatch: pytest.MonkeyPatch) -> None:
     fs = fsspec.filesystem("vault")

@@ -111,11 +111,14 @@ def test_core_import_loads_no_qt() -> None:
 
 
 def test_stream_holds_the_rules_and_the_pipeline_the_threads() -> None:
-    """As in age (stream.go): stream.py states the STREAM's rules and runs nothing; the
-    threads, queues and mapped buffers that apply them front to back are pipeline.py's."""
+    """As in age (stream.go): stream.py states the STREAM's rules and runs nothing, nor
+    does segments.py for the content digests; the threads, queues and mapped buffers that
+    apply them front to back are ring.py's, which pipeline.py drives."""
     machinery = {"threading", "queue", "mmap", "concurrent.futures"}
-    assert not imports_of(PACKAGE / "core" / "stream.py") & machinery
-    assert {"threading", "queue", "mmap"} <= imports_of(PACKAGE / "core" / "pipeline.py")
+    for rules in ("stream.py", "segments.py"):
+        assert not imports_of(PACKAGE / "core" / rules) & machinery, rules
+    assert {"threading", "queue", "mmap"} <= imports_of(PACKAGE / "core" / "ring.py")
+    assert "vault_app.core.ring" in imports_of(PACKAGE / "core" / "pipeline.py")
 
 
 #: Modules that may open files by path: the shared-folder layer itself, and modules that

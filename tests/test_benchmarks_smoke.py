@@ -78,6 +78,21 @@ def test_bench_gui_smoke(tmp_path: Path) -> None:
         assert figure in names
 
 
+@pytest.mark.interop
+def test_bench_commands_smoke(tmp_path: Path, age_cli: str) -> None:
+    """Whole commands, with a keyring of the script's own (or a key file where there is
+    no Secret Service), at one and two cores."""
+    rows = run_script("bench_commands.py", "--size-mib", "2", "--open-size-mib", "3", "--runs",
+                      "1", "--warmup", "0", "--cores", "1,2", "--dir", str(tmp_path))
+    by_name = {row.split("|")[1].strip(): row for row in rows}
+    for figure in ("vault lock --keep (1 kB)", "vault unlock vs cp", "vault encrypt vs age",
+                   "peak RSS: vault lock --keep", "vault_app.open() of 3 MiB + 1 MiB read at 70%"):
+        assert figure in by_name, figure
+    assert "pass" in by_name["the bytes read are the plaintext"]
+    assert any(row.split("|")[1].strip() == "vault lock --keep" and "on 2" in row
+               for row in rows), "no scaling table"
+
+
 @pytest.mark.slow
 def test_bench_analyst_smoke(tmp_path: Path) -> None:
     rows = run_script("bench_analyst.py", "--rows", "20000", "--runs", "1", "--dir",

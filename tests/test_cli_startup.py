@@ -29,3 +29,23 @@ def test_building_the_parser_loads_no_vault_modules() -> None:
     heavy = {"vault_app.core.vault", "vault_app.core.keystore", "vault_app.core.audit",
              "filelock", "logging"}
     assert not heavy & loaded  # ...without importing what only their handlers need
+
+
+SAMPLES = [
+    ["lock", "--keep", "a.csv", "b.csv"], ["unlock", "-o", "out", "a.csv.age"],
+    ["share", "f.age", "--with", "bob", "--role", "editor"], ["user", "add", "carol"],
+    ["user", "remove", "bob", "--revoke"], ["encrypt", "-r", "age1x", "-o", "o", "i"],
+    ["decrypt", "-i", "k", "f"], ["audit", "--verify"], ["verify"], ["init", "--pq", "d"],
+]
+
+
+def test_a_command_parses_alike_with_only_its_own_verb_built() -> None:
+    """A command builds only its verb's parser (start-up); the result is the full parser's."""
+    from vault_app.cli import _named_verb, build_parser
+
+    full = build_parser()
+    for argv in SAMPLES:
+        verb = _named_verb(argv)
+        assert verb == argv[0]
+        assert vars(build_parser(verb).parse_args(argv)) == vars(full.parse_args(argv)), argv
+    assert _named_verb(["--version"]) is None and _named_verb(["bogus"]) is None

@@ -74,7 +74,8 @@ def test_two_admins_many_rounds(tmp_path: Path) -> None:
 
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    # the workers import the code under test (this checkout), not an installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
     procs = [subprocess.Popen([sys.executable, str(script), str(root), user, str(ROUNDS)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
              for user in ("alice", "bob")]

@@ -1,6 +1,6 @@
-"""The lock's read-back check: blocks are read back from the file and authenticated
-while later ones are still being encrypted, and a bad write is caught before the
-plaintext is removed."""
+"""The lock's read-back check: blocks are read back from the file and compared with what
+was written while later ones are still being encrypted, and a bad write is caught before
+the plaintext is removed."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def lock_into(path: Path, plain: bytes, *, handle_wrapper: type | None = None,
     with path.open("w+b") as raw:
         handle: BinaryIO = handle_wrapper(raw) if handle_wrapper else raw
         start = handle.write(HEADER)
-        verifier = ReadBackVerifier(handle, start, KEY, cancel)
+        verifier = ReadBackVerifier(handle, start)
         try:
             encrypt_payload(KEY, io.BytesIO(plain), verifier, cancel=cancel)  # type: ignore[arg-type]
         except BaseException:
@@ -82,7 +82,7 @@ class DropsAWrite(FlipsAByte):
 
 
 def test_corruption_in_the_file_is_caught(tmp_path: Path) -> None:
-    with pytest.raises(PayloadError, match="failed authentication"):
+    with pytest.raises(PayloadError, match="differs from what was written"):
         lock_into(tmp_path / "out", os.urandom(5 << 20), handle_wrapper=FlipsAByte)
 
 
@@ -117,7 +117,7 @@ def test_a_file_cut_short_while_writing_is_caught(tmp_path: Path) -> None:
         lock_into(tmp_path / "out", os.urandom(5 << 20), handle_wrapper=CutsTheEnd)
 
 
-def test_cancel_stops_writer_and_follower(tmp_path: Path) -> None:
+def test_cancel_stops_every_thread(tmp_path: Path) -> None:
     cancel = CancelToken()
 
     class CancelsMidway(FlipsAByte):
@@ -131,7 +131,7 @@ def test_cancel_stops_writer_and_follower(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         lock_into(tmp_path / "out", os.urandom(9 << 20), handle_wrapper=CancelsMidway,
                   cancel=cancel)
-    assert threading.active_count() == before, "a verifier thread was left running"
+    assert threading.active_count() == before, "a pipeline thread was left running"
 
 
 def test_sequential_fallback_where_pread_is_missing(tmp_path: Path,

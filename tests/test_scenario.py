@@ -93,8 +93,8 @@ def test_tampered_acl_is_detected(tmp_path: Path) -> None:
     with locked.open("rb") as handle:
         header = read_header(handle)
         payload = handle.read()
-    stanzas, history = split_header(header.stanzas)
-    assert history is not None
+    stanzas, listed, history = split_header(header.stanzas)
+    assert history is not None and listed is not None
     file_key = age.unwrap_file_key(header, [bob_keys.identity])
     carol_recipient = vaults["carol"].keys().recipient
     stanzas = stanzas + age.wrap_stanzas(file_key, [parse_recipient(carol_recipient)])
@@ -103,7 +103,7 @@ def test_tampered_acl_is_detected(tmp_path: Path) -> None:
                        "readers": {**cur.readers, "carol": carol_recipient},
                        "stanzas_sha256": stanzas_digest(stanzas), "signer": "bob",
                        "change": "share", "prev": cur.digest()}).sign(bob_keys)
-    new = build_header(file_key, [*stanzas, encode_stanza([*history, forged])])
+    new = build_header(file_key, [*stanzas, listed, encode_stanza([*history, forged])])
     locked.write_bytes(new.encode() + payload)
     assert locked.read_bytes() != raw
 

@@ -222,6 +222,33 @@ def test_authenticate_only_without_an_output(big: tuple[bytes, bytes]) -> None:
         decrypt_payload(KEY, io.BytesIO(sealed[: NONCE_SIZE + BLOCK_CHUNKS * ENC_CHUNK]), None)
 
 
+@pytest.mark.parametrize("cores", [1, 2, 3, 16])
+def test_the_same_stream_on_any_number_of_cores(big: tuple[bytes, bytes], cores: int) -> None:
+    """Workers finish blocks in any order; what comes out is the same, in order."""
+    plain, sealed = big
+    out = io.BytesIO()
+    encrypt_payload(KEY, io.BytesIO(plain), out, nonce=NONCE, cores=cores)
+    assert out.getvalue() == sealed
+    back = io.BytesIO()
+    assert decrypt_payload(KEY, io.BytesIO(sealed), back, cores=cores) == len(plain)
+    assert back.getvalue() == plain
+    bad = BLOCK_CHUNKS + 3
+    cut = io.BytesIO()
+    with pytest.raises(PayloadError, match=f"chunk {bad} "):
+        decrypt_payload(KEY, io.BytesIO(damaged_at_chunk(sealed, bad)), cut, cores=cores)
+    assert cut.getvalue() == plain[: bad * CHUNK]
+
+
+def test_the_ring_stays_small_on_many_cores() -> None:
+    """Memory does not grow with the core count: a few blocks in flight, in and out."""
+    from vault_app.core.ring import layout
+
+    for cores in (1, 2, 4, 16, 256):
+        shape = layout(cores)
+        assert 1 <= shape.workers <= cores
+        assert shape.slots * 2 * BLOCK_CHUNKS * ENC_CHUNK <= 21 << 20
+
+
 def test_final_flag_in_the_middle_is_caught(big: tuple[bytes, bytes]) -> None:
     """A stream cut after a block and re-sealed with a final chunk there, then continued:
     data after a final chunk is an error, even deep in a big file."""

@@ -65,10 +65,10 @@ def test_reader_rewriting_content_is_detected(tmp_path: Path) -> None:
         with pytest.raises(SignatureError, match="not the signed content"):
             v[who].unlock(locked, tmp_path / who)
         assert not (tmp_path / who / "d.csv").exists(), "no unauthenticated plaintext"
-    with pytest.raises(SignatureError):
-        v["carol"].open_reader(locked)
-    with v["carol"].open_reader(locked, verify_content=False) as quick:
-        assert quick.read(8) == b"poisoned"  # a preview: chunks authentic, author not
+    for verify_content in (True, False):  # segments are checked as they are read, always
+        with (v["carol"].open_reader(locked, verify_content=verify_content) as reader,
+              pytest.raises(SignatureError, match="not the signed content")):
+            reader.read(8)
     results = v["carol"].verify()
     assert [(r.status, r.detail) for r in results] == [("invalid",
                                                 "the content is not the signed content")]
@@ -88,8 +88,9 @@ def test_share_rewrites_only_the_header(tmp_path: Path) -> None:
     # role change only: no new stanza, still one per reader + recovery
     v["alice"].share(locked, "bob", Role.READER)
     with locked.open("rb") as handle:
-        stanzas, history = split_header(read_header(handle).stanzas)
+        stanzas, listed, history = split_header(read_header(handle).stanzas)
     assert len(stanzas) == 3 and history is not None
+    assert listed is not None, "the segment digests are kept"
     assert [r.change for r in history] == ["lock", "share", "share"]
 
 
@@ -216,7 +217,8 @@ def test_post_quantum_vault(tmp_path: Path) -> None:
     alice.share(locked, "bob")
     with locked.open("rb") as handle:
         types = [s.type for s in read_header(handle).stanzas]
-    assert types == ["mlkem768x25519"] * 3 + ["dataset-vault.org/acl"]
+    assert types == ["mlkem768x25519"] * 3 + ["dataset-vault.org/segments",
+                                              "dataset-vault.org/acl"]
     bob = Vault.open(tmp_path / "v", user="bob", keystore=keystore)
     assert bob.unlock(locked, tmp_path / "b").read_bytes() == b"quantum,safe\n"
 

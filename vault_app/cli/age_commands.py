@@ -21,6 +21,9 @@ from vault_app.core.keys import (
 )
 from vault_app.core.recipients import Identity, Recipient
 
+#: The verbs this module adds.
+VERBS = ("keygen", "encrypt", "decrypt")
+
 
 def register(commands: Any) -> None:
     keygen = commands.add_parser("keygen", help="generate an identity (like age-keygen)")

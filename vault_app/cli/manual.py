@@ -17,6 +17,8 @@ from vault_app.cli import exit_codes
 from vault_app.cli.help_texts import EPILOG_TITLE, subcommands
 
 SHELLS = ("bash", "zsh", "tcsh")
+#: The verbs this module adds.
+VERBS = ("completion", "man")
 
 #: The environment variables every part of the command line reads.
 ENVIRONMENT = [

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,17 @@ def _common(json_output: bool = True) -> argparse.ArgumentParser:
     return parent
 
 
-def register(commands: Any) -> None:
+def register(commands: Any, only: str | None = None) -> None:
+    """Add the vault verbs' parsers; with ``only``, just that verb's (a command needs no
+    other, and building them all is a noticeable part of a command's start-up). Some
+    verbs come from one module together (lock/unlock/cat, the team verbs): each adder runs
+    once."""
     common = _common()
+    for add in dict.fromkeys(add for verb, add in _PARSERS.items() if only in (None, verb)):
+        add(commands, common)
+
+
+def _init_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("init", parents=[common], help="create a vault in DIR")
     p.add_argument("dir", nargs="?", default=".", metavar="DIR")
     p.add_argument("--pq", action="store_true", help="post-quantum (ML-KEM hybrid) keys")
@@ -58,13 +68,20 @@ def register(commands: Any) -> None:
                         "setgid, no access for others); see docs/teams.md")
     p.set_defaults(handler=cmd_init)
 
+
+
+def _script_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     from vault_app.cli import script_commands  # here: it imports this module
 
     script_commands.register(commands, common)
 
+
+def _ls_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("ls", parents=[common], help="list the vault's files")
     p.set_defaults(handler=cmd_ls)
 
+
+def _share_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("share", parents=[common], help="give a member access to a file")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--with", dest="with_user", required=True, metavar="USER")
@@ -72,12 +89,16 @@ def register(commands: Any) -> None:
                    help="default: the vault policy's default_share_role (reader)")
     p.set_defaults(handler=cmd_share)
 
+
+def _revoke_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("revoke", parents=[common],
                             help="remove a member's access (re-encrypts the file)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--from", dest="from_user", required=True, metavar="USER")
     p.set_defaults(handler=cmd_revoke)
 
+
+def _export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("export", parents=[common],
                             help="a standard age copy for someone outside the vault")
     p.add_argument("file", metavar="FILE")
@@ -85,11 +106,15 @@ def register(commands: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.set_defaults(handler=cmd_export)
 
+
+def _verify_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("verify", parents=[common],
                             help="check signatures, ACLs, member keys and content")
     p.add_argument("files", nargs="*", metavar="FILE")
     p.set_defaults(handler=cmd_verify)
 
+
+def _recover_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("recover", parents=[common], help="unlock with the recovery key")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-i", "--identity", required=True, metavar="RECOVERY_IDENTITY")
@@ -97,7 +122,8 @@ def register(commands: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(handler=cmd_recover)
 
-    _register_user(commands, common)
+
+def _team_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     from vault_app.cli import team_commands
 
     team_commands.register(commands, common)
@@ -145,6 +171,27 @@ def _register_user(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--protect", action="store_true", help="passphrase-protect the entry")
     p.add_argument("--force", action="store_true", help="replace existing keys")
     p.set_defaults(handler=cmd_user_import)
+
+
+_PARSERS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "init": _init_parser,
+    "lock": _script_parsers,
+    "unlock": _script_parsers,
+    "cat": _script_parsers,
+    "ls": _ls_parser,
+    "share": _share_parser,
+    "revoke": _revoke_parser,
+    "export": _export_parser,
+    "verify": _verify_parser,
+    "recover": _recover_parser,
+    "user": _register_user,
+    "join": _team_parsers,
+    "adopt": _team_parsers,
+    "doctor": _team_parsers,
+    "forget": _team_parsers,
+}
+#: The verbs this module adds.
+VERBS = tuple(_PARSERS)
 
 
 # -- plumbing ----------------------------------------------------------------------------------

@@ -6,8 +6,11 @@ readers the file key is wrapped for (user -> recipient) and the recovery recipie
 and is Ed25519-signed by whoever wrote that header version. A record binds:
 
 * the recipient stanzas of its header (``stanzas_sha256``),
-* the payload ciphertext, nonce included (``payload_sha256``), so ``share`` can re-sign
-  a header without touching the payload, and
+* the payload ciphertext, nonce included: in records of the second format by the root of
+  the payload's segment digests (``segments_sha256``; the list is the header stanza of
+  ``segments.py``, just before this one), in records of the first format and for content
+  written before segments by one SHA-256 of the whole payload (``payload_sha256``), so
+  ``share`` can re-sign a header without touching the payload, and
 * the previous record (``prev``), so every ACL change is checked against the ACL
   before it: only an owner may change who reads, only an owner or editor the content.
 
@@ -26,6 +29,7 @@ from vault_app.core import safe_json, signing
 from vault_app.core.errors import MalformedError, VaultError
 from vault_app.core.header import Stanza
 from vault_app.core.layout import check_name
+from vault_app.core.segments import STANZA as SEGMENTS_STANZA
 
 ACL_STANZA = "dataset-vault.org/acl"
 _SIG_DOMAIN = b"dataset-vault.org/v1/acl-signature\n"
@@ -60,7 +64,7 @@ def stanzas_digest(stanzas: Sequence[Stanza]) -> str:
 #: Fields of a record of the first format; the second adds ``V2_FIELDS``.
 V1_FIELDS = ("file_id", "author", "acl", "readers", "recovery", "stanzas_sha256",
              "payload_sha256", "signer", "signed", "change", "prev", "signature")
-V2_FIELDS = ("format", "name", "vault", "registry")
+V2_FIELDS = ("format", "name", "vault", "registry", "segments_sha256")
 MAX_RECORDS = 4096
 MAX_STANZA = 1 << 20
 _MAX_MEMBERS = 4096
@@ -73,7 +77,10 @@ class Record:
     Records of the second format (``format == 2``) also bind the file's name in the vault
     (``name``: its path below the vault root, so two files swapped or renamed into each
     other's names no longer pass), the vault (``vault``: its id) and the member registry
-    version the signer saw (``registry``: a key signs only within its member's period).
+    version the signer saw (``registry``: a key signs only within its member's period),
+    and name the content by the root of its segment digests (``segments_sha256``), or, for
+    content written before segments (a share of an older file), keep the one digest of
+    its whole payload (``payload_sha256``): exactly one of the two is set.
     """
 
     file_id: str
@@ -92,6 +99,7 @@ class Record:
     name: str = ""
     vault: str = ""
     registry: int = 0
+    segments_sha256: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a plain dict, for encoding. Shallow (``asdict`` deep-copies, which
@@ -113,8 +121,17 @@ class Record:
         return replace(self, signature=signing.sign(signer, self.message()))
 
     def placeholder(self) -> Record:
-        """Same encoded length as the final record: lets the header be written first."""
-        return replace(self, payload_sha256=_ZERO_DIGEST, signature=_PLACEHOLDER_SIG)
+        """Same encoded length as the final record of new content: lets the header be
+        written before the payload's digest is known."""
+        digest = ({"segments_sha256": _ZERO_DIGEST} if self.format >= 2
+                  else {"payload_sha256": _ZERO_DIGEST})
+        return replace(self, **digest, signature=_PLACEHOLDER_SIG)  # type: ignore[arg-type]
+
+    @property
+    def content_digests(self) -> tuple[str, str]:
+        """What names the content (whichever digest the record uses): equal for two
+        records exactly when they name the same content."""
+        return self.payload_sha256, self.segments_sha256
 
     @property
     def owners(self) -> list[str]:
@@ -144,6 +161,8 @@ class Record:
         if v2 and data["format"] != 2:
             raise MalformedError("the file's access list has an unknown record format")
         record = cls(**data) if v2 else cls(**data, format=1)
+        if v2 and bool(record.payload_sha256) == bool(record.segments_sha256):
+            raise MalformedError("the file's access list names its content twice, or not")
         if any(r not in {x.value for x in Role} for r in record.acl.values()):
             raise MalformedError("the file's access list names an unknown role")
         try:
@@ -170,15 +189,22 @@ def decode_stanza(stanza: Stanza) -> list[Record]:
     return [Record.from_json(r) for r in history]
 
 
-def split_header(stanzas: Sequence[Stanza]) -> tuple[list[Stanza], list[Record] | None]:
-    """Recipient stanzas, and the ACL history (None if the file has no vault stanza)."""
+def split_header(stanzas: Sequence[Stanza]
+                 ) -> tuple[list[Stanza], Stanza | None, list[Record] | None]:
+    """Recipient stanzas, the segment digests' stanza (None if there is none) and the ACL
+    history (None if the file has no vault stanza). The vault's stanzas come last: the
+    segment digests (if any), then the access list."""
     ours = [s for s in stanzas if s.type == ACL_STANZA]
-    recipients = [s for s in stanzas if s.type != ACL_STANZA]
     if not ours:
-        return recipients, None
+        return list(stanzas), None, None
     if len(ours) > 1 or stanzas[-1].type != ACL_STANZA:
         raise MalformedError("the file has a misplaced or repeated access-list stanza")
-    return recipients, decode_stanza(ours[0])
+    listed = [i for i, s in enumerate(stanzas) if s.type == SEGMENTS_STANZA]
+    if listed and listed != [len(stanzas) - 2]:
+        raise MalformedError("the file has misplaced or repeated segment digests")
+    segments = stanzas[-2] if listed else None
+    recipients = list(stanzas[: -2 if listed else -1])
+    return recipients, segments, decode_stanza(ours[0])
 
 
 @dataclass(frozen=True)

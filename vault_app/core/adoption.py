@@ -52,7 +52,8 @@ def adopt(session: Session, locked: Path, recovery: Identity, owners: Sequence[s
         pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
             session, locked, src, readers=readers, acl=acl, author=current.author,
             change="adopt", prev=history, file_id=current.file_id,
-            overwrite=True, expect_size=None, progress=progress, cancel=cancel)))
+            overwrite=True, expect_size=age.content_size(head.header, head.file_size),
+            progress=progress, cancel=cancel)))
         session.audit("adopt", locked, owners=list(owners), signed_by=me.name,
                       **file_refs(written[0], len(history) + 1))
     return written[0]

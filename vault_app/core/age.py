@@ -115,21 +115,27 @@ def seal_header(file_key: bytes, stanzas: Sequence[Stanza]) -> Header:
 
 def seal_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO, *,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 digest: Digest | None = None) -> int:
+                 digest: Digest | None = None,
+                 segment_digests: list[bytes] | None = None) -> int:
     """Encrypt ``src`` as the payload (nonce first) to ``dst``, which is already past
-    the header; return the plaintext size. ``digest`` gets every payload byte written."""
-    return encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest)
+    the header; return the plaintext size. ``digest`` gets every payload byte written;
+    ``segment_digests`` receives the digest of each segment (``segments.py``)."""
+    return encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest,
+                           segment_digests=segment_digests)
 
 
 def open_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO | None, *,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 digest: Digest | None = None) -> int:
+                 digest: Digest | None = None,
+                 segment_digests: Sequence[bytes] | None = None) -> int:
     """Decrypt the payload at ``src`` (past the header) to ``dst``; return its size.
 
     Only authenticated chunks are released, in order; ``dst=None`` authenticates every
-    chunk and keeps nothing. ``digest`` gets every payload byte read.
+    chunk and keeps nothing. ``digest`` gets every payload byte read; with
+    ``segment_digests`` each segment must have its listed digest before it is opened.
     """
-    return decrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest)
+    return decrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest,
+                           segment_digests=segment_digests)
 
 
 def open_random_access(src: BinaryIO, payload_at: int, file_key: bytes) -> RandomAccess:

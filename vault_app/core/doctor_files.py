@@ -223,7 +223,8 @@ def _reencrypt(repair: Repair, source: Path, dest: Path, acl: dict[str, str], *,
         pipe(handle, source, head, file_key, None, lambda src: written.append(write(
             session, dest, src, readers=readers, acl=acl, author=current.author,
             change=change, prev=history, file_id=uuid.uuid4().hex if new_id else current.file_id,
-            overwrite=overwrite, expect_size=None, progress=None, cancel=None)))
+            overwrite=overwrite, expect_size=age.content_size(head.header, head.file_size),
+            progress=None, cancel=None)))
     session.audit(change, dest, **file_refs(written[0], len(history) + 1))
     return written[0]
 

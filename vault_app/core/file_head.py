@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import age
+from vault_app.core import age, segments
 from vault_app.core.acl import Record, split_header
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.header import Header, Stanza
@@ -29,6 +29,11 @@ class Head:
     header_len: int
     file_size: int
     mtime: float
+    segments: list[bytes] | None = None  # the segment digests the header lists, if any
+
+    @property
+    def payload_size(self) -> int:
+        return self.file_size - self.header_len
 
 
 def read_head(path: Path, *, folder: VaultFolder | None = None) -> Head:
@@ -49,5 +54,7 @@ def read_head_from(handle: BinaryIO, path: Path) -> Head:
         stat = os.fstat(handle.fileno())
     except OSError as exc:
         raise describe_os_error(exc, path) from None
-    recipients, history = split_header(header.stanzas)
-    return Head(header, recipients, history, len(header.encode()), stat.st_size, stat.st_mtime)
+    recipients, listed, history = split_header(header.stanzas)
+    digests = segments.decode_stanza(listed) if listed is not None else None
+    return Head(header, recipients, history, len(header.encode()), stat.st_size, stat.st_mtime,
+                digests)

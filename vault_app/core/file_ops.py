@@ -2,10 +2,12 @@
 recovery and the in-place reader.
 
 Every write encrypts to a fresh file key under the file's lock, into a temp file beside
-the destination; each block is read back and authenticated while later ones are still
-being encrypted, the signed header is checked, and only then is the file renamed into
-place (and the plaintext removed). Every read insists on the signed payload digest
-before any plaintext reaches its destination name.
+the destination; each block is read back and compared with what was written while later
+ones are still being encrypted, the signed header is checked, and only then is the file
+renamed into place (and the plaintext removed). The content is signed as the root of its
+segment digests (``segments.py``), hashed by the pipeline's workers. Every read insists
+on the signed content (each segment's digest; for older files the one digest of the
+whole payload) before any plaintext reaches its destination name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from vault_app.core import age
+from vault_app.core import age, segments, unsized
 from vault_app.core.acl import (
     CAN_SHARE,
     CAN_WRITE,
@@ -42,6 +44,7 @@ from vault_app.core.errors import (
     VaultError,
 )
 from vault_app.core.file_head import Head, read_head, read_head_from
+from vault_app.core.header import Stanza
 from vault_app.core.keys import parse_recipient
 from vault_app.core.keystore import UserKeys
 from vault_app.core.layout import LOCKED_SUFFIX, printable_path
@@ -172,8 +175,8 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
           acl: dict[str, str], author: str, change: str, prev: list[Record], file_id: str,
           overwrite: bool, expect_size: int | None, progress: ProgressFn | None,
           cancel: CancelToken | None) -> Record:
-    """Encrypt ``plain`` to a fresh file key, sign, verify by decrypting, commit; returns
-    the new signed record."""
+    """Encrypt ``plain`` (``expect_size`` bytes, None if not known: a stream) to a fresh
+    file key, sign, verify what was written, commit; returns the new signed record."""
     me = session.keys()
     file_key = age.new_file_key()
     recipients = [parse_recipient(r) for r in readers.values()]
@@ -184,44 +187,65 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
                     recovery=session.recovery_recipient, stanzas_sha256=stanzas_digest(stanzas),
                     payload_sha256="", signer=me.name, signed=session.now(), change=change,
                     prev=prev[-1].digest() if prev else "")
-    draft = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, record.placeholder()])])
+    placeholder = encode_stanza([*prev, record.placeholder()])
     with session.folder.replace(dest, overwrite=overwrite) as out:
-        start = out.write(draft.encode())
-        digest = hashlib.sha256()  # of the payload as written, on the stream's hash thread
-        # Each block is read back from the file and authenticated while the next
-        # ones are encrypted: the plaintext is only removed after all of it verified.
-        verifier = ReadBackVerifier(out, start, file_key, cancel)
-        try:
-            size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
-                                    cancel=cancel, digest=digest)
-        except BaseException:
-            verifier.abort()
-            raise
-        try:
-            verified = verifier.finish()
-        except (PayloadError, OSError):  # what was read back is not what was written
-            verified = -1
-        if expect_size is not None and size != expect_size:
-            raise FileOperationError("the file changed while it was being locked",
-                                     kind=ErrorKind.BUSY)
-        final = dataclasses.replace(record, payload_sha256=digest.hexdigest()).sign(me)
-        header = age.seal_header(file_key, [*stanzas, encode_stanza([*prev, final])])
+        if expect_size is None:  # the segment count is known at the stream's end
+            with unsized.sealed_apart(file_key, plain, progress=progress,
+                                      cancel=cancel) as (spilled, size, digests):
+                start = out.write(age.seal_header(file_key, [
+                    *stanzas, segments.placeholder_stanza(size), placeholder]).encode())
+                payload_ok = unsized.copy_checked(spilled, out, start, digests)
+        else:
+            start, size, digests, payload_ok = _seal_in_place(
+                out, file_key, plain, [*stanzas, segments.placeholder_stanza(expect_size),
+                                       placeholder], progress, cancel)
+            if size != expect_size:
+                raise FileOperationError("the file changed while it was being locked",
+                                         kind=ErrorKind.BUSY)
+        final = dataclasses.replace(record, segments_sha256=segments.root(digests)).sign(me)
+        header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests),
+                                            encode_stanza([*prev, final])])
         encoded = header.encode()
         if len(encoded) != start:  # pragma: no cover - format invariant
             raise VaultError("internal error: the signed header changed length",
                              kind=ErrorKind.INTERNAL)
         out.seek(0)
         out.write(encoded)
-        _verify_header(out, encoded, me, file_key, verified == size)
+        _verify_header(out, encoded, me, file_key, payload_ok)
     return final
+
+
+def _seal_in_place(out: BinaryIO, file_key: bytes, plain: Any, draft: list[Stanza],
+                   progress: ProgressFn | None,
+                   cancel: CancelToken | None) -> tuple[int, int, list[bytes], bool]:
+    """Write the header of ``draft`` stanzas (at its final length: the segment count
+    follows from the plaintext's size), then seal the payload after it; returns where the
+    payload starts, the plaintext size, the segment digests and whether every block read
+    back is the one written."""
+    start = out.write(age.seal_header(file_key, draft).encode())
+    digests: list[bytes] = []  # of each segment as written, hashed by the workers
+    # Each block is read back from the file and compared with what was written
+    # while the next ones are encrypted: the plaintext goes only after all of it.
+    verifier = ReadBackVerifier(out, start)
+    try:
+        size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
+                                cancel=cancel, segment_digests=digests)
+    except BaseException:
+        verifier.abort()
+        raise
+    try:
+        verified = verifier.finish()
+    except (PayloadError, OSError):  # what was read back is not what was written
+        verified = -1
+    return start, size, digests, verified == size
 
 
 def _verify_header(handle: BinaryIO, expected: bytes, me: UserKeys, file_key: bytes,
                    payload_ok: bool) -> None:
     """The signed header as read back is the one meant, and our own key unwraps it.
 
-    (The payload was read back and authenticated chunk by chunk as it was written.
-    No second hash: the chunks authenticate under a key only we have held.)
+    (The payload was read back and compared block by block as it was written, and its
+    segment digests were hashed from the very buffers written.)
     """
     handle.flush()
     handle.seek(0)
@@ -357,10 +381,13 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
             lines.detach()  # the reader below keeps the raw file, unbuffered
         assert head.history is not None
         file_key = session.file_key(head, locked)
-        digest = head.history[-1].payload_sha256 if verify_content else None
+        # Segments are checked as they are read, whatever ``verify_content`` says: that
+        # costs no more than reading them. Older files' one digest means reading it all.
+        whole = head.history[-1].payload_sha256 or None
         handle.seek(0)
-        return AgeReader(handle, file_key=file_key, payload_sha256=digest, owns_source=True,
-                         name=str(locked))
+        return AgeReader(handle, file_key=file_key,
+                         payload_sha256=whole if verify_content else None,
+                         segment_digests=head.segments, owns_source=True, name=str(locked))
     except PayloadError as exc:
         handle.close()
         raise SignatureError(f"{locked.name}: {exc}") from None
@@ -398,19 +425,31 @@ def pipe(handle: BinaryIO, locked: Path, head: Head, file_key: bytes,
 
 def _decrypt_checked(handle: BinaryIO, locked: Path, head: Head, file_key: bytes, dst: Any,
                      progress: ProgressFn | None, cancel: CancelToken | None) -> int:
-    """Decrypt the payload to ``dst``, then insist on the signed payload digest.
+    """Decrypt the payload to ``dst``, insisting on the signed content.
 
-    The digest is of the very bytes decrypted, in the same read pass (hashed on the
-    stream's own thread, overlapping the decryption). ``dst`` is a temp file or a pipe
-    whose reader only commits after this returns: no plaintext reaches the
-    destination name unless the digest matched.
+    With segment digests (checked here against the record's root and the payload's
+    length) each segment is hashed and checked by the pipeline's workers before it is
+    opened. For an older file, the one digest of the whole payload is of the very bytes
+    decrypted, in the same read pass, checked at the end. ``dst`` is a temp file or a
+    pipe whose reader only commits after this returns: no plaintext reaches the
+    destination name unless the content is the signed content.
     """
     assert head.history is not None
-    digest = hashlib.sha256()
+    current = head.history[-1]
     handle.seek(head.header_len)
+    try:
+        if current.segments_sha256:
+            segments.check_list(head.segments or [], current.segments_sha256,
+                                head.payload_size)
+            return age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
+                                    segment_digests=head.segments)
+    except SignatureError as exc:
+        raise SignatureError(f"{locked.name}: {exc} (rewritten by someone who could read "
+                             "it)") from None
+    digest = hashlib.sha256()
     size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
                             digest=digest)
-    if digest.hexdigest() != head.history[-1].payload_sha256:
+    if digest.hexdigest() != current.payload_sha256:
         raise SignatureError(f"{locked.name}: the content is not the signed content "
                              "(rewritten by someone who could read it)")
     return size

@@ -69,7 +69,8 @@ def _check_step(prev: Record, cur: Record, registry: Registry) -> str | None:
         return "its history goes back to an older member registry"
     access_changed = (cur.acl, cur.readers, cur.recovery) != (prev.acl, prev.readers,
                                                                prev.recovery)
-    content_changed = cur.payload_sha256 != prev.payload_sha256 or cur.author != prev.author
+    content_changed = (cur.content_digests != prev.content_digests
+                       or cur.author != prev.author)
     if cur.format >= 2:
         problem = _check_v2_step(prev, cur, registry, access_changed, content_changed)
         if problem is not None or cur.change in ("adopt", *_REPAIRS):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,30 +157,30 @@ class Keystore:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            import keyring  # imported on first use: it costs ~0.1 s of start-up
+            from vault_app.core.os_keyring import os_keyring  # on first use: it talks D-Bus
 
-            self._backend = keyring.get_keyring()
+            self._backend = os_keyring()
         return self._backend
 
     def keyring_available(self) -> bool:
-        import keyring.backends.fail
-
-        return not isinstance(self.backend, keyring.backends.fail.Keyring)
+        # Only keyring's own detection returns its "fail" backend, and then keyring is
+        # loaded: no import of keyring just to ask.
+        backend = self.backend
+        fail = sys.modules.get("keyring.backends.fail")
+        return fail is None or not isinstance(backend, fail.Keyring)
 
     def _keyring_call(self, what: str, call: Callable[[], Any]) -> Any:
-        import keyring.errors
-
         if not self.keyring_available():
             raise KeyringUnavailableError("no usable OS keyring was found")
         try:
             return call()
-        except keyring.errors.KeyringLocked:
-            raise KeyringUnavailableError("the OS keyring is locked") from None
-        except keyring.errors.PasswordDeleteError:
+        except VaultError:
             raise
-        except (keyring.errors.KeyringError, OSError) as exc:
-            raise KeyringUnavailableError(
-                f"the OS keyring could not {what} ({type(exc).__name__})") from None
+        except Exception as exc:
+            mapped = _keyring_error(exc, what)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     def _get(self, name: str) -> Any:
         return self.backend.get_password(self.service, name)
@@ -228,7 +229,7 @@ class Keystore:
     def _read_stored(self, name: str) -> str:
         path = self.key_file(name)
         keyring_error: KeyringUnavailableError | None = None
-        if self.keyring_available() and not self.use_key_file:
+        if not self.use_key_file and self.keyring_available():  # no backend search
             try:
                 value = self._keyring_call("read",
                                            lambda: self.backend.get_password(self.service, name))
@@ -331,6 +332,19 @@ class Keystore:
             keys = UserKeys(check_name(name), keys.identity, keys.signing)
         self.save(keys, protect=protect, overwrite=overwrite)
         return keys
+
+
+def _keyring_error(exc: Exception, what: str) -> KeyringUnavailableError | None:
+    """What a keyring backend's failure means to the user; None: raise it as it is.
+    (``keyring`` is loaded whenever its errors can occur: no import just to compare.)"""
+    errors = sys.modules.get("keyring.errors")
+    if errors is not None and isinstance(exc, errors.KeyringLocked):
+        return KeyringUnavailableError("the OS keyring is locked")
+    if errors is not None and isinstance(exc, errors.PasswordDeleteError):
+        return None
+    if isinstance(exc, OSError) or (errors is not None and isinstance(exc, errors.KeyringError)):
+        return KeyringUnavailableError(f"the OS keyring could not {what} ({type(exc).__name__})")
+    return None
 
 
 def passphrase_from_env() -> PassphraseFn | None:

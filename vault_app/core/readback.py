@@ -1,138 +1,99 @@
-"""Verify a locked file by reading it back while it is still being written.
+"""Verify a locked file by reading back each block as soon as it is written.
 
-Locking removes the plaintext, so the new file must be proved readable first: every
-chunk read back from the file and authenticated. Doing that as a second pass after the
-write costs a full extra read and decryption on the critical path; here a thread
-follows the writer instead, reading each block back (``os.preadv``, which leaves the
-writer's file position alone) soon after it is written and authenticating it (the
-plaintext is dropped). The work is the same; it overlaps the encryption.
-
-The bytes checked are the bytes in the file, not the buffers they were written from.
-Where ``os.preadv`` is missing (Windows) the same check runs after the write instead.
+Locking removes the plaintext, so the new file must be proved to hold what was encrypted
+first. Each write goes through :class:`ReadBackVerifier`, which reads the same bytes back
+from the file (``os.preadv`` where there is one, which leaves the file position alone)
+and compares them with the buffer they were written from. That proves the file holds
+exactly the ciphertext made from the plaintext, at the cost of a read from the page
+cache and a ``memcmp`` (about a tenth of decrypting it again, which the earlier version
+of this check did). The writes come from the pipeline's finishing thread, in order,
+while later blocks are still being encrypted.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from typing import BinaryIO
 
-from vault_app.core.age import open_payload
-from vault_app.core.progress import CancelToken
+from vault_app.core.errors import PayloadError
+from vault_app.core.pipeline import BLOCK_CHUNKS
+from vault_app.core.stream import ENC_CHUNK, plaintext_size
 
-#: Reading at an offset, straight into a buffer, without moving the writer's position
-#: (``os.preadv``: Linux, the BSDs, macOS 11+; not Windows).
+#: Reading at an offset, straight into a buffer, without moving the file position
+#: (``os.preadv``: Linux, the BSDs, macOS 11+; elsewhere seek, read, seek back).
 CAN_PREAD = hasattr(os, "preadv")
 
 
-class _Aborted(Exception):
-    """The write failed or was cancelled: the follower stops reading."""
-
-
 class ReadBackVerifier:
-    """A write-through wrapper for the payload's output that verifies what landed.
+    """A write-through wrapper for the payload's output that checks what landed.
 
-    Pass it to :func:`~vault_app.core.age.seal_payload` as ``dst``; after that returns call
-    :meth:`finish`, which waits for the follower and returns the plaintext size it
-    authenticated (raising the first error it met). Call :meth:`abort` if the write
-    failed, so the follower stops and the thread is joined.
+    Pass it to :func:`~vault_app.core.age.seal_payload` as ``dst`` (its writes must all
+    go through it, the nonce included); after that returns, :meth:`finish` returns the
+    plaintext size the checked bytes hold, or raises the first difference or read error.
+    Call :meth:`abort` instead if the write failed.
     """
 
-    def __init__(self, handle: BinaryIO, start: int, file_key: bytes,
-                 cancel: CancelToken | None = None) -> None:
+    def __init__(self, handle: BinaryIO, start: int) -> None:
         self._handle = handle
-        self._pos = start  # the follower's read position in the file
-        self._written = start  # bytes of the file known to be on it (past the OS buffers)
-        self._done = False
-        self._aborted = False
-        self._cond = threading.Condition()
-        self._result: int | BaseException | None = None
-        self._file_key = file_key
-        self._cancel = cancel
-        self._concurrent = CAN_PREAD
-        self._thread: threading.Thread | None = None
-        if self._concurrent:
-            self._thread = threading.Thread(target=self._follow, name="vault-verify",
-                                            daemon=True)
-            self._thread.start()
-
-    # The writer's side (the stream's writer thread).
+        self._start = start
+        self._written = start  # where the next write lands
+        self._problem: Exception | None = None
+        # The bytes read back land here. A bytearray, for ``==`` on it is one memcmp
+        # with any buffer; allocated here, on the caller's thread, for one block.
+        self._back: bytearray | None = bytearray(BLOCK_CHUNKS * ENC_CHUNK)
 
     def write(self, data: bytes | memoryview) -> int:
-        n = self._handle.write(data)
-        self._handle.flush()  # past Python's buffer, so the follower's pread sees it
-        with self._cond:
-            self._written += len(data)
-            self._cond.notify()
-        return len(data) if n is None else n
+        view = memoryview(data).cast("B")
+        n = self._handle.write(view)
+        n = len(view) if n is None else n
+        self._handle.flush()  # past Python's buffer, so the read sees it
+        if self._problem is None:
+            try:
+                self._check(view[:n], self._written)
+            except OSError as exc:
+                self._problem = exc
+        self._written += n
+        return n
 
     def flush(self) -> None:
         self._handle.flush()
 
-    # The follower's side: what open_payload reads from (the STREAM's own rules).
-
-    def read(self, size: int) -> bytes:
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        done = 0
-        while done < size and (n := self.readinto(view[done:])):
-            done += n
-        return bytes(buffer[:done])
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        view = memoryview(buffer).cast("B")
-        with self._cond:
-            while not (self._aborted or self._done or self._written - self._pos >= len(view)):
-                self._cond.wait()
-            if self._aborted:
-                raise _Aborted
-            want = min(len(view), self._written - self._pos)
-        got = self._read_at(view[:want], self._pos) if want else 0
-        self._pos += got
-        return got
+    def _check(self, view: memoryview, offset: int) -> None:
+        back = self._back
+        if back is None or len(view) > len(back):
+            raise ValueError("a write larger than a block")
+        got = self._read_at(memoryview(back)[: len(view)], offset)
+        same = got == len(view) and (back == view if len(view) == len(back)
+                                     else back[: len(view)] == view)
+        if not same:
+            self._problem = PayloadError(
+                f"the file as read back differs from what was written (bytes {offset}.. "
+                f"of {offset + len(view)}): a failing or full disk?")
 
     def _read_at(self, view: memoryview, offset: int) -> int:
-        if self._concurrent:
-            return int(os.preadv(self._handle.fileno(), [view], offset))
-        self._handle.seek(offset)  # after the write: nobody else moves the position
-        data = self._handle.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def _follow(self) -> None:
-        try:
-            self._result = open_payload(self._file_key, self, None,  # type: ignore[arg-type]
-                                        cancel=self._cancel)
-        except _Aborted:
-            self._result = None
-        except BaseException as exc:  # reported by finish()
-            self._result = exc
-            with self._cond:  # the writer no longer needs to wake anyone
-                self._aborted = True
-
-    # The caller's side.
+        if CAN_PREAD:
+            done = 0
+            while done < len(view):
+                n = os.preadv(self._handle.fileno(), [view[done:]], offset + done)
+                if not n:
+                    break
+                done += n
+            return done
+        self._handle.seek(offset)
+        done = 0
+        while done < len(view) and (n := self._handle.readinto(view[done:])):  # type: ignore[attr-defined]
+            done += n
+        self._handle.seek(offset + len(view))  # back where the next write goes
+        return done
 
     def finish(self) -> int:
-        """Wait for the follower; return the authenticated plaintext size, or raise."""
+        """The plaintext size the checked bytes hold; raises the first problem found."""
         self._handle.flush()
-        with self._cond:
-            self._done = True
-            self._cond.notify_all()
-        if self._thread is None:
-            self._follow()
-        else:
-            self._thread.join()
-        result = self._result
-        if isinstance(result, BaseException):
-            raise result
-        if result is None:  # pragma: no cover - only after abort()
-            raise RuntimeError("the read-back verification was aborted")
-        return result
+        self._back = None
+        if self._problem is not None:
+            raise self._problem
+        return plaintext_size(self._written - self._start)
 
     def abort(self) -> None:
-        """Stop the follower (the write failed); never raises."""
-        with self._cond:
-            self._aborted = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
+        """The write failed: nothing to report, and the buffer goes."""
+        self._back = None

@@ -25,13 +25,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import age
+from vault_app.core import age, segments
 from vault_app.core import armor as _armor
 from vault_app.core.atomic import describe_os_error
-from vault_app.core.errors import ErrorKind, FileOperationError, PayloadError, TruncatedError
+from vault_app.core.errors import (
+    ErrorKind,
+    FileOperationError,
+    PayloadError,
+    SignatureError,
+    TruncatedError,
+)
 from vault_app.core.header import Header
 from vault_app.core.recipients import Identity
-from vault_app.core.stream import CHUNK, ENC_CHUNK
+from vault_app.core.ring import block_buffer
+from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE
 
 BATCH_CHUNKS = 16  # whole chunks fetched with one read: 1 MiB of plaintext
 CACHE_CHUNKS = 4  # decrypted chunks kept for small, unaligned reads
@@ -114,7 +121,11 @@ class AgeReader(io.RawIOBase):
     only; plaintext is still decrypted a chunk at a time). An open file given as
     ``source`` starts at its current position and is repositioned freely. With
     ``payload_sha256`` (a signed digest of the payload ciphertext, nonce included)
-    the whole payload is hashed once on opening and must match. Wrap in
+    the whole payload is hashed once on opening and must match. With
+    ``segment_digests`` (the signed list of ``segments.py``, already checked against its
+    signed root) every segment a read needs is read whole, hashed and checked before
+    anything in it is decrypted, at each read from the file: a read costs about one
+    segment (2 MiB), and bytes changed after opening are caught. Wrap in
     :class:`io.BufferedReader` for ``readline`` and small reads (``vault_app.open`` does).
 
     ``chunks_decrypted`` counts AEAD chunk decryptions, to show a read's cost.
@@ -130,6 +141,7 @@ class AgeReader(io.RawIOBase):
         file_key: bytes | None = None,
         armored: bool | None = None,
         payload_sha256: str | None = None,
+        segment_digests: Sequence[bytes] | None = None,
         owns_source: bool = False,
         name: str | None = None,
     ) -> None:
@@ -148,6 +160,9 @@ class AgeReader(io.RawIOBase):
             self._setup(src, identities, file_key, armored)
             if payload_sha256 is not None:
                 self._check_digest(payload_sha256)
+            self._digests = segment_digests
+            if segment_digests is not None:
+                self._start_segments(segment_digests)
         except BaseException:
             self._release()
             raise
@@ -172,6 +187,31 @@ class AgeReader(io.RawIOBase):
         self._spare: list[memoryview] = [memoryview(bytearray(CHUNK))
                                          for _ in range(CACHE_CHUNKS)]
         self.chunks_decrypted = 0
+
+    def _start_segments(self, digests: Sequence[bytes]) -> None:
+        self._payload_size = self._src.seek(0, io.SEEK_END) - self._payload_at
+        if len(digests) != segments.count_for_payload(self._payload_size):
+            raise SignatureError("the content's length is not the signed length "
+                                 "(cut short, or grown)")
+        self._segment = block_buffer(NONCE_SIZE + segments.SEGMENT)
+        self._segment_at = -1  # the segment in the buffer, checked when it was read
+
+    def _checked_segment(self, index: int) -> memoryview:
+        """Segment ``index`` as just read from the file and checked (or still in the
+        buffer from the read that checked it)."""
+        assert self._digests is not None
+        start, length = segments.span(index, self._payload_size)
+        view = self._segment[:length]
+        if self._segment_at != index:
+            self._segment_at = -1
+            if _read_at(self._src, self._payload_at + start, view) != length:
+                raise TruncatedError("the file got shorter while it was being read")
+            try:
+                segments.check(index, segments.digest(view), self._digests)
+            except SignatureError as exc:  # named, as the reader's user may hold many
+                raise SignatureError(f"{os.path.basename(self.name)}: {exc}") from None
+            self._segment_at = index
+        return view
 
     def _check_digest(self, expected: str) -> None:
         """Hash the payload ciphertext (nonce included) through this very handle.
@@ -306,11 +346,19 @@ class AgeReader(io.RawIOBase):
         return slot[:n]
 
     def _decrypt_run(self, first: int, count: int, out: memoryview) -> int:
-        """Decrypt ``count`` chunks from ``first`` into ``out``; return plaintext bytes."""
-        offset, length = self._payload.span(first, count)
-        sealed = self._ct[:length]
-        if _read_at(self._src, self._payload_at + offset, sealed) != length:
-            raise TruncatedError("the file got shorter while it was being read")
+        """Decrypt ``count`` chunks from ``first`` into ``out`` (fewer where a run would
+        cross into another segment); return plaintext bytes."""
+        if self._digests is not None:
+            index, inside = divmod(first, segments.SEGMENT_CHUNKS)
+            count = min(count, segments.SEGMENT_CHUNKS - inside)
+            offset, length = self._payload.span(first, count)
+            at = offset - segments.span(index, self._payload_size)[0]
+            sealed = self._checked_segment(index)[at : at + length]
+        else:
+            offset, length = self._payload.span(first, count)
+            sealed = self._ct[:length]
+            if _read_at(self._src, self._payload_at + offset, sealed) != length:
+                raise TruncatedError("the file got shorter while it was being read")
         n = self._payload.open(first, sealed, out)
         self.chunks_decrypted += count
         if first + count == self._payload.chunks:

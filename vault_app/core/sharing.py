@@ -1,9 +1,10 @@
 """Who reads a locked file: share (add a reader, or change a role) and revoke.
 
 Sharing rewrites only the header: the file key is wrapped for one more reader and a new
-ACL record is signed; the payload is copied byte for byte (in the kernel where it can
-be). Revoking needs a fresh file key, so the payload is re-encrypted from a decrypting
-thread without a plaintext file. Both run under the file's lock and only by an owner.
+ACL record is signed; the payload (and the list of its segment digests) is copied byte
+for byte (in the kernel where it can be). Revoking needs a fresh file key, so the payload
+is re-encrypted from a decrypting thread without a plaintext file. Both run under the
+file's lock and only by an owner.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import age
+from vault_app.core import age, segments
 from vault_app.core.acl import Record, Role, encode_stanza, stanzas_digest
 from vault_app.core.errors import (
     AccessDeniedError,
@@ -62,7 +63,8 @@ def share(session: Session, locked: Path, user: str, role: Role, *,
             pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
                 session, locked, src, readers=readers, acl=acl, author=current.author,
                 change="share", prev=history, file_id=current.file_id, overwrite=True,
-                expect_size=None, progress=progress, cancel=cancel)))
+                expect_size=age.content_size(head.header, head.file_size), progress=progress,
+                cancel=cancel)))
             record = written[0]
         else:
             if user not in readers:
@@ -81,7 +83,8 @@ def share(session: Session, locked: Path, user: str, role: Role, *,
 def _rewrite_header(session: Session, src: BinaryIO, locked: Path, head: Head,
                     file_key: bytes, stanzas: list[Stanza], history: list[Record]) -> None:
     """A new header over the payload of ``src`` (the file the header was checked from)."""
-    header = age.seal_header(file_key, [*stanzas, encode_stanza(history)])
+    listed = [segments.encode_stanza(head.segments)] if head.segments is not None else []
+    header = age.seal_header(file_key, [*stanzas, *listed, encode_stanza(history)])
     payload = head.file_size - head.header_len
     with session.folder.replace(locked, overwrite=True) as out:
         out.write(header.encode())
@@ -109,7 +112,8 @@ def revoke(session: Session, locked: Path, user: str, *, progress: ProgressFn | 
         pipe(handle, locked, head, file_key, cancel, lambda src: written.append(write(
             session, locked, src, readers=readers, acl=acl, author=current.author,
             change="revoke", prev=list(head.history or []), file_id=current.file_id,
-            overwrite=True, expect_size=None, progress=progress, cancel=cancel)))
+            overwrite=True, expect_size=age.content_size(head.header, head.file_size),
+            progress=progress, cancel=cancel)))
         session.audit("revoke", locked, user=user,
                       **file_refs(written[0], len(head.history or []) + 1))
 

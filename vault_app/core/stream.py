@@ -110,26 +110,24 @@ def plaintext_size(payload_size: int) -> int:
 
 
 def seal_plan(n: int, end: bool) -> tuple[int, int]:
-    """How many chunks to seal from ``n`` plaintext bytes in hand, and which is final
-    (-1: none).
-
-    Until the input has ended the last full chunk is held back: only more input
-    proves that it is not the final one.
+    """How many chunks to seal from a block of ``n`` plaintext bytes, and which is final
+    (-1: none). ``end``: the input ends with this block. Only more input proves that a
+    block's last chunk is not the final one, so a reader holds a full block back until
+    it has read past it; a block that is not the end is whole chunks.
     """
     if not end:
-        return n // CHUNK - 1, -1
+        return n // CHUNK, -1
     count = max(1, -(-n // CHUNK))
     return count, count - 1
 
 
 def open_plan(n: int, counter: int, end: bool) -> tuple[int, int, PayloadError | None]:
-    """How many chunks to open from ``n`` sealed bytes in hand (the first is chunk
+    """How many chunks to open from a block of ``n`` sealed bytes (the first is chunk
     ``counter``), which is final (-1: none), and the error that follows them, if any.
-
-    As in :func:`seal_plan`, the last full chunk is held back until the input ends.
+    ``end`` as in :func:`seal_plan`.
     """
     if not end:
-        return n // ENC_CHUNK - 1, -1, None
+        return n // ENC_CHUNK, -1, None
     count, error = last_chunks(n, counter)
     return count, (count - 1 if error is None else -1), error
 

@@ -292,10 +292,12 @@ class Vault:
     def open_reader(self, locked: Path | str, *, verify_content: bool = True) -> AgeReader:
         """Seekable plaintext view, after the header signature checks out.
 
-        With ``verify_content`` (the default) the payload is hashed once on opening and
-        must match the signed digest (about 0.5 s per GiB); without it (a quick preview)
-        every chunk is still authenticated, but content rewritten by another reader of
-        the file would not be noticed.
+        Each segment a read needs is hashed and checked against the signed list as it is
+        read from the file (about one 2 MiB segment per read anywhere). Files made before
+        segment digests have one digest of the whole payload: with ``verify_content``
+        (the default) it is checked on opening (about 0.5 s per GiB); without it (a quick
+        preview) every chunk is still authenticated, but content rewritten by another
+        reader of the file would not be noticed.
         """
         return file_ops.open_reader(self._session, Path(locked),
                                     verify_content=verify_content)

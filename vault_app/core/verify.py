@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import crosscheck, freshness, vault_identity
+from vault_app.core import crosscheck, freshness, segments, vault_identity
 from vault_app.core.acl import Record, Status, Verdict
 from vault_app.core.conflicts import (
     copy_verdict,
@@ -31,6 +31,7 @@ from vault_app.core.errors import (
 from vault_app.core.file_head import Head, read_head, read_head_from
 from vault_app.core.history_rules import verify_history
 from vault_app.core.members import admins, signing_keys
+from vault_app.core.segment_check import hash_segments
 from vault_app.core.session import Session
 from vault_app.core.vault_io import payload_digest
 from vault_app.core.walk import walk_vault
@@ -68,12 +69,32 @@ def judge(session: Session, head: Head, path: Path) -> Verdict:
         return copy
     if verdict.ok and head.history[-1].recovery != session.recovery_recipient:
         return Verdict(Status.INVALID, "it is not wrapped for this vault's recovery key")
+    listed = _segments_problem(head) if verdict.ok else None
+    if listed is not None:
+        return Verdict(Status.INVALID, listed)
     if verdict.ok:
         stale = freshness.file_verdict(session.seen.state, head.history)
         if stale is not None:
             return stale
         session.learned(head.history, name)
     return verdict
+
+
+def _segments_problem(head: Head) -> str | None:
+    """Why the segment digests in the header are not the ones the current record signs
+    for a payload of this length (None if they are, or if it signs one whole digest)."""
+    assert head.history is not None
+    root = head.history[-1].segments_sha256
+    if not root:
+        return (None if head.segments is None
+                else "the header lists segment digests that its record does not sign")
+    if head.segments is None:
+        return "the segment digests that its record signs are missing"
+    try:
+        segments.check_list(head.segments, root, head.payload_size)
+    except SignatureError as exc:
+        return str(exc)
+    return None
 
 
 def checked_head(session: Session, locked: Path, handle: BinaryIO | None = None) -> Head:
@@ -158,7 +179,11 @@ def _verify_open(session: Session, path: Path, handle: BinaryIO,
     if not verdict.ok or head.history is None:
         return FileVerdict(path, verdict.status, verdict.detail)
     current = head.history[-1]
-    if payload_digest(handle, head.header_len) != current.payload_sha256:
+    if head.segments is not None:  # checked against the signed root by judge
+        same = hash_segments(handle, head.header_len, head.payload_size) == head.segments
+    else:
+        same = payload_digest(handle, head.header_len) == current.payload_sha256
+    if not same:
         return FileVerdict(path, Status.INVALID, "the content is not the signed content")
     for name, recipient in current.readers.items():
         member = registry.lookup(name, current.registry if current.format >= 2 else None)

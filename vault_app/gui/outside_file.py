@@ -47,7 +47,6 @@ class OutsideFacts:
     readable: bool           # locked for the acting user's key
     recipient: str           # that user's public key (to send to whoever locked it)
     recovery: str | None     # the recovery key of the vault it comes from, if any
-    digest: str | None       # the signed content digest, if it carries one
 
 
 def _keys(keystore: Keystore, user: str) -> UserKeys:
@@ -57,36 +56,58 @@ def _keys(keystore: Keystore, user: str) -> UserKeys:
 def probe(path: Path, keystore: Keystore, user: str) -> OutsideFacts:
     """Read lane: is it locked for me, and which vault signed it?"""
     from vault_app.core import age
-    from vault_app.core.acl import split_header
+    from vault_app.core.file_head import read_head_from
     from vault_app.core.reader import AgeReader
 
     keys = _keys(keystore, user)
-    recovery = digest = None
+    recovery = None
     with age.open_input(path) as handle:
         armored = handle.read(len(ARMOR_BEGIN)) == ARMOR_BEGIN
         if not armored:   # (an armored file carries no vault record worth matching)
-            handle.seek(0)
-            _recipients, history = split_header(age.read_head(handle).stanzas)
+            history = read_head_from(handle, path).history
             if history:
-                recovery, digest = history[-1].recovery, history[-1].payload_sha256
+                recovery = history[-1].recovery
     try:
         AgeReader(path, identities=[keys.identity]).close()   # header MAC checked
     except VaultError as exc:
         if exc.kind not in (ErrorKind.WRONG_KEY, ErrorKind.NO_ACCESS):
             raise
-        return OutsideFacts(False, keys.recipient, recovery, digest)
-    return OutsideFacts(True, keys.recipient, recovery, digest)
+        return OutsideFacts(False, keys.recipient, recovery)
+    return OutsideFacts(True, keys.recipient, recovery)
 
 
-def open_outside(path: Path, keystore: Keystore, user: str, digest: str | None,
-                 verify: bool) -> BinaryIO:
-    """The plaintext, read in place (the preview); with ``verify`` the content must match
-    its signed digest, when it carries one."""
+def open_outside(path: Path, keystore: Keystore, user: str, verify: bool) -> BinaryIO:
+    """The plaintext, read in place (the preview); with ``verify`` the content must be
+    the signed content, when the file carries a vault record: each segment is checked as
+    it is read (older files: the whole payload's digest, on opening)."""
+    from vault_app.core import segments
+    from vault_app.core.atomic import describe_os_error
+    from vault_app.core.file_head import read_head_from
     from vault_app.core.reader import AgeReader
 
     identity = _keys(keystore, user).identity
-    return io.BufferedReader(AgeReader(path, identities=[identity],
-                                       payload_sha256=digest if verify else None))
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - the reader closes it
+    except OSError as exc:
+        raise describe_os_error(exc, path) from None
+    try:
+        armored = handle.read(len(ARMOR_BEGIN)) == ARMOR_BEGIN
+        head = None if armored else read_head_from(handle, path)
+        current = head.history[-1] if head is not None and head.history else None
+        whole = listed = None
+        if verify and current is not None and head is not None:
+            if current.segments_sha256:
+                listed = head.segments or []
+                segments.check_list(listed, current.segments_sha256, head.payload_size)
+            else:
+                whole = current.payload_sha256
+        handle.seek(0)
+        return io.BufferedReader(AgeReader(handle, identities=[identity], payload_sha256=whole,
+                                           segment_digests=listed, owns_source=True,
+                                           name=str(path)))
+    except BaseException:
+        handle.close()
+        raise
 
 
 def unlock_outside(path: Path, keystore: Keystore, user: str, folder: Path, *,
@@ -197,7 +218,7 @@ class OutsideFiles(WindowPart):
                          facts: OutsideFacts) -> None:
         from vault_app.gui.dialogs.preview import PreviewDialog
 
-        opener = functools.partial(open_outside, path, self.keystore, user, facts.digest)
+        opener = functools.partial(open_outside, path, self.keystore, user)
         dlg = PreviewDialog(None, path, self.tasks, self, opener=opener, name=name)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
