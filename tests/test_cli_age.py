@@ -457,6 +457,46 @@ def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: 
     assert os.listdir(work) == []
 
 
+def _blocked_signals(pid: int, tid: str) -> set[int]:
+    for line in Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines():
+        if line.startswith("SigBlk:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+    raise AssertionError("no SigBlk line")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_helper_threads_leave_termination_signals_to_the_main_thread(tmp_path: Path) -> None:
+    """A signal the kernel gave a helper thread would not interrupt the main thread's
+    wait for input: the command would not stop, and its temp file would stay."""
+    key = tmp_path / "key.txt"
+    recipient = keygen(key)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(1 << 20) * 6)
+    enc = tmp_path / "big.age"
+    assert run_vault("encrypt", "-r", recipient, "-o", str(enc), str(src)).returncode == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([*VAULT, "decrypt", "-i", str(key), "-o", str(work / "out")],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        proc.stdin.write(enc.read_bytes()[: 5 << 20])  # the rest never comes
+        proc.stdin.flush()
+        wait_for_partial_temp(work, proc)
+        helpers = [t for t in os.listdir(f"/proc/{proc.pid}/task") if t != str(proc.pid)]
+        assert helpers, "the pipeline started no helper thread"
+        for tid in helpers:
+            blocked = _blocked_signals(proc.pid, tid)
+            assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= blocked, (tid, blocked)
+        assert not {signal.SIGTERM, signal.SIGHUP} & _blocked_signals(proc.pid, str(proc.pid))
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stderr.close()
+
+
 def test_failed_decrypt_from_stdin_to_file_leaves_nothing(setup: dict[str, Path | str],
                                                           tmp_path: Path) -> None:
     data = Path(setup["enc"]).read_bytes()

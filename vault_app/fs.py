@@ -31,6 +31,7 @@ from typing import Any
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from vault_app.analyst import current_session
+from vault_app.core import worker_threads
 from vault_app.core.errors import Cancelled, VaultError
 from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.core.progress import CancelToken
@@ -361,8 +362,7 @@ class VaultWriteFile(AbstractBufferedFile):  # type: ignore[misc]
             finally:
                 pipe.close()  # a writer still pushing gets BrokenPipeError, then the error
 
-        self._thread = threading.Thread(target=run, name="vault-fs-write", daemon=True)
-        self._thread.start()
+        self._thread = worker_threads.start(run, "vault-fs-write")
 
     def _upload_chunk(self, final: bool = False) -> bool:
         assert self._pipe is not None

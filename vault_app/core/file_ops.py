@@ -17,13 +17,12 @@ import dataclasses
 import hashlib
 import io
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from vault_app.core import age, segments, unsized
+from vault_app.core import age, segments, unsized, worker_threads
 from vault_app.core.acl import (
     CAN_SHARE,
     CAN_WRITE,
@@ -414,8 +413,7 @@ def pipe(handle: BinaryIO, locked: Path, head: Head, file_key: bytes,
         with contextlib.suppress(BrokenPipeError):
             channel.finish()
 
-    thread = threading.Thread(target=produce, name="vault-decrypt", daemon=True)
-    thread.start()
+    thread = worker_threads.start(produce, "vault-decrypt")
     try:
         consume(channel)
     finally:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vault_app.core import age
+from vault_app.core import age, worker_threads
 from vault_app.core.acl import Role, Status
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.conflicts import duplicate_ids, duplicate_verdict
@@ -116,7 +116,8 @@ class Listing:
         def batch(start: int) -> list[FileInfo]:
             return [self._cached_info(p) for p in paths[start : start + _LIST_BATCH]]
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-list") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vault-list",
+                                initializer=worker_threads.block_ending_signals) as pool:
             return with_duplicates(
                 [info for part in pool.map(batch, range(0, len(paths), _LIST_BATCH))
                  for info in part], self._session.path)

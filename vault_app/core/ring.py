@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from vault_app.core import worker_threads
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.stream import Nonces
 
@@ -193,13 +194,9 @@ class Ring:
         if not self._finishers:
             steps = [self._finish_in_order] + ([self._then_in_order] if self._then else [])
             for step in steps:
-                thread = threading.Thread(target=step, name="vault-finish", daemon=True)
-                thread.start()
-                self._finishers.append(thread)
+                self._finishers.append(worker_threads.start(step, "vault-finish"))
         if len(self._threads) < self._shape.workers:
-            worker = threading.Thread(target=self._serve, name="vault-work", daemon=True)
-            worker.start()
-            self._threads.append(worker)
+            self._threads.append(worker_threads.start(self._serve, "vault-work"))
         self._jobs.put(slot)
 
     def _serve(self) -> None:

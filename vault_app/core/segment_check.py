@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 from typing import BinaryIO
 
-from vault_app.core import segments
+from vault_app.core import segments, worker_threads
 from vault_app.core.ring import available_cores, block_buffer
 from vault_app.core.stream import NONCE_SIZE
 
@@ -45,10 +44,7 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
         except BaseException as exc:  # raised on the calling thread
             errors.append(exc)
 
-    workers = [threading.Thread(target=hash_some, name="vault-verify", daemon=True)
-               for _ in range(threads - 1)]
-    for worker in workers:
-        worker.start()
+    workers = [worker_threads.start(hash_some, "vault-verify") for _ in range(threads - 1)]
     hash_some()
     for worker in workers:
         worker.join()
