@@ -417,10 +417,17 @@ def wait_for_partial_temp(folder: Path, proc: subprocess.Popen[bytes]) -> None:
     pytest.fail("the temp file never filled")
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
-                                                (signal.SIGHUP, 129)])
-def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: int) -> None:
-    """Killed half-way (input still arriving), the temp file with plaintext is removed."""
+def _default_signals() -> None:
+    """The child starts with the default action for the ending signals, whatever the test
+    runner inherited: under ``nohup`` SIGHUP is ignored, and vault rightly leaves an
+    ignored signal ignored, so a SIGHUP test would wait for input that never comes."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def _stalled_decrypt(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, bytes]:
+    """A ``vault decrypt`` to a file in a fresh folder, from a pipe; returns the process,
+    the folder and the first 5 MiB of a 6 MiB locked file, for the caller to write."""
     key = tmp_path / "key.txt"
     recipient = keygen(key)
     src = tmp_path / "big.bin"
@@ -430,9 +437,19 @@ def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: 
     work = tmp_path / "work"
     work.mkdir()
     proc = subprocess.Popen([*VAULT, "decrypt", "-i", str(key), "-o", str(work / "out")],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_signals)
     assert proc.stdin is not None and proc.stderr is not None
-    proc.stdin.write(enc.read_bytes()[: 5 << 20])  # the rest never comes
+    return proc, work, enc.read_bytes()[: 5 << 20]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                                (signal.SIGHUP, 129)])
+def test_signal_mid_decrypt_leaves_nothing(tmp_path: Path, signum: int, status: int) -> None:
+    """Killed half-way (input still arriving), the temp file with plaintext is removed."""
+    proc, work, head = _stalled_decrypt(tmp_path)
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(head)  # the rest never comes
     proc.stdin.flush()
     try:
         wait_for_partial_temp(work, proc)
@@ -469,19 +486,10 @@ def _blocked_signals(pid: int, tid: str) -> set[int]:
 def test_helper_threads_leave_termination_signals_to_the_main_thread(tmp_path: Path) -> None:
     """A signal the kernel gave a helper thread would not interrupt the main thread's
     wait for input: the command would not stop, and its temp file would stay."""
-    key = tmp_path / "key.txt"
-    recipient = keygen(key)
-    src = tmp_path / "big.bin"
-    src.write_bytes(os.urandom(1 << 20) * 6)
-    enc = tmp_path / "big.age"
-    assert run_vault("encrypt", "-r", recipient, "-o", str(enc), str(src)).returncode == 0
-    work = tmp_path / "work"
-    work.mkdir()
-    proc = subprocess.Popen([*VAULT, "decrypt", "-i", str(key), "-o", str(work / "out")],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, work, head = _stalled_decrypt(tmp_path)
     assert proc.stdin is not None and proc.stderr is not None
     try:
-        proc.stdin.write(enc.read_bytes()[: 5 << 20])  # the rest never comes
+        proc.stdin.write(head)  # the rest never comes
         proc.stdin.flush()
         wait_for_partial_temp(work, proc)
         helpers = [t for t in os.listdir(f"/proc/{proc.pid}/task") if t != str(proc.pid)]
