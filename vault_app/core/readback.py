@@ -12,16 +12,17 @@ while later blocks are still being encrypted.
 
 from __future__ import annotations
 
-import os
 from typing import BinaryIO
 
+from vault_app.core import filling
 from vault_app.core.errors import PayloadError
+from vault_app.core.filling import fill_at
 from vault_app.core.pipeline import BLOCK_CHUNKS
 from vault_app.core.stream import ENC_CHUNK, plaintext_size
 
-#: Reading at an offset, straight into a buffer, without moving the file position
-#: (``os.preadv``: Linux, the BSDs, macOS 11+; elsewhere seek, read, seek back).
-CAN_PREAD = hasattr(os, "preadv")
+#: Where the read-back reads at an offset without moving the file position (else it
+#: seeks, reads and seeks back); a module name so tests can take the other path.
+CAN_PREAD = filling.CAN_PREAD
 
 
 class ReadBackVerifier:
@@ -72,17 +73,8 @@ class ReadBackVerifier:
 
     def _read_at(self, view: memoryview, offset: int) -> int:
         if CAN_PREAD:
-            done = 0
-            while done < len(view):
-                n = os.preadv(self._handle.fileno(), [view[done:]], offset + done)
-                if not n:
-                    break
-                done += n
-            return done
-        self._handle.seek(offset)
-        done = 0
-        while done < len(view) and (n := self._handle.readinto(view[done:])):  # type: ignore[attr-defined]
-            done += n
+            return fill_at(self._handle, offset, view, positional=True)
+        done = fill_at(self._handle, offset, view, positional=False)
         self._handle.seek(offset + len(view))  # back where the next write goes
         return done
 

@@ -35,6 +35,7 @@ from vault_app.core.errors import (
     SignatureError,
     TruncatedError,
 )
+from vault_app.core.filling import fill_at
 from vault_app.core.header import Header
 from vault_app.core.recipients import Identity
 from vault_app.core.ring import block_buffer
@@ -47,15 +48,9 @@ Source = str | os.PathLike[str] | BinaryIO
 
 
 def _read_at(src: BinaryIO, pos: int, view: memoryview) -> int:
-    """Fill ``view`` from ``src`` at absolute offset ``pos``; return bytes read."""
-    src.seek(pos)
-    done = 0
-    while done < len(view):
-        n = src.readinto(view[done:])  # type: ignore[attr-defined]
-        if not n:
-            break
-        done += n
-    return done
+    """Fill ``view`` from ``src`` at absolute offset ``pos`` (seeking: ``src`` may be any
+    file object, armored input included); return bytes read."""
+    return fill_at(src, pos, view, positional=False)
 
 
 class _HeaderLines:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vault_app.core import worker_threads
+from vault_app.core.filling import fill
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.stream import Nonces
 
@@ -64,23 +65,6 @@ def block_buffer(size: int) -> memoryview:
     Mapped memory goes back to the OS as soon as the last view of it is dropped.
     """
     return memoryview(mmap.mmap(-1, size))
-
-
-def _read_full(src: BinaryIO, view: memoryview) -> int:
-    """Fill ``view`` from ``src`` until full or end of file; return bytes read."""
-    done = 0
-    readinto = getattr(src, "readinto", None)
-    while done < len(view):
-        if readinto is not None:
-            n = readinto(view[done:])
-        else:
-            data = src.read(len(view) - done)
-            n = len(data)
-            view[done : done + n] = data
-        if not n:
-            break
-        done += n
-    return done
 
 
 class Slot:
@@ -151,7 +135,7 @@ class Ring:
                 if progress is not None and index:
                     progress(self.finished)
                 reading = self._slot()
-                reading.index, reading.n = index, _read_full(src, reading.src[: self.in_block])
+                reading.index, reading.n = index, fill(src, reading.src[: self.in_block])
                 reading.final = reading.n < self.in_block
                 if reading.n or index == 0:  # an empty input is one (empty) block
                     self.blocks = index + 1

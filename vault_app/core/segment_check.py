@@ -10,10 +10,10 @@ per thread.
 from __future__ import annotations
 
 import itertools
-import os
 from typing import BinaryIO
 
 from vault_app.core import segments, worker_threads
+from vault_app.core.filling import CAN_PREAD, fill_at
 from vault_app.core.ring import available_cores, block_buffer
 from vault_app.core.stream import NONCE_SIZE
 
@@ -28,7 +28,7 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
     count = segments.count_for_payload(payload_size)
     found: list[bytes] = [b""] * count
     next_index = itertools.count().__next__  # atomic under the GIL
-    positional = hasattr(os, "preadv")
+    positional = CAN_PREAD
     threads = max(1, min(MAX_THREADS, count, cores or available_cores())) if positional else 1
 
     errors: list[BaseException] = []
@@ -39,7 +39,7 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
             while not errors and (index := next_index()) < count:
                 start, length = segments.span(index, payload_size)
                 view = buffer[:length]
-                if _read_at(src, payload_at + start, view, positional) == length:
+                if fill_at(src, payload_at + start, view, positional=positional) == length:
                     found[index] = segments.digest(view)
         except BaseException as exc:  # raised on the calling thread
             errors.append(exc)
@@ -51,16 +51,3 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
     if errors:
         raise errors[0]
     return found
-
-
-def _read_at(src: BinaryIO, offset: int, view: memoryview, positional: bool) -> int:
-    done = 0
-    if not positional:
-        src.seek(offset)
-    while done < len(view):
-        n = (os.preadv(src.fileno(), [view[done:]], offset + done) if positional
-             else src.readinto(view[done:]))  # type: ignore[attr-defined]
-        if not n:
-            break
-        done += n
-    return done
