@@ -17,24 +17,59 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 #: Background tints per kind (light palette; the dark palette uses the base colour).
 _TINT = {"info": "#e8f1fb", "done": "#e7f5ea", "warning": "#fdecea"}
 
+#: A button on a strip: its caption and what it does.
+Action = tuple[str, Callable[[], object]]
 
-class NoticeBar(QFrame):
-    """``show_notice(text, kind, actions)``; ``actions``: (button text, callback) pairs."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+class Strip(QFrame):
+    """One tinted, selectable line of text (wrapped) with action buttons after it; the
+    notice bar and the vault banner's strips are all one."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("noticeBar")
-        self.setAccessibleName("Notice")
+        self.setObjectName(name)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel(self)
-        self.label.setObjectName("noticeText")
+        self.label.setObjectName(f"{name}Text")
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 6, 6)
         self._layout.addWidget(self.label, 1)
-        self._buttons: list[QPushButton] = []
+        self.buttons: list[QPushButton] = []
+        self.hide()
+
+    def show_text(self, text: str, kind: str, actions: tuple[Action, ...] = (),
+                  tip: str = "") -> None:
+        """Show ``text`` tinted for ``kind`` ("info", "done", "warning"), with one button
+        per action, replacing what was shown."""
+        for button in self.buttons:
+            button.deleteLater()
+        self.buttons = []
+        for i, (caption, act) in enumerate(actions):
+            button = QPushButton(caption, self)
+            button.setObjectName(f"{self.objectName()}:{caption.rstrip('…')}")
+            button.clicked.connect(lambda _checked=False, act=act: act())
+            self._layout.insertWidget(1 + i, button)  # after the text, before any close
+            self.buttons.append(button)
+        self.label.setText(text)
+        self.label.setToolTip(tip)
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        self.setStyleSheet("" if dark else
+                           f"QFrame#{self.objectName()} {{ background: {_TINT[kind]}; }}")
+        self.show()
+
+    def button(self, caption: str) -> QPushButton | None:
+        return next((b for b in self.buttons if b.text() == caption), None)
+
+
+class NoticeBar(Strip):
+    """``show_notice(text, kind, actions)``: the latest news, with a close button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("noticeBar", parent)
+        self.setAccessibleName("Notice")
         close = QToolButton(self)
         close.setObjectName("noticeClose")
         close.setText("✕")
@@ -43,31 +78,11 @@ class NoticeBar(QFrame):
         close.clicked.connect(self.hide)
         self._layout.addWidget(close)
         self.kind = "info"
-        self.hide()
 
     def show_notice(self, text: str, kind: str = "info",
-                    actions: tuple[tuple[str, Callable[[], object]], ...] = ()) -> None:
-        for button in self._buttons:
-            button.deleteLater()
-        self._buttons = []
-        for i, (caption, act) in enumerate(actions):
-            button = QPushButton(caption, self)
-            button.setObjectName(f"noticeAction{i}")
-            button.clicked.connect(lambda _checked=False, act=act: act())
-            self._layout.insertWidget(1 + i, button)
-            self._buttons.append(button)
+                    actions: tuple[Action, ...] = ()) -> None:
         self.kind = kind
-        self.label.setText(text)
-        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        if not dark:
-            self.setStyleSheet(f"QFrame#noticeBar {{ background: {_TINT[kind]}; }}")
-        else:
-            self.setStyleSheet("")
-        self.show()
-
-    @property
-    def buttons(self) -> list[QPushButton]:
-        return list(self._buttons)
+        self.show_text(text, kind, actions)
 
     def keyPressEvent(self, event: object) -> None:
         from PySide6.QtGui import QKeyEvent

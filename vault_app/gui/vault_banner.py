@@ -19,14 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from vault_app.gui.notice import Action, Strip
 from vault_app.gui.vault_state import VaultState
 from vault_app.gui.verdicts import without_marker
-
-_TINT = {"info": "#e8f1fb", "warning": "#fdecea"}
 
 #: The headline for each kind of vault-wide problem (the core's first word).
 HEADLINE = {
@@ -34,47 +32,6 @@ HEADLINE = {
     "fork": "Two copies of this vault were changed apart (a sync fork).",
     "conflict": "A sync tool left conflict copies of this vault's records.",
 }
-Action = tuple[str, Callable[[], object]]
-
-
-class Strip(QFrame):
-    """One tinted line of text with buttons."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel(self)
-        self.label.setObjectName(f"{name}Text")
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(10, 6, 6, 6)
-        self._layout.addWidget(self.label, 1)
-        self.buttons: list[QPushButton] = []
-        self.hide()
-
-    def show_text(self, text: str, kind: str, actions: tuple[Action, ...] = (),
-                  tip: str = "") -> None:
-        for button in self.buttons:
-            button.deleteLater()
-        self.buttons = []
-        for caption, act in actions:
-            button = QPushButton(caption, self)
-            button.setObjectName(f"{self.objectName()}:{caption.rstrip('…')}")
-            button.clicked.connect(lambda _checked=False, act=act: act())
-            self._layout.addWidget(button)
-            self.buttons.append(button)
-        self.label.setText(text)
-        self.label.setToolTip(tip)
-        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        self.setStyleSheet("" if dark else
-                           f"QFrame#{self.objectName()} {{ background: {_TINT[kind]}; }}")
-        self.show()
-
-    def button(self, caption: str) -> QPushButton | None:
-        return next((b for b in self.buttons if b.text() == caption), None)
 
 
 def health_text(problems: tuple[str, ...]) -> str:
