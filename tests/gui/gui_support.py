@@ -92,3 +92,18 @@ def stop_answer_timers() -> None:
     for timer in _TIMERS:
         timer.stop()
     _TIMERS.clear()
+
+
+#: A Syncthing conflict copy's suffix, as the team tests plant them.
+SYNCTHING = ".sync-conflict-20261130-101010-ABCDEFG"
+
+
+def open_window(qtbot: Any, vault: Vault) -> Any:
+    """The window on ``vault``, once its state has been read and shown."""
+    from vault_app.gui.main_window import MainWindow
+
+    w = MainWindow(vault)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.banner.shown, timeout=10000):
+        w.show()
+    return w

@@ -6,23 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gui_support import VaultEnv, find_dialog
+from gui_support import SYNCTHING, VaultEnv, find_dialog, open_window
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from vault_app.core.vault import Vault
 from vault_app.gui.dialogs.resolve import ResolveDialog
 from vault_app.gui.main_window import MainWindow
-
-SYNCTHING = ".sync-conflict-20261130-101010-ABCDEFG"
-
-
-def open_window(qtbot, vault: Vault) -> MainWindow:  # type: ignore[no-untyped-def]
-    w = MainWindow(vault)
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.banner.shown, timeout=10000):
-        w.show()
-    return w
 
 
 def files_of(root: Path) -> list[str]:

@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from gui_support import VaultEnv, find_dialog
+from gui_support import SYNCTHING, VaultEnv, find_dialog, open_window
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -20,17 +20,6 @@ from vault_app.gui.dialogs.members import MembersDialog
 from vault_app.gui.file_model import Column
 from vault_app.gui.main_window import MainWindow
 from vault_app.gui.memory_keyring import MemoryKeyring
-
-SYNCTHING = ".sync-conflict-20261130-101010-ABCDEFG"
-
-
-def open_window(qtbot, vault: Vault) -> MainWindow:  # type: ignore[no-untyped-def]
-    """The window on ``vault``, once its state has been read and shown."""
-    w = MainWindow(vault)
-    qtbot.addWidget(w)
-    with qtbot.waitSignal(w.banner.shown, timeout=10000):
-        w.show()
-    return w
 
 
 def lock_into(env: VaultEnv, name: str, data: bytes) -> Path:
