@@ -66,29 +66,16 @@ def read_identity_file(path: PathLike, passphrase: str | None = None) -> list[Id
     return identities_from_bytes(raw, str(path), ask)
 
 
-def _passphrase_source(passphrase: str | None) -> Callable[[str, bool], bytes]:
-    """For protected keys: the argument, else VAULT_PASSPHRASE_FILE, else ask."""
-    from vault_app.core.keystore import passphrase_from_env
-
-    from_env = passphrase_from_env()
-
-    def ask(prompt: str, _confirm: bool) -> bytes:
-        if passphrase is not None:
-            return passphrase.encode()
-        if from_env is not None:
-            return from_env(prompt, False)
-        return getpass.getpass(prompt).encode()
-
-    return ask
-
-
 def _vault_reader(locked: Path, vault: PathLike | None, user: str | None,
-                  passphrase: str | None, session: KeySession | None) -> AgeReader:
-    """Read ``locked`` with the acting user's keys, from ``session`` or a one-off one."""
-    if session is None:
-        from vault_app.core.key_session import KeySession
+                  session: KeySession | None) -> AgeReader:
+    """Read ``locked`` with the acting user's keys, unlocked by ``session``.
 
-        session = KeySession(user=user, ask=_passphrase_source(passphrase))
+    Where a vault's keys come from (an argument, ``VAULT_PASSPHRASE_FILE``, a prompt,
+    a notebook's password box) is the session's ``ask``, chosen by the caller
+    (``vault_app.analyst`` for ``vault_app.open`` and ``vault://``): one rule, one place.
+    """
+    if session is None:
+        raise TypeError("open_locked needs identities, an identity file or a key session")
     return session.vault_for(locked, vault=vault, user=user).open_reader(locked)
 
 
@@ -108,10 +95,9 @@ def open_locked(
     vault containing ``path`` (or ``vault``) is opened as ``user`` (default:
     ``VAULT_USER`` or the login name), with that user's key from the keystore (OS
     keyring, or the passphrase-protected key file); the file's signature is checked.
-    ``passphrase`` opens an encrypted identity file or passphrase-protected keys;
-    without it, ``VAULT_PASSPHRASE_FILE`` is used or the passphrase is asked for.
-    ``session`` (a :class:`KeySession`) keeps the vault's keys unlocked between opens;
-    without it each open unlocks them anew.
+    ``passphrase`` opens an encrypted identity file. For a vault file, ``session`` (a
+    :class:`KeySession`) unlocks the user's keys, asking where its ``ask`` says, and keeps
+    them between opens.
     """
     locked = Path(path)
     keys: list[Identity] = []
@@ -122,5 +108,5 @@ def open_locked(
     if identities is not None or identity_file is not None:
         reader = AgeReader(locked, identities=keys)
     else:
-        reader = _vault_reader(locked, vault, user, passphrase, session)
+        reader = _vault_reader(locked, vault, user, session)
     return io.BufferedReader(reader, CHUNK)
