@@ -199,3 +199,27 @@ def test_stale_temp_of_a_dead_writer_is_removed_on_next_write(tmp_path: Path) ->
     assert not stale.exists()
     assert live.exists() and other.exists()
     assert (tmp_path / "out.bin").read_bytes() == b"new"
+
+
+def test_create_exclusive_makes_a_new_owner_only_file_and_never_reuses_a_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temp file of atomic_output: 0600 whatever the umask, created exclusively, and a
+    name that is taken (here: planted as a link to a file of the victim's) is skipped."""
+    from vault_app.core import atomic
+
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep")
+    taken, free = bytes(6), b"\x01" * 6
+    draws = iter([taken, taken, free])
+    monkeypatch.setattr(atomic.os, "urandom", lambda n: next(draws))
+    (tmp_path / f".x.{taken.hex()}.t").symlink_to(victim)
+    old = os.umask(0)
+    try:
+        fd, name = atomic.create_exclusive(tmp_path, ".x.", ".t")
+    finally:
+        os.umask(old)
+    os.write(fd, b"new")
+    os.close(fd)
+    assert name == str(tmp_path / f".x.{free.hex()}.t")
+    assert os.stat(name).st_mode & 0o777 == 0o600
+    assert victim.read_bytes() == b"keep"

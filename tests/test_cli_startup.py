@@ -49,3 +49,20 @@ def test_a_command_parses_alike_with_only_its_own_verb_built() -> None:
         assert verb == argv[0]
         assert vars(build_parser(verb).parse_args(argv)) == vars(full.parse_args(argv)), argv
     assert _named_verb(["--version"]) is None and _named_verb(["bogus"]) is None
+
+
+LOCK_PROBE = (
+    "import json, sys\n"
+    "import vault_app.cli.script_commands, vault_app.cli.vault_commands, vault_app.core.vault\n"
+    "print(json.dumps(sorted(sys.modules)))\n"
+)
+
+
+def test_the_vault_verbs_import_nothing_they_do_not_use() -> None:
+    """Start-up is every command's: `lock`/`unlock` load no module that only `init`, `lock -`
+    or another platform needs (uuid brings platform, tempfile brings random: ~15 ms)."""
+    out = subprocess.run([sys.executable, "-c", LOCK_PROBE], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = set(json.loads(out))
+    assert "vault_app.core.file_ops" in loaded
+    assert not {"uuid", "platform", "tempfile", "secrets", "random", "platformdirs"} & loaded

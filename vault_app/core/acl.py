@@ -20,6 +20,7 @@ Other age implementations skip the unknown stanza type; the header MAC covers it
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -55,6 +56,15 @@ class Status(StrEnum):
 
 CAN_SHARE = {Role.OWNER.value}
 CAN_WRITE = {Role.OWNER.value, Role.EDITOR.value}
+
+
+def new_file_id() -> str:
+    """A fresh ``file_id``: 32 hex digits, random in the form of a version-4 UUID (as
+    ``uuid.uuid4().hex`` gives, without importing ``uuid`` and ``platform`` for it)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def stanzas_digest(stanzas: Sequence[Stanza]) -> str:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault_app.core import age
-from vault_app.core.acl import Record
+from vault_app.core.acl import Record, new_file_id
 from vault_app.core.doctor import Action, Repair
 from vault_app.core.errors import ConflictError, NoIdentityMatchError, VaultError
 from vault_app.core.file_head import Head, read_head_from
@@ -222,7 +221,7 @@ def _reencrypt(repair: Repair, source: Path, dest: Path, acl: dict[str, str], *,
         written: list[Record] = []
         pipe(handle, source, head, file_key, None, lambda src: written.append(write(
             session, dest, src, readers=readers, acl=acl, author=current.author,
-            change=change, prev=history, file_id=uuid.uuid4().hex if new_id else current.file_id,
+            change=change, prev=history, file_id=new_file_id() if new_id else current.file_id,
             overwrite=overwrite, expect_size=age.content_size(head.header, head.file_size),
             progress=None, cancel=None)))
     session.audit(change, dest, **file_refs(written[0], len(history) + 1))

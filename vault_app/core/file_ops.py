@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import io
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -30,6 +29,7 @@ from vault_app.core.acl import (
     Role,
     Verdict,
     encode_stanza,
+    new_file_id,
     stanzas_digest,
 )
 from vault_app.core.atomic import atomic_output, describe_os_error, fsync_dir
@@ -129,7 +129,7 @@ def lock_stream(session: Session, plain: BinaryIO, dest: Path, *, replace: bool,
             acl = {me.name: Role.OWNER.value}
             for name, role in session.policy.get("default_acl", {}).items():
                 acl.setdefault(name, Role(role).value)
-            file_id = uuid.uuid4().hex
+            file_id = new_file_id()
         readers = recipients_for(session, acl)
         record = write(session, dest, plain, readers=readers, acl=acl, author=me.name,
                        change="update" if prev else "lock", prev=prev, file_id=file_id,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vault_app.core import age
@@ -135,6 +134,11 @@ def unwrap_text(data: str | bytes, passphrase: bytes) -> str:
 
 def default_config_dir() -> Path:
     """``$XDG_CONFIG_HOME/dataset-vault`` on Linux (platformdirs elsewhere)."""
+    if sys.platform.startswith("linux"):  # as platformdirs, without its 5 ms import
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+        return Path(base) / APP_DIR
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP_DIR, appauthor=False))
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -236,7 +235,7 @@ class Folder:
         """
         stem = temp_stem(name)
         self.remove_stale_temps(stem)
-        box_name = f".{stem}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        box_name = f".{stem}.{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
         box = self._make_box(box_name)
         try:
             fd = box.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)

@@ -15,8 +15,6 @@ ciphertext than a lock of a file.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -32,6 +30,8 @@ def sealed_apart(file_key: bytes, plain: BinaryIO, *, progress: ProgressFn | Non
                  cancel: CancelToken | None) -> Iterator[tuple[BinaryIO, int, list[bytes]]]:
     """Seal ``plain`` into an unnamed temporary file: yields it (at its start), the
     plaintext size and the segment digests; the file is gone when the block ends."""
+    import tempfile  # here, not at the top: only `lock -` needs it (start-up: every command)
+
     with tempfile.TemporaryFile(prefix="vault-payload-") as spill:
         digests: list[bytes] = []
         size = age.seal_payload(file_key, plain, spill, progress=progress, cancel=cancel,
@@ -44,6 +44,8 @@ def sealed_apart(file_key: bytes, plain: BinaryIO, *, progress: ProgressFn | Non
 def copy_checked(spill: BinaryIO, out: BinaryIO, start: int, digests: list[bytes]) -> bool:
     """Copy the sealed payload after the header (``out`` is at ``start``); True if the
     payload as read back from ``out`` has every one of ``digests``."""
+    import shutil
+
     shutil.copyfileobj(spill, out, _COPY)
     out.flush()
     written = out.tell() - start

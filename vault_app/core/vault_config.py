@@ -13,9 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,8 @@ def new_config(admin: signing.Signer, signing_key: str, recovery_recipient: str,
                post_quantum: bool, clock: signing.Clock | None) -> dict[str, Any]:
     """A fresh vault's config, signed by its first admin ``admin`` (public key
     ``signing_key``)."""
+    import uuid  # here, not at the top: only `init` needs it, every command imports this
+
     config: dict[str, Any] = {
         "format": CONFIG_FORMAT,
         "vault_id": str(uuid.uuid4()),
@@ -63,6 +62,9 @@ def create_metadata(path: Path, config: dict[str, Any], registry: Registry) -> N
     a hidden staging folder and renamed into place, so a failed init leaves no half vault
     (and two racing inits cannot both win). Its folders and files get the modes the vault
     folder gives (``folder_modes``), whatever the creator's umask."""
+    import shutil  # here, not at the top: only `init` needs them (start-up is every
+    import tempfile  # command's)
+
     meta = path / META
     modes = modes_of(path)
     try:
