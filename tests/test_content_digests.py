@@ -3,7 +3,6 @@ digest of files made before them (which still open, unlock, share and verify).""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import os
@@ -17,6 +16,7 @@ from vault_app.core.acl import Record, encode_stanza, split_header, stanzas_dige
 from vault_app.core.errors import SignatureError
 from vault_app.core.header import Stanza, read_header
 from vault_app.core.keys import parse_recipient
+from vault_app.core.value_class import replace
 from vault_app.core.vault import Vault
 
 SEG = segments.SEGMENT_CHUNKS * 64 * 1024  # plaintext bytes in a segment
@@ -167,6 +167,6 @@ def test_records_name_their_content_once(tmp_path: Path) -> None:
     locked = _lock(alice, tmp_path, b"x")
     recipients, listed, history, payload = _parts(locked)
     assert listed is not None
-    both = dataclasses.replace(history[-1], payload_sha256="0" * 64).sign(alice.keys())
+    both = replace(history[-1], payload_sha256="0" * 64).sign(alice.keys())
     _rewrite(alice, locked, [*recipients, listed, encode_stanza([both])], payload)
     assert alice.info(locked).signature == "unreadable"

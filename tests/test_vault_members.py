@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from vault_app.core.errors import (
 )
 from vault_app.core.keystore import UserKeys
 from vault_app.core.members import new_member
+from vault_app.core.value_class import asdict
 from vault_app.core.vault import Role, Vault
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +30,7 @@ from vault_app.core.errors import MalformedError, VaultError
 from vault_app.core.header import Stanza
 from vault_app.core.layout import check_name
 from vault_app.core.segments import STANZA as SEGMENTS_STANZA
+from vault_app.core.value_class import field, replace, value_class
 
 ACL_STANZA = "dataset-vault.org/acl"
 _SIG_DOMAIN = b"dataset-vault.org/v1/acl-signature\n"
@@ -80,7 +80,7 @@ MAX_STANZA = 1 << 20
 _MAX_MEMBERS = 4096
 
 
-@dataclass(frozen=True)
+@value_class
 class Record:
     """One signed version of a file's access list; see the module docstring.
 
@@ -135,7 +135,7 @@ class Record:
         written before the payload's digest is known."""
         digest = ({"segments_sha256": _ZERO_DIGEST} if self.format >= 2
                   else {"payload_sha256": _ZERO_DIGEST})
-        return replace(self, **digest, signature=_PLACEHOLDER_SIG)  # type: ignore[arg-type]
+        return replace(self, **digest, signature=_PLACEHOLDER_SIG)
 
     @property
     def content_digests(self) -> tuple[str, str]:
@@ -217,7 +217,7 @@ def split_header(stanzas: Sequence[Stanza]
     return recipients, segments, decode_stanza(ours[0])
 
 
-@dataclass(frozen=True)
+@value_class
 class Verdict:
     status: Status
     detail: str

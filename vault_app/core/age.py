@@ -16,7 +16,6 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,9 +34,10 @@ from vault_app.core.recipients import FILE_KEY_SIZE, Identity, Recipient
 from vault_app.core.recipients.scrypt import STANZA_TYPE as SCRYPT
 from vault_app.core.recipients.scrypt import ScryptRecipient
 from vault_app.core.stream import NONCE_SIZE, RandomAccess, payload_aead, plaintext_size
+from vault_app.core.value_class import value_class
 
 
-@dataclass(frozen=True)
+@value_class
 class Decrypted:
     """What a successful decryption learned: the header (with any extra stanzas) and size."""
 

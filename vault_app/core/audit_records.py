@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault_app.core import safe_json, signing
 from vault_app.core.errors import ErrorKind, Remedy, VaultError
+from vault_app.core.value_class import field, value_class
 
 LOG = "audit.log"
 HEADS = "audit-heads"
@@ -62,7 +62,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
+@value_class
 class AuditRecord:
     """One parsed record; ``line_hash`` is what the next record's ``prev_hash`` must be."""
 
@@ -112,7 +112,7 @@ class AuditRecord:
                    data.get("reg"))
 
 
-@dataclass(frozen=True)
+@value_class
 class Head:
     """A signed checkpoint: ``actor``'s latest record is ``seq`` with hash ``hash``."""
 
@@ -126,7 +126,7 @@ class Head:
         return (self.actor, self.seq, self.hash)
 
 
-@dataclass
+@value_class(frozen=False)
 class Chain:
     """The log as read: records in order, every record's hash by seq, structural problems.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vault_app.core import audit as audit_module
@@ -30,6 +29,7 @@ from vault_app.core.layout import MEMBERS, META
 from vault_app.core.members import Member, Registry
 from vault_app.core.recipients import Identity
 from vault_app.core.sync_conflicts import conflict_name
+from vault_app.core.value_class import field, value_class
 
 if TYPE_CHECKING:
     from vault_app.core.vault import Vault
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 RESOLVED = "resolved"
 
 
-@dataclass
+@value_class(frozen=False)
 class Action:
     """One repair: what it does, in words, and how."""
 
@@ -45,7 +45,7 @@ class Action:
     run: Callable[[Repair], str] = field(repr=False)
 
 
-@dataclass
+@value_class(frozen=False)
 class Repair:
     """What the repairs share: the vault (acting as an admin), the recovery identity if
     given, and where set-aside copies go."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,13 +33,14 @@ from vault_app.core.file_head import Head, read_head_from
 from vault_app.core.file_ops import file_refs, pipe, recipients_for, write
 from vault_app.core.layout import LOCKED_SUFFIX
 from vault_app.core.sync_conflicts import conflict_name
+from vault_app.core.value_class import value_class
 from vault_app.core.walk import scan
 
 if TYPE_CHECKING:
     from vault_app.core.vault import Vault
 
 
-@dataclass(frozen=True)
+@value_class
 class Version:
     path: Path
     history: list[Record]

@@ -8,7 +8,6 @@ the same open handle, so they describe the same file even if it is replaced mean
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,10 +15,11 @@ from vault_app.core import age, segments
 from vault_app.core.acl import Record, split_header
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.header import Header, Stanza
+from vault_app.core.value_class import value_class
 from vault_app.core.vault_folder import VaultFolder
 
 
-@dataclass(frozen=True)
+@value_class
 class Head:
     """What a header read tells: the header, its parts, and where the payload starts."""
 

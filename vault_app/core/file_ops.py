@@ -13,7 +13,6 @@ whole payload) before any plaintext reaches its destination name.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import io
 import os
@@ -51,6 +50,7 @@ from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.readback import ReadBackVerifier
 from vault_app.core.recipients import Identity
 from vault_app.core.session import Session
+from vault_app.core.value_class import replace
 from vault_app.core.vault_config import check_policy
 from vault_app.core.vault_io import Pipe
 from vault_app.core.verify import checked_head, judge
@@ -201,7 +201,7 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
             if size != expect_size:
                 raise FileOperationError("the file changed while it was being locked",
                                          kind=ErrorKind.BUSY)
-        final = dataclasses.replace(record, segments_sha256=segments.root(digests)).sign(me)
+        final = replace(record, segments_sha256=segments.root(digests)).sign(me)
         header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests),
                                             encode_stanza([*prev, final])])
         encoded = header.encode()

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from vault_app.core.errors import ErrorKind, FileOperationError
+from vault_app.core.value_class import value_class
 
 
-@dataclass(frozen=True)
+@value_class
 class Modes:
     """Modes for shared files and folders the app creates in one vault."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Protocol
 
 from vault_app.core.encoding import b64decode, b64encode
 from vault_app.core.errors import HeaderMACError, MalformedError, UnsupportedVersionError
 from vault_app.core.kdf import hkdf_sha256
+from vault_app.core.value_class import field, value_class
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 _VERSION_PREFIX = b"age-encryption.org/"
@@ -31,7 +31,7 @@ class LineReader(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
+@value_class
 class Stanza:
     """One recipient stanza: a type, its arguments, and a (binary) body."""
 
@@ -54,7 +54,7 @@ class Stanza:
         return (line + "".join(part + "\n" for part in lines)).encode("ascii")
 
 
-@dataclass(frozen=True)
+@value_class
 class Header:
     """A parsed header. ``mac_input`` is the exact byte string the MAC covers."""
 

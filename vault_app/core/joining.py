@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from vault_app.core.errors import (
 from vault_app.core.keystore import Keystore
 from vault_app.core.layout import META, check_name
 from vault_app.core.members import fingerprint
+from vault_app.core.value_class import value_class
 from vault_app.core.vault_folder import VaultFolder
 
 REQUESTS = "requests"
@@ -35,7 +35,7 @@ _FORMAT = "dataset-vault.org/join-request/v1"
 _DOMAIN = b"dataset-vault.org/v2/join-request\n"
 
 
-@dataclass(frozen=True)
+@value_class
 class JoinRequest:
     """A request to join: public keys, self-signed; ``file_owner`` is the OS login that
     wrote the file (None where the system has no such notion)."""

@@ -16,7 +16,6 @@ import io
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from vault_app.core.keys import (
 )
 from vault_app.core.layout import check_name
 from vault_app.core.signing import encode_signing_public
+from vault_app.core.value_class import value_class
 
 SERVICE = "dataset-vault"
 APP_DIR = "dataset-vault"
@@ -56,7 +56,7 @@ _WRAPPED_PREFIX = "-----BEGIN AGE ENCRYPTED FILE-----"
 PassphraseFn = Callable[[str, bool], bytes]
 
 
-@dataclass(frozen=True)
+@value_class
 class UserKeys:
     """One user's private keys: an age identity and an Ed25519 signing key."""
 

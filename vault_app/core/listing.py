@@ -7,9 +7,7 @@ first listing's headers on a few threads.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from vault_app.core.file_head import read_head
 from vault_app.core.layout import display_name
 from vault_app.core.registry_store import Stamp
 from vault_app.core.session import Session
+from vault_app.core.value_class import replace, value_class
 from vault_app.core.verify import judge
 from vault_app.core.walk import scan
 
@@ -30,7 +29,7 @@ _LIST_BATCH = 128  # files per task: few enough tasks that hand-offs cost nothin
 _CACHE_LIMIT = 100_000  # rows kept; past it the cache starts over
 
 
-@dataclass(frozen=True)
+@value_class
 class FileInfo:
     path: Path
     name: str
@@ -62,7 +61,7 @@ def with_duplicates(infos: list[FileInfo], root: Path) -> list[FileInfo]:
     for info in infos:
         if info.path in others and info.signature != Status.CONFLICT.value:
             verdict = duplicate_verdict(others[info.path], root)
-            info = dataclasses.replace(info, signature=verdict.status.value,
+            info = replace(info, signature=verdict.status.value,
                                        signature_detail=verdict.detail)
         marked.append(info)
     return marked

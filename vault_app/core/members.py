@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from vault_app.core.errors import (
@@ -42,6 +41,7 @@ from vault_app.core.signing import (
     sign,
     verify,
 )
+from vault_app.core.value_class import asdict, replace, value_class
 
 MEMBERS_FORMAT = "dataset-vault.org/members/v2"
 MEMBERS_FORMAT_V1 = "dataset-vault.org/members/v1"
@@ -51,7 +51,7 @@ _REGISTRY_DOMAIN = b"dataset-vault.org/v2/registry\n"
 _MAX_VERSION = 1 << 62
 
 
-@dataclass(frozen=True)
+@value_class
 class Member:
     """One registry entry. ``signed_by`` is the admin whose signature makes it valid;
     ``since``/``until`` the registry versions of the member's period (0: not set)."""

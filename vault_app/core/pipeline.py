@@ -5,9 +5,10 @@ pipeline of ``ring.py``.
 A block is 32 chunks (2 MiB of plaintext), which is also a segment of the content
 digests (``segments.py``): a worker seals (or opens) a whole block and hashes it as one
 segment, while the finishing thread writes the blocks in order (or authenticates them
-only, with no output). ``cryptography`` holds the GIL while it seals or opens a chunk,
-so the cipher runs on one core at a time, whichever worker calls it; what spreads over
-the other cores is the rest, which releases the GIL: reading, writing and hashing.
+only, with no output). The cipher (``cryptography``'s
+``encrypt_into``/``decrypt_into``) and SHA-256 release the GIL while they work, so the
+workers run side by side (two threads: 1.7-1.9x one, ``benchmarks/bench_floor.py``); what
+does not spread is writing the one output file, which the kernel does a write at a time.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from vault_app.core.layout import LOCKED_SUFFIX
+from vault_app.core.value_class import field, value_class
 
 DEFAULT_LIMIT = 100
 MAX_TEXT = 16 * 1024 * 1024   # characters read at most for a text-based preview
@@ -43,7 +43,7 @@ TEXT_EXT = {"txt", "text", "log", "md", "rst", "yaml", "yml", "toml", "ini", "cf
 Readable = BinaryIO | io.RawIOBase | io.BufferedIOBase
 
 
-@dataclass(frozen=True)
+@value_class
 class Preview:
     """What to show: column names, rows of strings, and a sentence about what this is."""
 

@@ -23,17 +23,17 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vault_app.core import lockfile, safe_fs, safe_json
 from vault_app.core.errors import FileOperationError, MalformedError
+from vault_app.core.value_class import field, value_class
 
 _LIMIT = 64 << 20
 
 
-@dataclass
+@value_class(frozen=False)
 class AuditSeen:
     """The audit log as last verified: its last record and the checkpoints' records."""
 
@@ -44,14 +44,14 @@ class AuditSeen:
     heads: dict[int, str] = field(default_factory=dict)  # seq -> hash named by checkpoints
 
 
-@dataclass
+@value_class(frozen=False)
 class FileSeen:
     version: int     # length of the signed history
     record: str      # digest of its latest record
     name: str = ""   # where it was (for messages)
 
 
-@dataclass
+@value_class(frozen=False)
 class VaultSeen:
     """Everything remembered of one vault (by id)."""
 

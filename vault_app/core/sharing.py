@@ -9,7 +9,6 @@ file's lock and only by an owner.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +29,7 @@ from vault_app.core.keys import parse_recipient
 from vault_app.core.listing import FileInfo
 from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.session import Session
+from vault_app.core.value_class import replace
 from vault_app.core.vault_config import check_policy
 from vault_app.core.vault_io import copy_range
 
@@ -70,7 +70,7 @@ def share(session: Session, locked: Path, user: str, role: Role, *,
             if user not in readers:
                 readers[user] = target.recipient
                 stanzas += age.wrap_stanzas(file_key, [parse_recipient(target.recipient)])
-            record = dataclasses.replace(
+            record = replace(
                 current, **session.record_fields(locked), acl=acl, readers=readers,
                 stanzas_sha256=stanzas_digest(stanzas), signer=me.name, signed=session.now(),
                 change="share", prev=current.digest(), signature="").sign(me)

@@ -28,7 +28,8 @@ after other computers are caught by their duplicate file id instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from vault_app.core.value_class import value_class
 
 # Each pattern matches the marker, which the tools put just before the last extension
 # (or at the end of a name without one).
@@ -48,7 +49,7 @@ _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@value_class
 class ConflictName:
     """What a name says: which tool marked it, the name it was copied from, how sure."""
 

@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,12 @@ from vault_app.core import safe_json
 from vault_app.core.atomic import atomic_output
 from vault_app.core.errors import ConflictError, ErrorKind, NotAVaultError, Remedy, VaultError
 from vault_app.core.layout import CONFIG, META
+from vault_app.core.value_class import value_class
 
 _PINS = "known-vaults.json"
 
 
-@dataclass(frozen=True)
+@value_class
 class FirstUse:
     """A vault this account had not opened before: what to compare with its admin."""
 

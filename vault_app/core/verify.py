@@ -9,7 +9,6 @@ must be the signed one, and every reader's key the one in the registry.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,11 +32,12 @@ from vault_app.core.history_rules import verify_history
 from vault_app.core.members import admins, signing_keys
 from vault_app.core.segment_check import hash_segments
 from vault_app.core.session import Session
+from vault_app.core.value_class import value_class
 from vault_app.core.vault_io import payload_digest
 from vault_app.core.walk import walk_vault
 
 
-@dataclass(frozen=True)
+@value_class
 class FileVerdict:
     """The outcome of verifying one file (or, for ``members.json``, one registry entry)."""
 
