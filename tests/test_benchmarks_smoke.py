@@ -100,3 +100,13 @@ def test_bench_analyst_smoke(tmp_path: Path) -> None:
     names = figure_names(rows)
     assert names[:2] == ["pandas, one column", "pandas, whole file"]
     assert {"duckdb, sum of one column", "dask, sum of one column"} <= set(names)
+
+
+def test_bench_floor_smoke(tmp_path: Path) -> None:
+    """The work's floor: each piece measured, and a bound for every command with a target."""
+    rows = run_script("bench_floor.py", "--size-mib", "4", "--runs", "1", "--dir",
+                      str(tmp_path))
+    names = figure_names(rows)
+    assert "SHA-256, CPU" in names and "start-up: vault lock's imports" in names
+    for command in ("encrypt", "decrypt", "lock", "unlock"):
+        assert f"vault {command}, start-up = least imports" in names
