@@ -195,22 +195,28 @@ def _commands(work: Work, recipient: str, plain: Path) -> dict[str, list[str]]:
     }
 
 
-def _outputs(work: Work, plain: Path) -> list[Path]:
+def _outputs(work: Work, plain: Path) -> dict[str, Path]:
+    """What each command of ``_commands`` writes (the same keys)."""
     name = plain.name
-    return [work.root / f"{name}.{ext}" for ext in ("copy", "age-enc", "age-dec", "vault-enc",
-                                                      "vault-dec")] + [Path(str(plain) + ".age"),
-                                                                      work.out / name]
+    return {"cp": work.root / f"{name}.copy", "age encrypt": work.root / f"{name}.age-enc",
+            "age decrypt": work.root / f"{name}.age-dec",
+            "vault encrypt": work.root / f"{name}.vault-enc",
+            "vault decrypt": work.root / f"{name}.vault-dec",
+            "vault lock --keep": Path(str(plain) + ".age"), "vault unlock": work.out / name}
 
 
-def _rounds(runner: Runner, commands: dict[str, list[str]], outputs: list[Path], runs: int,
-            warmup: int) -> dict[str, list[tuple[float, float, float]]]:
-    """Each command once per round, in order (decrypt after encrypt, unlock after lock)."""
+def _rounds(runner: Runner, commands: dict[str, list[str]], outputs: dict[str, Path],
+            runs: int, warmup: int) -> dict[str, list[tuple[float, float, float]]]:
+    """Each command once per round, in order (decrypt after encrypt, unlock after lock).
+
+    Each command's own output is removed just before it runs, so every command, like
+    ``cp``, writes into a file system that has just freed the size it needs (rather than
+    all outputs being removed at the start of a round, for the first command's benefit)."""
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for n in range(warmup + runs):
-        for path in outputs:
-            path.unlink(missing_ok=True)
         line = []
         for name, cmd in commands.items():
+            outputs[name].unlink(missing_ok=True)
             measured = runner.run(cmd)
             line.append(f"{name} {measured[0]:.3f}")
             if n >= warmup:
