@@ -179,3 +179,45 @@ def test_file_errors_keep_the_specific_remedy() -> None:
     assert "line 2" in str(info.value) and "secret key" in str(info.value)
     assert info.value.remedy is Remedy.USE_PUBLIC_RECIPIENT
     assert secret[16:] not in str(info.value)
+
+
+def test_x25519_keys_made_without_the_openssl_backend_match_cryptographys_public_api(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """recipients/x25519.py calls cryptography's Rust constructors directly (importing its
+    OpenSSL backend for a support check costs ~10 ms of every command): the keys are the
+    public API's, and where a cryptography lays them out otherwise the public API is used."""
+    import os
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+
+    from vault_app.core.recipients import x25519
+
+    secret, peer = os.urandom(32), X25519PrivateKey.generate()
+    ours, theirs = x25519._private_from_bytes(secret), X25519PrivateKey.from_private_bytes(secret)
+    assert isinstance(ours, X25519PrivateKey) and isinstance(x25519._generate(), X25519PrivateKey)
+    assert ours.public_key().public_bytes_raw() == theirs.public_key().public_bytes_raw()
+    peer_public = peer.public_key().public_bytes_raw()
+    assert ours.exchange(x25519._public_from_bytes(peer_public)) == \
+        theirs.exchange(X25519PublicKey.from_public_bytes(peer_public))
+
+    monkeypatch.delattr(rust_openssl, "x25519")
+    assert x25519._key_constructors() == (X25519PrivateKey.generate,
+                                          X25519PrivateKey.from_private_bytes,
+                                          X25519PublicKey.from_public_bytes)
+    monkeypatch.undo()
+
+    probe = ("import sys\nfrom vault_app.core import age\n"
+             "from vault_app.core.recipients.x25519 import X25519Identity\n"
+             "me = X25519Identity.generate()\nkey = age.new_file_key()\n"
+             "stanzas = age.wrap_stanzas(key, [me.recipient()])\n"
+             "assert me.unwrap(stanzas) == key\n"
+             "print('cryptography.hazmat.backends.openssl.backend' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -18,13 +18,38 @@ IDENTITY_HRP = "age-secret-key-"
 _INFO = b"age-encryption.org/v1/X25519"
 
 
+def _key_constructors() -> tuple[Callable[[], X25519PrivateKey],
+                                 Callable[[bytes], X25519PrivateKey],
+                                 Callable[[bytes], X25519PublicKey]]:
+    """``generate``, ``from_private_bytes`` and ``from_public_bytes``.
+
+    cryptography's public constructors first ask its OpenSSL backend whether X25519 is
+    supported, and importing that backend (with RSA, EC, padding and ``random``) costs
+    about 10 ms of every ``vault`` command that wraps or unwraps a key; then they call
+    the Rust functions below, which need no such check (X25519 is in every library
+    cryptography builds with, and they raise if it were not). So those functions are
+    called directly where cryptography has them, else (another version's layout) the
+    public constructors."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+        found = rust_openssl.x25519
+        return found.generate_key, found.from_private_bytes, found.from_public_bytes
+    except (ImportError, AttributeError):
+        return (X25519PrivateKey.generate, X25519PrivateKey.from_private_bytes,
+                X25519PublicKey.from_public_bytes)
+
+
+_generate, _private_from_bytes, _public_from_bytes = _key_constructors()
+
+
 def _public_bytes(key: X25519PublicKey) -> bytes:
     return key.public_bytes_raw()
 
 
 def _exchange(private: X25519PrivateKey, public: bytes) -> bytes:
     try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(public))
+        shared = private.exchange(_public_from_bytes(public))
     except ValueError as exc:  # all-zero output: a low-order point
         raise MalformedError("an X25519 stanza uses a low-order point") from exc
     if shared == bytes(32):
@@ -55,7 +80,7 @@ class X25519Recipient:
         return hash(self.public)
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
-        ephemeral = X25519PrivateKey.generate()
+        ephemeral = _generate()
         share = _public_bytes(ephemeral.public_key())
         shared = _exchange(ephemeral, self.public)
         wrap_key = hkdf_sha256(shared, share + self.public, _INFO)
@@ -66,12 +91,12 @@ class X25519Identity:
     def __init__(self, secret: bytes) -> None:
         if len(secret) != 32:
             raise KeyFormatError("an X25519 identity is 32 bytes")
-        self._key = X25519PrivateKey.from_private_bytes(secret)
+        self._key = _private_from_bytes(secret)
         self._secret = secret
 
     @classmethod
     def generate(cls) -> X25519Identity:
-        return cls(X25519PrivateKey.generate().private_bytes_raw())
+        return cls(_generate().private_bytes_raw())
 
     @classmethod
     def parse(cls, text: str) -> X25519Identity:
