@@ -205,19 +205,29 @@ def _outputs(work: Work, plain: Path) -> dict[str, Path]:
             "vault lock --keep": Path(str(plain) + ".age"), "vault unlock": work.out / name}
 
 
+#: after a command, the outputs (by the command that wrote them) nothing later reads
+SPENT = {"cp": ("cp",), "age decrypt": ("age encrypt", "age decrypt"),
+         "vault decrypt": ("vault encrypt", "vault decrypt"),
+         "vault unlock": ("vault lock --keep", "vault unlock")}
+
+
 def _rounds(runner: Runner, commands: dict[str, list[str]], outputs: dict[str, Path],
             runs: int, warmup: int) -> dict[str, list[tuple[float, float, float]]]:
     """Each command once per round, in order (decrypt after encrypt, unlock after lock).
 
-    Each command's own output is removed just before it runs, so every command, like
-    ``cp``, writes into a file system that has just freed the size it needs (rather than
-    all outputs being removed at the start of a round, for the first command's benefit)."""
+    Each command's own output is removed just before it runs, and every output as soon
+    as no later command reads it, so every command, like ``cp``, writes into a file
+    system that has just freed the size it needs, and the scratch files never hold more
+    than three copies of the data (rather than all seven, removed at the start of a
+    round, to the first command's benefit)."""
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for n in range(warmup + runs):
         line = []
         for name, cmd in commands.items():
             outputs[name].unlink(missing_ok=True)
             measured = runner.run(cmd)
+            for spent in SPENT.get(name, ()):
+                outputs[spent].unlink(missing_ok=True)
             line.append(f"{name} {measured[0]:.3f}")
             if n >= warmup:
                 results[name].append(measured)
