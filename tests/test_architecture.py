@@ -63,6 +63,16 @@ def test_layer_imports(layer: str, forbidden: tuple[str, ...]) -> None:
     assert not bad, bad
 
 
+def test_all_cryptography_in_the_core_comes_from_cryptography() -> None:
+    """PRODUCT.md: all cryptography (hashes and HMAC included) comes from `cryptography`;
+    the core's SHA-256, SHAKE256 and HMAC are in core/digests.py, on top of it."""
+    stdlib_crypto = ("hashlib", "hmac", "secrets", "random", "ssl")
+    bad = [f"{path.relative_to(PACKAGE)} imports {name}"
+           for path in modules("core") for name in imports_of(path)
+           if name.split(".")[0] in stdlib_crypto]
+    assert not bad, bad
+
+
 def test_recipient_types_do_not_know_each_other() -> None:
     for path in modules("core/recipients"):
         others = {f"vault_app.core.recipients.{p.stem}" for p in modules("core/recipients")

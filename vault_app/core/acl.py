@@ -19,13 +19,13 @@ Other age implementations skip the unknown stanza type; the header MAC covers it
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from vault_app.core import safe_json, signing
+from vault_app.core.digests import sha256_hex
 from vault_app.core.errors import MalformedError, VaultError
 from vault_app.core.header import Stanza
 from vault_app.core.layout import check_name
@@ -68,7 +68,7 @@ def new_file_id() -> str:
 
 
 def stanzas_digest(stanzas: Sequence[Stanza]) -> str:
-    return hashlib.sha256(b"".join(s.encode() for s in stanzas)).hexdigest()
+    return sha256_hex(b"".join(s.encode() for s in stanzas))
 
 
 #: Fields of a record of the first format; the second adds ``V2_FIELDS``.
@@ -123,7 +123,7 @@ class Record:
         return _SIG_DOMAIN + signing.canonical(body)
 
     def digest(self) -> str:
-        return hashlib.sha256(signing.canonical(self.as_dict())).hexdigest()
+        return sha256_hex(signing.canonical(self.as_dict()))
 
     def sign(self, signer: signing.Signer) -> Record:
         if signer.name != self.signer:

@@ -9,13 +9,13 @@ embedded records) that verification and appends both apply.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault_app.core import safe_json, signing
+from vault_app.core.digests import sha256_hex
 from vault_app.core.errors import ErrorKind, Remedy, VaultError
 from vault_app.core.value_class import field, value_class
 
@@ -59,7 +59,7 @@ class AuditConflictError(AuditError):
 
 
 def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return sha256_hex(data)
 
 
 @value_class

@@ -13,7 +13,6 @@ whole payload) before any plaintext reaches its destination name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from vault_app.core.acl import (
     stanzas_digest,
 )
 from vault_app.core.atomic import atomic_output, describe_os_error, fsync_dir
+from vault_app.core.digests import sha256
 from vault_app.core.errors import (
     AccessDeniedError,
     ErrorKind,
@@ -444,7 +444,7 @@ def _decrypt_checked(handle: BinaryIO, locked: Path, head: Head, file_key: bytes
     except SignatureError as exc:
         raise SignatureError(f"{locked.name}: {exc} (rewritten by someone who could read "
                              "it)") from None
-    digest = hashlib.sha256()
+    digest = sha256()
     size = age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
                             digest=digest)
     if digest.hexdigest() != current.payload_sha256:

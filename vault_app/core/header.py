@@ -7,11 +7,10 @@ would make headers malleable.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable
-from hashlib import sha256
 from typing import Protocol
 
+from vault_app.core.digests import hmac_sha256, hmac_sha256_matches
 from vault_app.core.encoding import b64decode, b64encode
 from vault_app.core.errors import HeaderMACError, MalformedError, UnsupportedVersionError
 from vault_app.core.kdf import hkdf_sha256
@@ -63,7 +62,7 @@ class Header:
     mac_input: bytes = field(repr=False)
 
     def verify_mac(self, file_key: bytes) -> None:
-        if not hmac.compare_digest(compute_mac(file_key, self.mac_input), self.mac):
+        if not hmac_sha256_matches(_mac_key(file_key), self.mac_input, self.mac):
             raise HeaderMACError("the header MAC does not match: the header was tampered with")
 
     def encode(self) -> bytes:
@@ -75,9 +74,12 @@ def header_mac_input(stanzas: Iterable[Stanza]) -> bytes:
     return VERSION_LINE + b"".join(s.encode() for s in stanzas) + b"---"
 
 
+def _mac_key(file_key: bytes) -> bytes:
+    return hkdf_sha256(file_key, b"", b"header")
+
+
 def compute_mac(file_key: bytes, mac_input: bytes) -> bytes:
-    key = hkdf_sha256(file_key, b"", b"header")
-    return hmac.new(key, mac_input, sha256).digest()
+    return hmac_sha256(_mac_key(file_key), mac_input)
 
 
 def build_header(file_key: bytes, stanzas: Iterable[Stanza]) -> Header:

@@ -10,10 +10,10 @@ lock files are opened without following links and get the vault's shared mode
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 
+from vault_app.core.digests import sha256_hex
 from vault_app.core.vault_folder import VaultFolder
 
 
@@ -32,5 +32,5 @@ def file_lock(folder: VaultFolder, locked: Path) -> contextlib.AbstractContextMa
     resolving links below its root), so machines that mount a shared vault at different
     places still take the same lock."""
     name = "/".join(folder.parts(locked))
-    key = hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
+    key = sha256_hex(os.fsencode(name))[:32]
     return folder.lock(f"file-{key}", what=f"file-{key}")

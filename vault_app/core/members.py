@@ -21,10 +21,10 @@ fields), and the next change writes version 2 of the format.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from vault_app.core.digests import sha256_hex
 from vault_app.core.errors import (
     MemberKeyMismatchError,
     Remedy,
@@ -126,7 +126,7 @@ class Member:
 
 def fingerprint(recipient: str, signing_key: str) -> str:
     """Short, stable digest of a member's public keys, to read out and compare."""
-    digest = hashlib.sha256(f"{recipient}\n{signing_key}".encode()).hexdigest()
+    digest = sha256_hex(f"{recipient}\n{signing_key}".encode())
     return ":".join(digest[i:i + 4] for i in range(0, 16, 4))
 
 
@@ -221,8 +221,7 @@ class Registry:
 
     def _document_message(self, signed_by: str) -> bytes:
         body = {"vault": self.vault_id, "version": self.version, "prev": self.prev,
-                "members": hashlib.sha256(canonical({"m": [e.to_json() for e in self.entries]})
-                                          ).hexdigest(),
+                "members": sha256_hex(canonical({"m": [e.to_json() for e in self.entries]})),
                 "signed_by": signed_by}
         return _REGISTRY_DOMAIN + canonical(body)
 
@@ -261,7 +260,7 @@ class Registry:
 
     def digest(self) -> str:
         """Digest of this registry document, as the next version names it in ``prev``."""
-        return hashlib.sha256(canonical(self.to_json())).hexdigest()
+        return sha256_hex(canonical(self.to_json()))
 
     # -- the file -----------------------------------------------------------------------------
 

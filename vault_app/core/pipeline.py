@@ -66,7 +66,7 @@ def _write_all(dst: BinaryIO, view: memoryview) -> None:
 
 class Digest(Protocol):
     """What :func:`encrypt_payload`/:func:`decrypt_payload` hash the payload into, in
-    order (``hashlib.sha256()``, for one)."""
+    order (``digests.sha256()``, for one)."""
 
     def update(self, data: memoryview, /) -> None: ...
 

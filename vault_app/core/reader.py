@@ -15,8 +15,6 @@ object around them: positioned reads, a small cache of chunks, ``read`` and ``se
 from __future__ import annotations
 
 import errno
-import hashlib
-import hmac
 import io
 import os
 import threading
@@ -28,6 +26,7 @@ from typing import BinaryIO
 from vault_app.core import age, segments
 from vault_app.core import armor as _armor
 from vault_app.core.atomic import describe_os_error
+from vault_app.core.digests import sha256
 from vault_app.core.errors import (
     ErrorKind,
     FileOperationError,
@@ -215,7 +214,7 @@ class AgeReader(io.RawIOBase):
         signed digest (as a vault records) proves whose content it is. Costs one
         sequential read of the file, no decryption.
         """
-        digest = hashlib.sha256()
+        digest = sha256()
         pos, end = self._payload_at, self._src.seek(0, io.SEEK_END)
         while pos < end:
             view = self._ct[: min(len(self._ct), end - pos)]
@@ -224,7 +223,7 @@ class AgeReader(io.RawIOBase):
                 break
             digest.update(view[:n])
             pos += n
-        if not hmac.compare_digest(digest.hexdigest(), expected.lower()):
+        if digest.hexdigest() != expected.lower():  # a public digest (the header)
             raise PayloadError("the content is not the content that was signed (replaced?)")
 
     # -- file object protocol -------------------------------------------------

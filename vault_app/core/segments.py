@@ -26,10 +26,9 @@ file cut short or grown) is refused before any segment is read.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 
+from vault_app.core.digests import sha256, sha256_hex
 from vault_app.core.errors import MalformedError, SignatureError
 from vault_app.core.header import Stanza
 from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE, last_chunks
@@ -66,14 +65,14 @@ def span(index: int, payload_size: int) -> tuple[int, int]:
 def digest(sealed: memoryview, nonce: bytes = b"") -> bytes:
     """A segment's digest: SHA-256 of ``nonce`` (segment 0's, when the caller holds it
     apart from the chunks) followed by ``sealed``."""
-    hasher = hashlib.sha256(nonce)
+    hasher = sha256(nonce)
     hasher.update(sealed)  # apart from the nonce: no copy, and the GIL is released
     return hasher.digest()
 
 
 def root(digests: Sequence[bytes]) -> str:
     """The root the record signs, over the list as the stanza holds it."""
-    return hashlib.sha256(_ROOT_DOMAIN + b"".join(digests)).hexdigest()
+    return sha256_hex(_ROOT_DOMAIN + b"".join(digests))
 
 
 def encode_stanza(digests: Sequence[bytes]) -> Stanza:
@@ -97,7 +96,7 @@ def decode_stanza(stanza: Stanza) -> list[bytes]:
 
 def check_list(digests: Sequence[bytes], signed_root: str, payload_size: int) -> None:
     """The list is the signed one and fits the payload's length (SignatureError if not)."""
-    if not hmac.compare_digest(root(digests), signed_root.lower()):
+    if root(digests) != signed_root.lower():  # public values: no timing to hide
         raise SignatureError("the segment digests are not the signed ones")
     if len(digests) != count_for_payload(payload_size):
         raise SignatureError("the content's length is not the signed length "
@@ -106,7 +105,7 @@ def check_list(digests: Sequence[bytes], signed_root: str, payload_size: int) ->
 
 def check(index: int, computed: bytes, digests: Sequence[bytes]) -> None:
     """Segment ``index`` as read is the signed content (SignatureError if not)."""
-    if index >= len(digests) or not hmac.compare_digest(computed, digests[index]):
+    if index >= len(digests) or computed != digests[index]:  # both public (the header)
         raise SignatureError(f"the content is not the signed content (segment {index}, "
                              f"from plaintext byte {index * SEGMENT_CHUNKS * CHUNK}, was "
                              "changed)")

@@ -18,7 +18,6 @@ inside vaults are refused: a ``.vault/`` planted in a subfolder would otherwise 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from vault_app.core import safe_json
 from vault_app.core.atomic import atomic_output
+from vault_app.core.digests import sha256_hex
 from vault_app.core.errors import ConflictError, ErrorKind, NotAVaultError, Remedy, VaultError
 from vault_app.core.layout import CONFIG, META
 from vault_app.core.value_class import value_class
@@ -50,7 +50,7 @@ class FirstUse:
 
 def key_fingerprint(signing_key: str) -> str:
     """A short digest of a signing public key, to read out and compare."""
-    digest = hashlib.sha256(signing_key.encode()).hexdigest()
+    digest = sha256_hex(signing_key.encode())
     return ":".join(digest[i:i + 4] for i in range(0, 16, 4))
 
 

@@ -8,12 +8,12 @@ fixed-size buffers at most.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import queue
 import threading
 from typing import BinaryIO
 
+from vault_app.core.digests import sha256
 from vault_app.core.errors import ErrorKind, FileOperationError
 
 COPY_BLOCK = 8 << 20
@@ -99,7 +99,7 @@ def copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
 
 def payload_digest(handle: BinaryIO, offset: int) -> str:
     """SHA-256 of everything in the open file ``handle`` from ``offset`` on."""
-    digest = hashlib.sha256()
+    digest = sha256()
     handle.seek(offset)
     while block := handle.read(COPY_BLOCK):
         digest.update(block)

@@ -7,7 +7,6 @@ expanded with SHAKE256 into the ML-KEM-768 seed (64 bytes) and the X25519 key.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from vault_app.core.digests import shake256
 from vault_app.core.encoding import b64decode, b64encode, bech32_decode, bech32_encode
 from vault_app.core.errors import KeyFormatError, MalformedError
 from vault_app.core.header import Stanza
@@ -70,7 +70,7 @@ class HybridIdentity:
     def __init__(self, seed: bytes) -> None:
         if len(seed) != 32:
             raise KeyFormatError("a post-quantum identity is a 32-byte seed")
-        expanded = hashlib.shake_256(seed).digest(96)
+        expanded = shake256(seed, 96)
         self._mlkem = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
         self._x25519 = X25519PrivateKey.from_private_bytes(expanded[64:])
         self._key = hpke.MLKEM768X25519PrivateKey(self._mlkem, self._x25519)
