@@ -89,7 +89,11 @@ def scratch_dir(base: str | None) -> Path:
 
 
 def vault_command() -> list[str]:
-    """The ``vault`` console script installed beside this interpreter, else ``-m``."""
+    """``$VAULT_BENCH_EXE`` (another ``vault`` to time, such as the packaged one), else the
+    ``vault`` console script installed beside this interpreter, else ``-m``."""
+    other = os.environ.get("VAULT_BENCH_EXE")
+    if other:
+        return [other]
     script = Path(sys.executable).with_name("vault")
     if script.exists():
         return [str(script)]

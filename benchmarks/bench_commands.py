@@ -350,7 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", default="",
                         help="comma-separated core counts, e.g. 1,2 (default: all allowed)")
     parser.add_argument("--dir", default=None, help="scratch folder (default /dev/shm)")
+    parser.add_argument("--vault", default=None, metavar="EXE",
+                        help="the vault to time (default: the one beside this Python), e.g. "
+                        "/opt/dataset-vault/vault from the .deb")
     args = parser.parse_args(argv)
+    if args.vault:
+        os.environ["VAULT_BENCH_EXE"] = str(Path(args.vault).resolve())
     for tool in ("age", "age-keygen", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"bench_commands: the `{tool}` command is required")
@@ -379,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             fixed, through, opened, speeds = measure(runner, work, recipient, args.runs,
                                                      args.warmup, args.open_size_mib)
             by_cores[count] = speeds
-            where = f"{count} core(s) of {machine()}; keys: {keys}"
+            where = (f"{count} core(s) of {machine()}; keys: {keys}; "
+                     f"vault: {' '.join(vault_command())}")
             print_table(f"Fixed cost, median of {args.runs} ({where})", fixed)
             print_table(f"Throughput, {args.size_mib} MiB, median of {args.runs} ({where})",
                         through)
