@@ -91,3 +91,17 @@ def test_preview_aligns_columns_of_numbers_right() -> None:
     assert align == [right, left, right]
     assert model.headerData(2, Qt.Orientation.Horizontal,
                             Qt.ItemDataRole.TextAlignmentRole) == right
+
+
+def test_a_failed_content_check_reads_not_trusted_while_the_header_is_still_being_read(
+        window, vault_env) -> None:
+    """The check after a change on disk can finish before the row's header is read again:
+    the row says "Not trusted" then (the header is intact), and "Damaged" only when the
+    header could not be read either (this ordering made the test above flaky in CI)."""
+    from vault_app.gui.file_model import Entry
+
+    pending = Entry(vault_env.root / "x.csv.age", "x.csv", True, 10, 0.0, verdict="invalid")
+    assert window.model.state_text(pending) == "Not trusted"
+    broken = Entry(vault_env.root / "x.csv.age", "x.csv", True, 10, 0.0, verdict="invalid",
+                   error="not an age file")
+    assert window.model.state_text(broken) == "Damaged"

@@ -469,7 +469,10 @@ class FileTableModel(QAbstractTableModel):
             return "Ready to drag"
         if e.checking:
             return "Checking…"
-        if e.signature == "unreadable" or (e.verdict == "invalid" and e.info is None):
+        # A content check that failed on a file whose header could not be read either is
+        # damaged; one whose header is merely not read yet (it is read after the change
+        # that set off the check) is not trusted, as its header will say.
+        if e.signature == "unreadable" or (e.verdict == "invalid" and e.error is not None):
             return "Damaged"
         if e.signature == "invalid":
             return "Not trusted"
