@@ -171,3 +171,28 @@ def test_man_page_and_completion_come_from_the_parser() -> None:
     result = run_vault("completion", "bash")
     assert result.returncode == 0 and b"cat" in result.stdout and b"--replace" in result.stdout
     assert run_vault("man").stdout.decode() == page
+
+
+def test_outside_any_vault_the_files_named_say_which_vault(tmp_path: Path,
+                                                          env: dict[str, str]) -> None:
+    """Run from a folder that is in no vault, with neither --vault nor VAULT_DIR: the vault
+    is the one the named files are in; files in two vaults (or one outside) are refused."""
+    away = {k: v for k, v in env.items() if k != "VAULT_DIR"}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    vault = tmp_path / "vault"
+    (vault / "a.csv").write_bytes(b"a,1\n")
+    ok("lock", str(vault / "a.csv"), env=away, cwd=outside)
+    assert (vault / "a.csv.age").is_file() and not (vault / "a.csv").exists()
+    assert ok("cat", str(vault / "a.csv.age"), env=away, cwd=outside) == b"a,1\n"
+    ok("unlock", str(vault / "a.csv.age"), "-o", str(outside), env=away, cwd=outside)
+    assert (outside / "a.csv").read_bytes() == b"a,1\n"
+    ok("verify", str(vault / "a.csv.age"), env=away, cwd=outside)
+
+    stray = outside / "b.csv"
+    stray.write_bytes(b"b\n")
+    refused = run_vault("lock", str(vault / "x.csv"), str(stray), env=away, cwd=outside)
+    assert refused.returncode == exit_codes.for_kind(ErrorKind.NOT_A_VAULT, "lock")
+    assert b"different vaults" in refused.stderr and b"Traceback" not in refused.stderr
+    nowhere = run_vault("lock", str(stray), env=away, cwd=outside)
+    assert b"no vault here" in nowhere.stderr and stray.exists()

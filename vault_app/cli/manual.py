@@ -22,7 +22,8 @@ VERBS = ("completion", "man")
 
 #: The environment variables every part of the command line reads.
 ENVIRONMENT = [
-    ("VAULT_DIR", "the vault, when --vault is not given (else the nearest one above here)"),
+    ("VAULT_DIR", "the vault, when --vault is not given (else the nearest one above here, "
+                  "else the one the named files are in)"),
     ("VAULT_USER", "the acting vault user, when --user is not given (else your login)"),
     ("VAULT_PASSPHRASE_FILE", "a file whose first line is the passphrase, for batch jobs"),
     ("VAULT_KEY_FILE", "non-empty: keep keys in a passphrase-protected file, as --key-file"),

@@ -32,7 +32,8 @@ ROLES = ("owner", "editor", "reader")
 def _common(json_output: bool = True) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--vault", metavar="DIR",
-                        help="the vault (default: $VAULT_DIR, or the nearest above here)")
+                        help="the vault (default: $VAULT_DIR, the nearest above here, or the "
+                        "one the named files are in)")
     parent.add_argument("--user", metavar="NAME",
                         help="act as this vault user (default: $VAULT_USER or your login)")
     parent.add_argument("--key-file", action="store_true",
@@ -176,17 +177,39 @@ def _keystore(args: argparse.Namespace) -> Keystore:
     return Keystore(passphrase=_passphrase_fn(), use_key_file=use_file)
 
 
+#: Verbs whose FILE arguments are files of the vault: run outside any vault, they use the
+#: vault the files are in (`vault unlock /srv/team/sales.csv.age -o .` from anywhere).
+FILE_VERBS = frozenset({"lock", "unlock", "cat", "share", "revoke", "export", "verify",
+                        "audit", "adopt"})
+
+
 def _vault_dir(args: argparse.Namespace) -> Path:
+    """--vault, else VAULT_DIR, else the vault around the working folder, else the one the
+    named files are in (all in the same one)."""
     from vault_app.core.vault import Vault
 
     given = args.vault or os.environ.get("VAULT_DIR")
     if given:
         return Path(given)
-    found = Vault.find(Path.cwd())
+    found = Vault.find(Path.cwd()) or _vault_of_files(args)
     if found is None:
         raise NotAVaultError("no vault here or in any folder above",
                              hint="pass --vault DIR, set VAULT_DIR, or run `vault init`")
     return found
+
+
+def _vault_of_files(args: argparse.Namespace) -> Path | None:
+    from vault_app.core.vault import Vault
+
+    if getattr(args, "command", None) not in FILE_VERBS:
+        return None
+    names = getattr(args, "files", None) or [getattr(args, "file", None)]
+    places = [Path(name).absolute() for name in names if name and name != "-"]
+    vaults = {Vault.find(place if place.is_dir() else place.parent) for place in places}
+    if len(vaults) > 1:
+        raise NotAVaultError("the files named are in different vaults (or some in none)",
+                             hint="run one command per vault, or pass --vault DIR")
+    return vaults.pop() if vaults else None
 
 
 def _open(args: argparse.Namespace) -> Vault:
