@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _table import Row, machine, median, print_table, scratch_dir, seconds, write_random
+from _table import Row, machine, median, print_table, scratch_dir, seconds, timed, write_random
 
 CHUNK = 64 << 10
 BLOCK = 2 << 20
@@ -83,13 +83,9 @@ def _start_up(code: str, runs: int) -> float:
     """Median wall time of a fresh interpreter running ``code`` (bytecode caches written:
     a user's installation has them)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True)  # warm the caches
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        times.append(time.perf_counter() - start)
-    return median(times)
+    command = [sys.executable, "-c", code]
+    timed(command, env=env)  # warm the caches
+    return median([timed(command, env=env) for _ in range(runs)])
 
 
 class Work:

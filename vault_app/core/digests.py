@@ -56,19 +56,21 @@ def shake256(data: Buffer, length: int) -> bytes:
     return one.finalize()
 
 
-def hmac_sha256(key: bytes, data: Buffer) -> bytes:
+def _hmac_of(key: bytes, data: Buffer) -> _hmac.HMAC:
     mac = _hmac.HMAC(key, hashes.SHA256())
     mac.update(data)
-    return mac.finalize()
+    return mac
+
+
+def hmac_sha256(key: bytes, data: Buffer) -> bytes:
+    return _hmac_of(key, data).finalize()
 
 
 def hmac_sha256_matches(key: bytes, data: Buffer, mac: bytes) -> bool:
     """Whether ``mac`` is the HMAC-SHA-256 of ``data`` under ``key``, compared in
     constant time (``cryptography``'s ``verify``)."""
-    check = _hmac.HMAC(key, hashes.SHA256())
-    check.update(data)
     try:
-        check.verify(mac)
+        _hmac_of(key, data).verify(mac)
     except InvalidSignature:
         return False
     return True
