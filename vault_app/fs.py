@@ -228,9 +228,9 @@ class VaultReadFile(AbstractBufferedFile):  # type: ignore[misc]
         shared = self._shared
         if shared is None or self.closed:
             raise ValueError("I/O operation on closed file.")
-        with shared.guard:  # a seek and its read go together
-            shared.reader.seek(start)
-            return int(shared.reader.readinto(view[: max(0, self.size - start)]))
+        # positioned: the handles sharing the reader (and pyarrow's I/O threads, which
+        # ask for a file's column chunks at once) read side by side
+        return int(shared.reader.read_at(start, view[: max(0, self.size - start)]))
 
     def _read_at(self, start: int, length: int) -> bytearray:
         """Decrypt straight into a new buffer: no copy between the cipher and the caller."""
@@ -277,7 +277,6 @@ class _SharedReader:
         self.reader = reader
         self.key = key
         self.size: int = reader.size
-        self.guard = threading.Lock()
         self.users = 1
 
     def release(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import threading
 from collections import OrderedDict
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from vault_app.core import age, segments
+from vault_app.core import age, read_scratch, segments, worker_threads
 from vault_app.core import armor as _armor
 from vault_app.core.atomic import describe_os_error
 from vault_app.core.digests import sha256
@@ -34,13 +35,16 @@ from vault_app.core.errors import (
     SignatureError,
     TruncatedError,
 )
-from vault_app.core.filling import fill_at
+from vault_app.core.filling import CAN_PREAD, fill_at
 from vault_app.core.header import Header
+from vault_app.core.read_scratch import Scratch
 from vault_app.core.recipients import Identity
-from vault_app.core.ring import block_buffer
+from vault_app.core.ring import available_cores
 from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE
 
 BATCH_CHUNKS = 16  # whole chunks fetched with one read: 1 MiB of plaintext
+MAX_HELPERS = 3  # helper threads one read may use beside its own
+_CORES = available_cores()
 CACHE_CHUNKS = 4  # decrypted chunks kept for small, unaligned reads
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -142,6 +146,7 @@ class AgeReader(io.RawIOBase):
         super().__init__()
         self._lock = threading.Lock()
         self._owned: BinaryIO | None = None
+        self._digests: Sequence[bytes] | None = None
         if isinstance(source, str | os.PathLike):
             self.name: str = os.fspath(source)
             self._owned = _open_file(Path(source))
@@ -169,6 +174,10 @@ class AgeReader(io.RawIOBase):
         if armored if armored is not None else _is_armored(src, base):
             src, base = _dearmor(src, base), 0
         self._src = src
+        # a raw OS file is read at offsets (``preadv``) by concurrent reads; anything else
+        # (armor decoded into memory, a caller's file object) is seeked, one read at a time
+        self._positional = CAN_PREAD and isinstance(src, io.FileIO)
+        self._seek_lock = threading.Lock()
         lines = _HeaderLines(src, base)
         header, file_key = age.open_head(lines, identities=identities, file_key=file_key)
         self.header: Header = header
@@ -176,7 +185,8 @@ class AgeReader(io.RawIOBase):
         self._payload = age.open_random_access(src, self._payload_at, file_key)
         self._final_ok = False
         self._pos = 0
-        self._ct = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK))
+        self._token = object()  # marks the scratch buffers' segments as this reader's
+        self._cache_lock = threading.Lock()  # the cache below, and the counter
         self._cache: OrderedDict[int, tuple[memoryview, int]] = OrderedDict()  # slot, size
         self._spare: list[memoryview] = [memoryview(bytearray(CHUNK))
                                          for _ in range(CACHE_CHUNKS)]
@@ -187,24 +197,21 @@ class AgeReader(io.RawIOBase):
         if len(digests) != segments.count_for_payload(self._payload_size):
             raise SignatureError("the content's length is not the signed length "
                                  "(cut short, or grown)")
-        self._segment = block_buffer(NONCE_SIZE + segments.SEGMENT)
-        self._segment_at = -1  # the segment in the buffer, checked when it was read
 
-    def _checked_segment(self, index: int) -> memoryview:
+    def _checked_segment(self, scratch: Scratch, index: int) -> memoryview:
         """Segment ``index`` as just read from the file and checked (or still in the
-        buffer from the read that checked it)."""
+        scratch buffer from the read that checked it)."""
         assert self._digests is not None
         start, length = segments.span(index, self._payload_size)
-        view = self._segment[:length]
-        if self._segment_at != index:
-            self._segment_at = -1
-            if _read_at(self._src, self._payload_at + start, view) != length:
-                raise TruncatedError("the file got shorter while it was being read")
+        view = scratch.buffer(NONCE_SIZE + segments.SEGMENT)[:length]
+        if scratch.segment != index:
+            scratch.segment = -1
+            self._read_payload(start, view)
             try:
                 segments.check(index, segments.digest(view), self._digests)
             except SignatureError as exc:  # named, as the reader's user may hold many
                 raise SignatureError(f"{os.path.basename(self.name)}: {exc}") from None
-            self._segment_at = index
+            scratch.segment = index
         return view
 
     def _check_digest(self, expected: str) -> None:
@@ -216,8 +223,9 @@ class AgeReader(io.RawIOBase):
         """
         digest = sha256()
         pos, end = self._payload_at, self._src.seek(0, io.SEEK_END)
+        buffer = memoryview(bytearray(BATCH_CHUNKS * ENC_CHUNK))
         while pos < end:
-            view = self._ct[: min(len(self._ct), end - pos)]
+            view = buffer[: min(len(buffer), end - pos)]
             n = _read_at(self._src, pos, view)
             if not n:
                 break
@@ -267,28 +275,93 @@ class AgeReader(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         with self._lock:
             self._check_open()
-            view = memoryview(buffer).cast("B")
-            pos, size = self._pos, self._payload.size
-            if pos >= size:
-                self._verified_size()
-                return 0
-            n = min(len(view), size - pos)
-            end = pos + n
-            # chunks up to ``covered`` lie wholly inside the request: decrypt in place
-            covered = self._payload.chunks if end == size else end // CHUNK
-            done = 0
-            while done < n:
-                index, offset = divmod(pos + done, CHUNK)
-                if offset == 0 and index < covered:
-                    count = min(covered - index, BATCH_CHUNKS)
-                    done += self._decrypt_run(index, count, view[done:])
-                else:
-                    plain = self._cached(index)
-                    take = min(len(plain) - offset, n - done)
-                    view[done : done + take] = plain[offset : offset + take]
-                    done += take
-            self._pos = pos + n
+            n = self.read_at(self._pos, buffer)
+            self._pos += n
             return n
+
+    def read_at(self, pos: int, buffer: bytearray | memoryview) -> int:
+        """Fill ``buffer`` with plaintext from offset ``pos``; return bytes read (0 at the
+        end). The file position is neither used nor moved, and reads from several threads
+        run side by side, each with its own working buffer.
+
+        A read that spans several segments is also cut at their boundaries and worked on
+        a few helper threads at once (hashing and decrypting release the GIL): pyarrow
+        reads a Python file one request at a time, so a request is the unit to spread."""
+        self._check_open()
+        view = memoryview(buffer).cast("B")
+        size = self._payload.size
+        if pos >= size:
+            self._verified_size()
+            return 0
+        n = min(len(view), size - pos)
+        if pos // CHUNK == (pos + n - 1) // CHUNK:  # inside one chunk: the cache's
+            scratch = self._take_scratch()
+            try:
+                self._copy_chunk(scratch, pos, view[:n])
+            finally:
+                self._give_back(scratch)
+        else:
+            self._decrypt_span(pos, view[:n])
+        return n
+
+    def _copy_chunk(self, scratch: Scratch, pos: int, view: memoryview) -> None:
+        """Fill ``view`` (which lies inside one chunk) from the cached chunk at ``pos``;
+        its segment is checked first, outside the cache's lock."""
+        index, offset = divmod(pos, CHUNK)
+        self._check_ahead(scratch, index)
+        with self._cache_lock:
+            plain = self._cached(scratch, index)
+            view[:] = plain[offset : offset + len(view)]
+
+    def _check_ahead(self, scratch: Scratch, chunk: int) -> None:
+        if self._digests is not None:
+            self._checked_segment(scratch, chunk // segments.SEGMENT_CHUNKS)
+
+    def _decrypt_span(self, pos: int, out: memoryview) -> None:
+        """Fill ``out`` from ``pos``: cut at segment boundaries, the pieces worked by
+        this thread and up to :data:`MAX_HELPERS` helpers at once."""
+        unit = segments.SEGMENT_CHUNKS
+        first, last = pos // CHUNK, (pos + len(out) - 1) // CHUNK
+        bounds = [first, *range((first // unit + 1) * unit, last + 1, unit), last + 1]
+        pieces = list(itertools.pairwise(bounds))
+        take = itertools.count().__next__  # atomic under the GIL
+        errors: list[tuple[int, BaseException]] = []
+
+        def work() -> None:
+            scratch = self._take_scratch()
+            try:
+                while not errors and (index := take()) < len(pieces):
+                    try:
+                        self._decrypt_piece(scratch, *pieces[index], pos, out)
+                    except BaseException as exc:  # raised below, on the caller's thread
+                        errors.append((index, exc))
+            finally:
+                self._give_back(scratch)
+
+        extra = min(len(pieces) - 1, MAX_HELPERS, _CORES - 1)
+        if extra > 0:
+            worker_threads.helpers.run_beside(work, extra)
+        else:
+            work()
+        if errors:
+            raise min(errors, key=lambda e: e[0])[1]
+
+    def _decrypt_piece(self, scratch: Scratch, start: int, stop: int, pos: int,
+                       out: memoryview) -> None:
+        """Chunks ``start..stop`` (in one segment) of the request ``out`` at ``pos``:
+        whole chunks decrypted in place, a partial one at either edge through the cache."""
+        end = pos + len(out)
+        self._check_ahead(scratch, start)
+        if start * CHUNK < pos:
+            self._copy_chunk(scratch, pos, out[: (start + 1) * CHUNK - pos])
+            start += 1
+        whole = stop - 1 if stop * CHUNK > end and end < self._payload.size else stop
+        while start < whole:
+            count = min(whole - start, BATCH_CHUNKS)
+            self._decrypt_run(scratch, start, count, out[start * CHUNK - pos :])
+            start += count
+        if whole < stop:
+            self._copy_chunk(scratch, whole * CHUNK, out[whole * CHUNK - pos :])
 
     def readall(self) -> bytes:
         with self._lock:
@@ -319,27 +392,51 @@ class AgeReader(io.RawIOBase):
 
     # -- chunks ---------------------------------------------------------------
 
+    def _read_payload(self, offset: int, view: memoryview) -> None:
+        """Fill ``view`` from the payload at ``offset`` (TruncatedError if the file ends)."""
+        at = self._payload_at + offset
+        if self._positional:
+            got = fill_at(self._src, at, view, positional=True)
+        else:
+            with self._seek_lock:
+                got = _read_at(self._src, at, view)
+        if got != len(view):
+            raise TruncatedError("the file got shorter while it was being read")
+
+    def _take_scratch(self) -> Scratch:
+        return read_scratch.take(self._token)
+
+    def _give_back(self, scratch: Scratch) -> None:
+        read_scratch.give_back(scratch)
+
     def _verified_size(self) -> int:
         if not self._final_ok:
-            self._cached(self._payload.chunks - 1)
+            scratch = self._take_scratch()
+            try:
+                with self._cache_lock:
+                    self._cached(scratch, self._payload.chunks - 1)
+            finally:
+                self._give_back(scratch)
         return self._payload.size
 
-    def _cached(self, index: int) -> memoryview:
-        """The plaintext of chunk ``index``, from the cache or decrypted into a slot."""
+    def _cached(self, scratch: Scratch, index: int) -> memoryview:
+        """The plaintext of chunk ``index``, from the cache or decrypted into a slot
+        (the caller holds the cache lock)."""
         hit = self._cache.get(index)
         if hit is not None:
             self._cache.move_to_end(index)
             return hit[0][: hit[1]]
         slot = self._spare.pop() if self._spare else self._cache.popitem(last=False)[1][0]
         try:
-            n = self._decrypt_run(index, 1, slot)
+            n = self._decrypt_run(scratch, index, 1, slot)
         except BaseException:
             self._spare.append(slot)
             raise
         self._cache[index] = (slot, n)
         return slot[:n]
 
-    def _decrypt_run(self, first: int, count: int, out: memoryview) -> int:
+    def _decrypt_run(self, scratch: Scratch, first: int, count: int,
+                     out: memoryview) -> int:
         """Decrypt ``count`` chunks from ``first`` into ``out`` (fewer where a run would
         cross into another segment); return plaintext bytes."""
         if self._digests is not None:
@@ -347,16 +444,15 @@ class AgeReader(io.RawIOBase):
             count = min(count, segments.SEGMENT_CHUNKS - inside)
             offset, length = self._payload.span(first, count)
             at = offset - segments.span(index, self._payload_size)[0]
-            sealed = self._checked_segment(index)[at : at + length]
+            sealed = self._checked_segment(scratch, index)[at : at + length]
         else:
             offset, length = self._payload.span(first, count)
-            sealed = self._ct[:length]
-            if _read_at(self._src, self._payload_at + offset, sealed) != length:
-                raise TruncatedError("the file got shorter while it was being read")
-        n = self._payload.open(first, sealed, out)
-        self.chunks_decrypted += count
+            sealed = scratch.buffer(BATCH_CHUNKS * ENC_CHUNK)[:length]
+            self._read_payload(offset, sealed)
+        n = self._payload.open(first, sealed, out, scratch.nonces)
         if first + count == self._payload.chunks:
             self._final_ok = True
+        self.chunks_decrypted += count  # a count for tests; += under the GIL may race
         return n
 
 

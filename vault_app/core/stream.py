@@ -221,9 +221,11 @@ class RandomAccess:
         plain = min(self.size, (first + count) * CHUNK) - first * CHUNK
         return NONCE_SIZE + first * ENC_CHUNK, plain + count * TAG
 
-    def open(self, first: int, sealed: memoryview, plain: memoryview) -> int:
+    def open(self, first: int, sealed: memoryview, plain: memoryview,
+             nonces: Nonces | None = None) -> int:
         """Open the chunks from ``first`` in ``sealed`` (as read at :meth:`span`) into
-        ``plain``; return the plaintext bytes.
+        ``plain``; return the plaintext bytes. Threads opening at once each pass their
+        own ``nonces`` (the default one is for a single thread).
 
         On a failure the bad chunk's bytes in ``plain`` are zeroed (nothing unverified
         is left behind) and the error named by :func:`chunk_failure` is raised.
@@ -231,7 +233,7 @@ class RandomAccess:
         count = -(-len(sealed) // ENC_CHUNK)
         final_index = self.chunks - 1 - first
         good = open_run(self._aead, sealed, plain, first, len(sealed), final_index,
-                        self._nonces, 0, count)
+                        nonces or self._nonces, 0, count)
         if good < count:
             at = good * ENC_CHUNK
             bad = plain[good * CHUNK : good * CHUNK + self._plain_len(first + good)]

@@ -12,6 +12,7 @@ wait; the handlers then unwind and remove the temporary files.
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -44,3 +45,47 @@ def block_ending_signals() -> None:
     """Block the ending signals on the calling thread (a thread pool's initializer)."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+
+
+class _Helpers:
+    """A few long-lived helper threads that run a function beside the calling thread.
+
+    For work split within one call, such as one read of a file cut at its segments
+    (``reader.py``): starting threads for every call would cost more than a segment's
+    work. The caller always runs the function itself too, and the function takes its
+    pieces from a shared counter, so the call finishes even if every helper is busy
+    with another call's work (a helper that comes late finds nothing left to take)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], threading.Event]] = (
+            queue.SimpleQueue())
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def _serve(self) -> None:
+        while True:
+            fn, done = self._jobs.get()
+            try:
+                fn()  # fn keeps its own errors for its caller
+            finally:
+                done.set()
+
+    def run_beside(self, fn: Callable[[], object], helpers: int) -> None:
+        """Run ``fn`` on the calling thread and on up to ``helpers`` helper threads at
+        once; return when every run has returned."""
+        with self._lock:
+            while self._started < helpers:
+                start(self._serve, "vault-helper")
+                self._started += 1
+        handed = [threading.Event() for _ in range(helpers)]
+        for done in handed:
+            self._jobs.put((fn, done))
+        try:
+            fn()
+        finally:
+            for done in handed:
+                done.wait()
+
+
+#: The process's helper threads (started on first use, never more than asked for).
+helpers = _Helpers()

@@ -1,0 +1,56 @@
+"""The working buffers of random-access reads (``reader.py``), kept for the process.
+
+A read takes one, fills it with ciphertext (a batch of chunks, or a whole segment that it
+hashes and checks), decrypts from it and hands it back; reads on several threads each
+have their own. Spare ones are kept between readers rather than mapped afresh at each
+open: pandas opens a file for every ``read_parquet``, and on a virtual machine fresh
+pages cost more than hashing the segment in them. They hold ciphertext only, at most
+:data:`KEEP` of them (8 MiB) are kept, and a buffer remembers which reader checked the
+segment it holds, so that check never vouches for another file.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from vault_app.core.ring import block_buffer
+from vault_app.core.stream import Nonces
+
+KEEP = 4  # spare buffers kept: a read and up to three helpers (reader.MAX_HELPERS)
+
+
+class Scratch:
+    """One read's buffer, its nonce buffer, and the segment it holds (checked, for the
+    reader named by ``reader``)."""
+
+    def __init__(self) -> None:
+        self._view: memoryview | None = None
+        self.nonces = Nonces()
+        self.reader: object = None  # the token of the reader whose segment it holds
+        self.segment = -1  # that segment, checked when it was read (-1: none)
+
+    def buffer(self, size: int) -> memoryview:
+        """At least ``size`` bytes (mapped anew, and forgetting its segment, if smaller)."""
+        if self._view is None or len(self._view) < size:
+            self._view = block_buffer(size)
+            self.segment = -1
+        return self._view
+
+
+_spare: list[Scratch] = []
+_guard = threading.Lock()
+
+
+def take(reader: object) -> Scratch:
+    """A buffer for a read by the reader whose token is ``reader``."""
+    with _guard:
+        scratch = _spare.pop() if _spare else Scratch()
+    if scratch.reader is not reader:  # another reader's segment is no use here
+        scratch.reader, scratch.segment = reader, -1
+    return scratch
+
+
+def give_back(scratch: Scratch) -> None:
+    with _guard:
+        if len(_spare) < KEEP:
+            _spare.append(scratch)
