@@ -116,23 +116,26 @@ def test_reads_check_each_segment_as_they_read_it(analyst: AnalystVault) -> None
     its signed digests: bytes changed on disk after the handle was opened are caught by
     the read of their segment, and the segments around them still read."""
     fs = fsspec.filesystem("vault")
-    segment = 2 << 20
-    data = os.urandom(2 * segment + 1_000)
+    chunk, sealed = 64 << 10, (64 << 10) + 16
+    data = os.urandom(64 * chunk + 1_000)  # 65 chunks: a segment per chunk
     target = analyst.root / "seg.bin"
     write(fs, target, data)
     assert fs.cat(str(target)) == data  # checked once: the session remembers this version
     locked = analyst.root / "seg.bin.age"
+    payload = 16 + 64 * sealed + 1_000 + 16
     with fs.open(str(target)) as handle:
         assert handle.read(100) == data[:100]
-        with open(locked, "r+b") as raw:  # a byte of segment 1 (the last one is 1,016 bytes)
-            raw.seek(locked.stat().st_size - 1_016 - 5_000)
+        with open(locked, "r+b") as raw:  # a byte of chunk 40 (segment 40)
+            raw.seek(locked.stat().st_size - payload + 16 + 40 * sealed + 100)
             byte = raw.read(1)
             raw.seek(-1, os.SEEK_CUR)
             raw.write(bytes([byte[0] ^ 1]))
-        handle.seek(2 * segment + 10)
-        assert handle.read(100) == data[2 * segment + 10 : 2 * segment + 110]
-        handle.seek(segment + 10)
-        with pytest.raises(SignatureError, match="segment 1"):
+        handle.seek(64 * chunk + 10)
+        assert handle.read(100) == data[64 * chunk + 10 : 64 * chunk + 110]
+        handle.seek(39 * chunk + 10)
+        assert handle.read(100) == data[39 * chunk + 10 : 39 * chunk + 110]
+        handle.seek(40 * chunk + 10)
+        with pytest.raises(SignatureError, match="segment 40,"):
             handle.read(100)
 
 

@@ -16,6 +16,7 @@ from vault_app.core.acl import Record, encode_stanza, split_header, stanzas_dige
 from vault_app.core.errors import SignatureError
 from vault_app.core.header import Stanza, read_header
 from vault_app.core.keys import parse_recipient
+from vault_app.core.stream import CHUNK, ENC_CHUNK
 from vault_app.core.value_class import replace
 from vault_app.core.vault import Vault
 
@@ -71,10 +72,12 @@ def test_a_new_file_signs_the_root_of_its_segment_digests(tmp_path: Path) -> Non
     locked = _lock(v, tmp_path, data)
     _recipients, listed, history, payload = _parts(locked)
     assert listed is not None and history[-1].format == 2
-    digests = segments.decode_stanza(listed)
-    assert len(digests) == 4 and history[-1].payload_sha256 == ""
-    assert history[-1].segments_sha256 == segments.root(digests)
-    assert digests[0] == hashlib.sha256(payload[: 16 + segments.SEGMENT]).digest()
+    found = segments.decode_stanza(listed)
+    # 97 chunks: a segment per chunk (the smallest size that lists at most 1024)
+    assert found.chunks == 1 == segments.chunks_for(len(data))
+    assert len(found.digests) == 97 and history[-1].payload_sha256 == ""
+    assert history[-1].segments_sha256 == segments.root(found.digests, 1)
+    assert found.digests[0] == hashlib.sha256(payload[: 16 + ENC_CHUNK]).digest()
     assert v.unlock(locked, tmp_path / "out").read_bytes() == data
     assert [r.status for r in v.verify()] == ["valid"]
 
@@ -85,11 +88,12 @@ def test_a_changed_list_or_segment_is_refused(tmp_path: Path) -> None:
     locked = _lock(v, tmp_path, data)
     recipients, listed, history, payload = _parts(locked)
     assert listed is not None
-    digests = segments.decode_stanza(listed)
+    found = segments.decode_stanza(listed)
     acl_stanza = encode_stanza(history)
 
     # another list (with its own root) than the signed one
-    forged = segments.encode_stanza([hashlib.sha256(b"x").digest(), *digests[1:]])
+    forged = segments.encode_stanza([hashlib.sha256(b"x").digest(), *found.digests[1:]],
+                                    found.chunks)
     _rewrite(v, locked, [*recipients, forged, acl_stanza], payload)
     assert "not the signed ones" in v.info(locked).signature_detail
     # no list at all
@@ -98,18 +102,18 @@ def test_a_changed_list_or_segment_is_refused(tmp_path: Path) -> None:
     # the file cut short by a whole segment: the list no longer fits its length
     _rewrite(v, locked, [*recipients, listed, acl_stanza], payload[: 16 + segments.SEGMENT])
     assert "length" in v.info(locked).signature_detail
-    # one byte of segment 1 changed: caught when that segment is read
+    # one byte of chunk 32 (segment 32: a segment per chunk) changed: caught when read
     changed = bytearray(payload)
     changed[16 + segments.SEGMENT + 1000] ^= 1
     _rewrite(v, locked, [*recipients, listed, acl_stanza], bytes(changed))
     assert v.info(locked).signature == "valid"  # the header alone is fine
-    with pytest.raises(SignatureError, match="segment 1"):
+    with pytest.raises(SignatureError, match="segment 32,"):
         v.unlock(locked, tmp_path / "out")
     assert not (tmp_path / "out" / "d.bin").exists()
     with v.open_reader(locked) as reader:
         assert reader.read(100) == data[:100]  # segment 0 is intact
         reader.seek(SEG + 10)
-        with pytest.raises(SignatureError, match="segment 1"):
+        with pytest.raises(SignatureError, match="segment 32,"):
             reader.read(100)
     assert [(r.status, r.detail) for r in v.verify()] == [
         ("invalid", "the content is not the signed content")]
@@ -170,3 +174,47 @@ def test_records_name_their_content_once(tmp_path: Path) -> None:
     both = replace(history[-1], payload_sha256="0" * 64).sign(alice.keys())
     _rewrite(alice, locked, [*recipients, listed, encode_stanza([both])], payload)
     assert alice.info(locked).signature == "unreadable"
+
+
+def test_a_file_with_segments_of_32_chunks_still_opens_and_a_changed_size_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of the first segment format lists segments of 32 chunks, whatever its
+    size; they still unlock, read and verify. Saying another size (the digests kept)
+    breaks the signed root."""
+    v = team(tmp_path / "v", "alice")["alice"]
+    data = os.urandom(2 * SEG + 100)
+    with monkeypatch.context() as patch:
+        patch.setattr(segments, "chunks_for", lambda size: segments.SEGMENT_CHUNKS)
+        locked = _lock(v, tmp_path, data)
+    recipients, listed, history, payload = _parts(locked)
+    assert listed is not None
+    assert listed.encode().startswith(b"-> dataset-vault.org/segments 1 32\n")
+    assert v.unlock(locked, tmp_path / "out").read_bytes() == data
+    with v.open_reader(locked) as reader:
+        reader.seek(SEG - 5)
+        assert reader.read(SEG) == data[SEG - 5 : 2 * SEG - 5]
+    assert [r.status for r in v.verify()] == ["valid"]
+    resized = Stanza(listed.type, (listed.args[0], "16"), listed.body)
+    _rewrite(v, locked, [*recipients, resized, encode_stanza(history)], payload)
+    assert "not the signed ones" in v.info(locked).signature_detail
+
+
+def test_a_stream_of_unknown_length_lists_segments_of_the_size_its_length_calls_for(
+        tmp_path: Path) -> None:
+    """`vault lock -` and `vault://` writes seal before they know the length; the header
+    still lists the small segments a file of that length gets, signed, and reads back."""
+    v = team(tmp_path / "v", "alice")["alice"]
+    data = os.urandom(3 * SEG + 5)
+    locked = v.lock_stream(io.BytesIO(data), tmp_path / "v" / "s.bin.age").path
+    _recipients, listed, history, payload = _parts(locked)
+    assert listed is not None
+    found = segments.decode_stanza(listed)
+    assert found.chunks == 1 and len(found.digests) == 97
+    assert history[-1].segments_sha256 == segments.root(found.digests, 1)
+    assert found.digests[5] == hashlib.sha256(
+        payload[16 + 5 * ENC_CHUNK : 16 + 6 * ENC_CHUNK]).digest()
+    assert v.unlock(locked, tmp_path / "out").read_bytes() == data
+    with v.open_reader(locked) as reader:
+        reader.seek(SEG + 3)
+        assert reader.read(CHUNK) == data[SEG + 3 : SEG + 3 + CHUNK]
+    assert [r.status for r in v.verify()] == ["valid"]

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_segments import SEG, data, locked_file
+from test_segments import SEG, data, listed, locked_file
 
 from vault_app.core import reader as reader_module
 from vault_app.core import segments
@@ -30,7 +30,7 @@ def test_threads_reading_at_offsets_get_the_right_bytes(tmp_path: Path, two_core
     asks = [(rng.randrange(len(plain)), rng.choice([1, 100, 70000, SEG + 3, 3 * SEG]))
             for _ in range(60)]
     wrong: list[int] = []
-    with AgeReader(path, file_key=file_key, segment_digests=found) as reader:
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
         def read_some(part: int) -> None:
             for pos, length in asks[part::4]:
                 out = bytearray(length)
@@ -59,7 +59,7 @@ def test_a_read_across_segments_is_hashed_on_two_threads_at_once(
         both.wait()
         return hashed(sealed, nonce)
 
-    with AgeReader(path, file_key=file_key, segment_digests=found) as reader:
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
         monkeypatch.setattr(segments, "digest", digest_side_by_side)
         out = bytearray(SEG)
         assert reader.read_at(SEG - 100, out) == len(out)  # the end of segment 0, most of 1
@@ -76,7 +76,7 @@ def test_a_forged_segment_fails_the_spread_read_and_releases_nothing_of_it(
     path.write_bytes(raw[:payload_at]
                      + resealed_chunk_with(raw[payload_at:], file_key,
                                            segments.SEGMENT_CHUNKS + 3))
-    with AgeReader(path, file_key=file_key, segment_digests=found) as reader:
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
         out = bytearray(3 * SEG)
         with pytest.raises(SignatureError, match="segment 1"):
             reader.read_at(0, out)
@@ -106,9 +106,27 @@ def test_a_kept_scratch_buffer_never_vouches_for_another_readers_segment(
     raw = bad.read_bytes()
     payload_at = len(raw) - (len(plain) + 16 + 16 * (len(plain) // (64 * 1024)))
     bad.write_bytes(raw[:payload_at] + resealed_chunk_with(raw[payload_at:], key_bad, 1))
-    with AgeReader(good, file_key=key_good, segment_digests=found_good) as reader:
+    with AgeReader(good, file_key=key_good, segment_digests=listed(found_good)) as reader:
         assert reader.read_at(10, bytearray(100)) == 100  # segment 0 checked, kept
-    with AgeReader(bad, file_key=key_bad, segment_digests=found_bad) as reader, \
+    with AgeReader(bad, file_key=key_bad, segment_digests=listed(found_bad)) as reader, \
             pytest.raises(SignatureError, match="segment 0"):
         reader.read_at(10, bytearray(100))
 
+
+
+def test_a_header_handed_in_is_read_once_and_still_authenticated(tmp_path: Path) -> None:
+    from vault_app.core import age
+    from vault_app.core.errors import HeaderMACError
+
+    plain = data(3 * SEG // 2)
+    path = tmp_path / "f.age"
+    file_key, found = locked_file(path, plain)
+    with open(path, "rb") as f:
+        header = age.read_head(f)
+        length = f.tell()
+    with open(path, "rb", buffering=0) as raw, AgeReader(
+            raw, file_key=file_key, head=(header, length),
+            segment_digests=listed(found)) as reader:
+        assert reader.read() == plain
+    with open(path, "rb", buffering=0) as raw, pytest.raises(HeaderMACError):
+        AgeReader(raw, file_key=age.new_file_key(), head=(header, length))

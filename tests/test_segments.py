@@ -28,17 +28,23 @@ def data(size: int) -> bytes:
     return hashlib.shake_256(size.to_bytes(8, "big")).digest(size)
 
 
-def seal(plain: bytes, cores: int | None = None) -> tuple[bytes, list[bytes]]:
+def seal(plain: bytes, cores: int | None = None,
+         chunks: int = segments.SEGMENT_CHUNKS) -> tuple[bytes, list[bytes]]:
     out, found = io.BytesIO(), []
     encrypt_payload(KEY, io.BytesIO(plain), out, nonce=NONCE, segment_digests=found,
-                    cores=cores)
+                    segment_chunks=chunks, cores=cores)
     return out.getvalue(), found
 
 
-def by_the_rules(payload: bytes) -> list[bytes]:
-    """The segments as docs/format.md defines them: 32 sealed chunks each, the nonce in
-    the first."""
-    cut = [0, *range(NONCE_SIZE + segments.SEGMENT, len(payload), segments.SEGMENT)]
+def listed(found: list[bytes], chunks: int = segments.SEGMENT_CHUNKS) -> segments.Listed:
+    return segments.Listed(chunks, tuple(found))
+
+
+def by_the_rules(payload: bytes, chunks: int = segments.SEGMENT_CHUNKS) -> list[bytes]:
+    """The segments as docs/format.md defines them: ``chunks`` sealed chunks each, the
+    nonce in the first."""
+    size = chunks * ENC_CHUNK
+    cut = [0, *range(NONCE_SIZE + size, len(payload), size)]
     return [hashlib.sha256(payload[a:b]).digest()
             for a, b in zip(cut, [*cut[1:], len(payload)], strict=True)]
 
@@ -56,7 +62,7 @@ def test_digests_follow_the_rules_on_any_number_of_cores(size: int) -> None:
         start, length = segments.span(index, len(payload))
         assert hashlib.sha256(payload[start : start + length]).digest() == found[index]
     back = io.BytesIO()
-    assert decrypt_payload(KEY, io.BytesIO(payload), back, segment_digests=found) == size
+    assert decrypt_payload(KEY, io.BytesIO(payload), back, segment_digests=listed(found)) == size
     assert back.getvalue() == plain
 
 
@@ -64,18 +70,21 @@ def test_the_list_rides_in_a_stanza_of_known_length() -> None:
     payload, found = seal(data(3 * SEG + 1))
     stanza = segments.encode_stanza(found)
     assert stanza.encode().startswith(b"-> dataset-vault.org/segments 1 32\n")
-    assert segments.decode_stanza(stanza) == found
+    assert segments.decode_stanza(stanza) == listed(found)
     placeholder = segments.placeholder_stanza(3 * SEG + 1)
     assert len(placeholder.encode()) == len(stanza.encode())
     assert segments.root(found) == hashlib.sha256(
         b"dataset-vault.org/segments/v1\n" + b"".join(found)).hexdigest()
-    segments.check_list(found, segments.root(found), len(payload))
+    segments.check_list(listed(found), segments.root(found), len(payload))
     with pytest.raises(SignatureError, match="not the signed ones"):
-        segments.check_list(found[::-1], segments.root(found), len(payload))
+        segments.check_list(listed(found[::-1]), segments.root(found), len(payload))
     with pytest.raises(SignatureError, match="length"):
-        segments.check_list(found, segments.root(found), len(payload) + segments.SEGMENT)
+        segments.check_list(listed(found), segments.root(found),
+                            len(payload) + segments.SEGMENT)
     for bad in (Stanza(segments.STANZA, ("2", "32"), bytes(32)),
-                Stanza(segments.STANZA, ("1", "16"), bytes(32)),
+                Stanza(segments.STANZA, ("1", "3"), bytes(32)),
+                Stanza(segments.STANZA, ("1", "64"), bytes(32)),
+                Stanza(segments.STANZA, ("1",), bytes(32)),
                 Stanza(segments.STANZA, ("1", "32"), bytes(33)),
                 Stanza(segments.STANZA, ("1", "32"), b"")):
         with pytest.raises(MalformedError):
@@ -99,7 +108,8 @@ def test_rewritten_content_is_refused_before_its_segment_is_released(cores: int)
     assert decrypt_payload(KEY, io.BytesIO(forged), None) == len(plain)  # AEAD: fine
     out = io.BytesIO()
     with pytest.raises(SignatureError, match="segment 1"):
-        decrypt_payload(KEY, io.BytesIO(forged), out, segment_digests=found, cores=cores)
+        decrypt_payload(KEY, io.BytesIO(forged), out, segment_digests=listed(found),
+                        cores=cores)
     assert out.getvalue() == plain[:SEG]  # segment 0 only: nothing of segment 1
 
 
@@ -107,10 +117,11 @@ def test_a_list_of_another_length_is_refused() -> None:
     plain = data(2 * SEG + 1)
     payload, found = seal(plain)
     with pytest.raises(SignatureError):
-        decrypt_payload(KEY, io.BytesIO(payload), io.BytesIO(), segment_digests=found[:-1])
+        decrypt_payload(KEY, io.BytesIO(payload), io.BytesIO(),
+                        segment_digests=listed(found[:-1]))
     with pytest.raises(SignatureError, match="length"):
         decrypt_payload(KEY, io.BytesIO(payload), io.BytesIO(),
-                        segment_digests=[*found, bytes(32)])
+                        segment_digests=listed([*found, bytes(32)]))
 
 
 def locked_file(path: Path, plain: bytes) -> tuple[bytes, list[bytes]]:
@@ -129,7 +140,7 @@ def test_random_access_checks_each_segment_it_reads(tmp_path: Path) -> None:
     plain = data(4 * SEG + 77)
     path = tmp_path / "f.age"
     file_key, found = locked_file(path, plain)
-    with AgeReader(path, file_key=file_key, segment_digests=found) as reader:
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
         for offset in (0, SEG - 10, 3 * SEG + 5, len(plain) - 3, SEG // 2):
             reader.seek(offset)
             assert reader.read(1 << 20) == plain[offset : offset + (1 << 20)]
@@ -151,7 +162,7 @@ def test_random_access_checks_each_segment_it_reads(tmp_path: Path) -> None:
         reader.seek(SEG + 5)  # the others still read
         assert reader.read(10) == plain[SEG + 5 : SEG + 15]
     with pytest.raises(SignatureError, match="length"):
-        AgeReader(path, file_key=file_key, segment_digests=found[:-1])
+        AgeReader(path, file_key=file_key, segment_digests=listed(found[:-1]))
 
 
 @pytest.mark.parametrize("cores", [1, 4])
@@ -175,18 +186,99 @@ def test_verify_hashes_every_segment_of_the_file(tmp_path: Path, cores: int) -> 
 def test_a_stream_of_unknown_size_is_sealed_apart_and_its_copy_checked(tmp_path: Path) -> None:
     """``vault lock -`` and ``vault://`` writes: the payload is sealed into a temporary
     file (the segment count is known only at the end), copied after the header, and the
-    copy is accepted only if its segments hash to the digests taken as it was sealed."""
+    copy is accepted only if its segments hash to the digests taken as it was sealed; the
+    header's digests, of the size the length calls for, are taken of the copy."""
     plain = data(2 * SEG + 3)
+    chunks = segments.chunks_for(len(plain))
+    assert chunks == 1
     with unsized.sealed_apart(KEY, io.BytesIO(plain), progress=None,
                               cancel=None) as (spilled, size, digests):
-        assert size == len(plain) and len(digests) == 3
+        assert size == len(plain) and len(digests) == 3  # 32 chunks each, as sealed
         sealed = spilled.read()
         spilled.seek(0)
         with open(tmp_path / "out", "w+b") as out:
             out.write(b"header")
-            assert unsized.copy_checked(spilled, out, 6, digests)
-    with open(tmp_path / "bad", "w+b") as out:  # one byte different on its way to disk
-        changed = bytearray(sealed)
-        changed[SEG + 100] ^= 1
+            ok, listed_ = unsized.copy_checked(spilled, out, 6, digests, chunks)
+    assert ok and listed_ == by_the_rules(sealed, chunks)
+    assert len(listed_) == segments.count_for_plaintext(len(plain), chunks)
+    with open(tmp_path / "same", "w+b") as out:  # 32 chunks: the sealed list itself
         out.write(b"header")
-        assert not unsized.copy_checked(io.BytesIO(bytes(changed)), out, 6, digests)
+        assert unsized.copy_checked(io.BytesIO(sealed), out, 6, digests, 32) == (True, digests)
+    for size_ in (1, 32):  # one byte different on its way to disk
+        with open(tmp_path / "bad", "w+b") as out:
+            changed = bytearray(sealed)
+            changed[SEG + 100] ^= 1
+            out.write(b"header")
+            assert not unsized.copy_checked(io.BytesIO(bytes(changed)), out, 6, digests,
+                                            size_)[0]
+
+
+@pytest.mark.parametrize("chunks", [1, 4, 16])
+@pytest.mark.parametrize("size", [0, 1, CHUNK, 5 * CHUNK + 3, SEG + 7 * CHUNK + 1])
+def test_smaller_segments_follow_the_same_rules(size: int, chunks: int,
+                                                tmp_path: Path) -> None:
+    plain = data(size)
+    payload, found = seal(plain, chunks=chunks)
+    assert found == by_the_rules(payload, chunks)
+    assert len(found) == segments.count_for_plaintext(size, chunks)
+    assert len(found) == segments.count_for_payload(len(payload), chunks)
+    assert seal(plain, 1, chunks) == (payload, found)
+    back = io.BytesIO()
+    assert decrypt_payload(KEY, io.BytesIO(payload), back,
+                           segment_digests=listed(found, chunks)) == size
+    assert back.getvalue() == plain
+    other = 32 if chunks < 32 else 1
+    if segments.count_for_plaintext(size, other) != len(found):  # else the same one segment
+        with pytest.raises(SignatureError):  # read as segments of another size
+            decrypt_payload(KEY, io.BytesIO(payload), io.BytesIO(),
+                            segment_digests=listed(found, other))
+    if size > 4 * CHUNK:  # a chunk rewritten under the key: its own segment is named
+        forged = resealed_chunk(payload, 4)
+        with pytest.raises(SignatureError, match=f"segment {4 // chunks},"):
+            decrypt_payload(KEY, io.BytesIO(forged), io.BytesIO(),
+                            segment_digests=listed(found, chunks))
+
+
+def test_a_reader_checks_segments_of_the_listed_size(tmp_path: Path) -> None:
+    plain = data(SEG + 9 * CHUNK + 5)
+    path = tmp_path / "f.age"
+    file_key = age.new_file_key()
+    header = age.seal_header(file_key, age.wrap_stanzas(file_key,
+                                                        [generate_identity().recipient()]))
+    found: list[bytes] = []
+    with open(path, "wb") as out:
+        out.write(header.encode())
+        encrypt_payload(file_key, io.BytesIO(plain), out, segment_digests=found,
+                        segment_chunks=1)
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found, 1)) as reader:
+        for offset, length in ((0, 10), (CHUNK - 3, 9), (SEG - 100, CHUNK + 200),
+                               (len(plain) - 7, 100)):
+            out_buf = bytearray(length)
+            n = reader.read_at(offset, out_buf)
+            assert bytes(out_buf[:n]) == plain[offset : offset + length]
+    with pytest.raises(SignatureError, match="length"):
+        AgeReader(path, file_key=file_key, segment_digests=listed(found, 2))
+
+
+def test_the_signed_root_names_the_segment_size() -> None:
+    body = [bytes(range(32)), bytes(32)]
+    assert segments.root(body, 32) == hashlib.sha256(
+        b"dataset-vault.org/segments/v1\n" + b"".join(body)).hexdigest()  # the first files'
+    assert segments.root(body, 1) == hashlib.sha256(
+        b"dataset-vault.org/segments/v1 1\n" + b"".join(body)).hexdigest()
+    assert len({segments.root(body, n) for n in segments.SIZES}) == len(segments.SIZES)
+    stanza = segments.encode_stanza(body, 4)
+    assert stanza.encode().startswith(b"-> dataset-vault.org/segments 1 4\n")
+    assert segments.decode_stanza(stanza) == listed(body, 4)
+
+
+def test_a_writer_lists_at_most_1024_segments_up_to_32_chunks_each() -> None:
+    assert segments.chunks_for(0) == 1
+    assert segments.chunks_for(35_000_000) == 1  # the analysts' Parquet file: 535 chunks
+    assert segments.chunks_for(1024 * CHUNK) == 1
+    assert segments.chunks_for(1024 * CHUNK + 1) == 2
+    assert segments.chunks_for(1 << 30) == 16
+    assert segments.chunks_for(2 << 30) == 32
+    assert segments.chunks_for(5 << 30) == 32  # past 2 GiB the list grows instead
+    for size in (0, 1, 10**6, 10**8, 1 << 30, 2 << 30):
+        assert segments.count_for_plaintext(size, segments.chunks_for(size)) <= 1024

@@ -33,6 +33,7 @@ from vault_app.core.progress import CancelToken, ProgressFn
 from vault_app.core.recipients import FILE_KEY_SIZE, Identity, Recipient
 from vault_app.core.recipients.scrypt import STANZA_TYPE as SCRYPT
 from vault_app.core.recipients.scrypt import ScryptRecipient
+from vault_app.core.segments import SEGMENT_CHUNKS, Listed
 from vault_app.core.stream import NONCE_SIZE, RandomAccess, payload_aead, plaintext_size
 from vault_app.core.value_class import value_class
 
@@ -95,11 +96,19 @@ def open_head(src: LineReader, *, identities: Sequence[Identity] | None = None,
     if (identities is None) == (file_key is None):
         raise ValueError("give exactly one of identities or file_key")
     header = read_head(src)
+    return header, authenticate_head(header, identities=identities, file_key=file_key)
+
+
+def authenticate_head(header: Header, *, identities: Sequence[Identity] | None = None,
+                      file_key: bytes | None = None) -> bytes:
+    """Authenticate a header already read (:func:`read_head`): its file key, unwrapped
+    with ``identities`` or given as ``file_key``, with the header MAC verified."""
     if file_key is None:
-        assert identities is not None
-        return header, unwrap_file_key(header, identities)
+        if identities is None:
+            raise ValueError("give exactly one of identities or file_key")
+        return unwrap_file_key(header, identities)
     header.verify_mac(file_key)
-    return header, file_key
+    return file_key
 
 
 def content_size(header: Header, file_size: int) -> int:
@@ -116,18 +125,20 @@ def seal_header(file_key: bytes, stanzas: Sequence[Stanza]) -> Header:
 def seal_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO, *,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                  digest: Digest | None = None,
-                 segment_digests: list[bytes] | None = None) -> int:
+                 segment_digests: list[bytes] | None = None,
+                 segment_chunks: int = SEGMENT_CHUNKS) -> int:
     """Encrypt ``src`` as the payload (nonce first) to ``dst``, which is already past
     the header; return the plaintext size. ``digest`` gets every payload byte written;
-    ``segment_digests`` receives the digest of each segment (``segments.py``)."""
+    ``segment_digests`` receives the digest of each segment (``segments.py``) of
+    ``segment_chunks`` chunks."""
     return encrypt_payload(file_key, src, dst, progress=progress, cancel=cancel, digest=digest,
-                           segment_digests=segment_digests)
+                           segment_digests=segment_digests, segment_chunks=segment_chunks)
 
 
 def open_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO | None, *,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                  digest: Digest | None = None,
-                 segment_digests: Sequence[bytes] | None = None) -> int:
+                 segment_digests: Listed | None = None) -> int:
     """Decrypt the payload at ``src`` (past the header) to ``dst``; return its size.
 
     Only authenticated chunks are released, in order; ``dst=None`` authenticates every

@@ -29,7 +29,7 @@ class Head:
     header_len: int
     file_size: int
     mtime: float
-    segments: list[bytes] | None = None  # the segment digests the header lists, if any
+    segments: segments.Listed | None = None  # the segment digests the header lists, if any
 
     @property
     def payload_size(self) -> int:

@@ -190,19 +190,22 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
     with session.folder.replace(dest, overwrite=overwrite) as out:
         if expect_size is None:  # the segment count is known at the stream's end
             with unsized.sealed_apart(file_key, plain, progress=progress,
-                                      cancel=cancel) as (spilled, size, digests):
+                                      cancel=cancel) as (spilled, size, sealed):
+                chunks = segments.chunks_for(size)
                 start = out.write(age.seal_header(file_key, [
-                    *stanzas, segments.placeholder_stanza(size), placeholder]).encode())
-                payload_ok = unsized.copy_checked(spilled, out, start, digests)
+                    *stanzas, segments.placeholder_stanza(size, chunks),
+                    placeholder]).encode())
+                payload_ok, digests = unsized.copy_checked(spilled, out, start, sealed, chunks)
         else:
+            chunks = segments.chunks_for(expect_size)
             start, size, digests, payload_ok = _seal_in_place(
-                out, file_key, plain, [*stanzas, segments.placeholder_stanza(expect_size),
-                                       placeholder], progress, cancel)
+                out, file_key, plain, [*stanzas, segments.placeholder_stanza(expect_size, chunks),
+                                       placeholder], chunks, progress, cancel)
             if size != expect_size:
                 raise FileOperationError("the file changed while it was being locked",
                                          kind=ErrorKind.BUSY)
-        final = replace(record, segments_sha256=segments.root(digests)).sign(me)
-        header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests),
+        final = replace(record, segments_sha256=segments.root(digests, chunks)).sign(me)
+        header = age.seal_header(file_key, [*stanzas, segments.encode_stanza(digests, chunks),
                                             encode_stanza([*prev, final])])
         encoded = header.encode()
         if len(encoded) != start:  # pragma: no cover - format invariant
@@ -215,7 +218,7 @@ def write(session: Session, dest: Path, plain: Any, *, readers: dict[str, str],
 
 
 def _seal_in_place(out: BinaryIO, file_key: bytes, plain: Any, draft: list[Stanza],
-                   progress: ProgressFn | None,
+                   chunks: int, progress: ProgressFn | None,
                    cancel: CancelToken | None) -> tuple[int, int, list[bytes], bool]:
     """Write the header of ``draft`` stanzas (at its final length: the segment count
     follows from the plaintext's size), then seal the payload after it; returns where the
@@ -228,7 +231,7 @@ def _seal_in_place(out: BinaryIO, file_key: bytes, plain: Any, draft: list[Stanz
     verifier = ReadBackVerifier(out, start)
     try:
         size = age.seal_payload(file_key, plain, verifier, progress=progress,  # type: ignore[arg-type]
-                                cancel=cancel, segment_digests=digests)
+                                cancel=cancel, segment_digests=digests, segment_chunks=chunks)
     except BaseException:
         verifier.abort()
         raise
@@ -386,7 +389,8 @@ def open_reader(session: Session, locked: Path, *, verify_content: bool) -> AgeR
         handle.seek(0)
         return AgeReader(handle, file_key=file_key,
                          payload_sha256=whole if verify_content else None,
-                         segment_digests=head.segments, owns_source=True, name=str(locked))
+                         segment_digests=head.segments, owns_source=True, name=str(locked),
+                         head=(head.header, head.header_len))  # parsed once, checked again
     except PayloadError as exc:
         handle.close()
         raise SignatureError(f"{locked.name}: {exc}") from None
@@ -437,7 +441,8 @@ def _decrypt_checked(handle: BinaryIO, locked: Path, head: Head, file_key: bytes
     handle.seek(head.header_len)
     try:
         if current.segments_sha256:
-            segments.check_list(head.segments or [], current.segments_sha256,
+            segments.check_list(head.segments or segments.Listed(segments.SEGMENT_CHUNKS, ()),
+                                current.segments_sha256,
                                 head.payload_size)
             return age.open_payload(file_key, handle, dst, progress=progress, cancel=cancel,
                                     segment_digests=head.segments)

@@ -2,10 +2,10 @@
 ``stream.py`` (which this module applies and never restates) run on the ordered block
 pipeline of ``ring.py``.
 
-A block is 32 chunks (2 MiB of plaintext), which is also a segment of the content
-digests (``segments.py``): a worker seals (or opens) a whole block and hashes it as one
-segment, while the finishing thread writes the blocks in order (or authenticates them
-only, with no output). The cipher (``cryptography``'s
+A block is 32 chunks (2 MiB of plaintext), a whole number of segments of the content
+digests (``segments.py``: 1 to 32 chunks each): a worker seals (or opens) a whole block
+and hashes its segments, while the finishing thread writes the blocks in order (or
+authenticates them only, with no output). The cipher (``cryptography``'s
 ``encrypt_into``/``decrypt_into``) and SHA-256 release the GIL while they work, so the
 workers run side by side (two threads: 1.7-1.9x one, ``benchmarks/bench_floor.py``); what
 does not spread is writing the one output file, which the kernel does a write at a time.
@@ -14,7 +14,6 @@ does not spread is writing the one output file, which the kernel does a write at
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from functools import partial
 from typing import BinaryIO, Protocol
 
@@ -39,7 +38,7 @@ from vault_app.core.stream import (
     seal_run,
 )
 
-BLOCK_CHUNKS = segments.SEGMENT_CHUNKS  # a block is a segment (2 MiB): hashed whole
+BLOCK_CHUNKS = segments.SEGMENT_CHUNKS  # a block: 2 MiB, 1 to 32 segments
 
 
 def _advise_sequential(src: BinaryIO) -> None:
@@ -81,14 +80,15 @@ def encrypt_payload(
     nonce: bytes | None = None,
     digest: Digest | None = None,
     segment_digests: list[bytes] | None = None,
+    segment_chunks: int = segments.SEGMENT_CHUNKS,
     cores: int | None = None,
 ) -> int:
     """Write the nonce and the encrypted STREAM of ``src`` to ``dst``; return plaintext size.
 
     ``digest``, if given, is updated with every byte written (nonce included), in order.
     ``segment_digests``, if given, receives the digest of every segment written
-    (``segments.py``), hashed by the workers. ``cores`` (default: all this process may
-    use) shapes the run; the output is the same.
+    (``segments.py``; ``segment_chunks`` chunks each), hashed by the workers. ``cores``
+    (default: all this process may use) shapes the run; the output is the same.
     """
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     aead = ChaCha20Poly1305(payload_key(file_key, nonce))
@@ -96,7 +96,7 @@ def encrypt_payload(
     if digest is not None:
         digest.update(memoryview(nonce))
     _advise_sequential(src)
-    found: dict[int, bytes] = {}
+    found: dict[int, list[bytes]] = {}
 
     def work(slot: Slot, nonces: Nonces) -> None:
         count, final_index = seal_plan(slot.n, slot.final)
@@ -104,8 +104,10 @@ def encrypt_payload(
                  nonces, 0, count)
         slot.size, slot.plain = slot.n + count * TAG, slot.n
         if segment_digests is not None:
-            found[slot.index] = segments.digest(slot.dst[: slot.size],
-                                                nonce if slot.index == 0 else b"")
+            found[slot.index] = [
+                segments.digest(slot.dst[start:end], nonce if slot.index == 0 and not start
+                                else b"")
+                for start, end in _cuts(slot.size, segment_chunks)]
 
     def write(slot: Slot) -> None:
         _write_all(dst, slot.dst[: slot.size])
@@ -119,8 +121,14 @@ def encrypt_payload(
                 layout(cores))
     size = ring.run(src, progress, cancel)
     if segment_digests is not None:
-        segment_digests.extend(found[index] for index in range(len(found)))
+        segment_digests.extend(d for index in range(len(found)) for d in found[index])
     return size
+
+
+def _cuts(sealed: int, chunks: int) -> list[tuple[int, int]]:
+    """Where the segments of ``chunks`` chunks lie in a block of ``sealed`` bytes."""
+    step = chunks * ENC_CHUNK
+    return [(at, min(at + step, sealed)) for at in range(0, max(sealed, 1), step)]
 
 
 def decrypt_payload(
@@ -131,7 +139,7 @@ def decrypt_payload(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     digest: Digest | None = None,
-    segment_digests: Sequence[bytes] | None = None,
+    segment_digests: segments.Listed | None = None,
     cores: int | None = None,
 ) -> int:
     """Decrypt the STREAM from ``src`` (starting at its nonce) to ``dst``.
@@ -142,8 +150,8 @@ def decrypt_payload(
     ``digest``, if given, is updated with every payload byte read (nonce included), in
     order: the bytes hashed are exactly the bytes decrypted, in one read pass.
     ``segment_digests``, if given, are the signed digests of the payload's segments: each
-    block is hashed and checked before it is opened (SignatureError if it differs, or if
-    the payload has another number of segments).
+    block's segments are hashed and checked before it is opened (SignatureError if one
+    differs, or if the payload has another number of segments: found at the last block).
     """
     nonce = src.read(NONCE_SIZE)
     aead = payload_aead(file_key, nonce)
@@ -163,21 +171,25 @@ def decrypt_payload(
     ring = Ring(partial(_open_block, aead, nonce, segment_digests), write, then,
                 BLOCK_CHUNKS * ENC_CHUNK, BLOCK_CHUNKS * CHUNK, layout(cores))
     size = ring.run(src, progress, cancel)
-    if segment_digests is not None and ring.blocks != len(segment_digests):
-        raise SignatureError("the content's length is not the signed length")
     return size
 
 
-def _open_block(aead: ChaCha20Poly1305, nonce: bytes, expected: Sequence[bytes] | None,
+def _open_block(aead: ChaCha20Poly1305, nonce: bytes, expected: segments.Listed | None,
                 slot: Slot, nonces: Nonces) -> None:
     """Open the sealed block in ``slot``: its authentic plaintext, and the error (if any)
     that ends the stream after it (a chunk that opens with the other last-chunk flag is
     authentic and released before its error, as age does). With ``expected`` segment
     digests, the block is first checked against its own."""
     if expected is not None:
-        sealed = slot.src[: slot.n]
-        segments.check(slot.index, segments.digest(sealed, nonce if slot.index == 0 else b""),
-                       expected)
+        per_block = BLOCK_CHUNKS // expected.chunks
+        cuts = _cuts(slot.n, expected.chunks)
+        if slot.final and slot.index * per_block + len(cuts) != len(expected.digests):
+            raise SignatureError("the content's length is not the signed length")
+        for number, (start, end) in enumerate(cuts):
+            first = nonce if slot.index == 0 and not start else b""
+            segments.check(slot.index * per_block + number,
+                           segments.digest(slot.src[start:end], first), expected.digests,
+                           expected.chunks)
     counter = slot.index * BLOCK_CHUNKS
     count, final_index, deferred = open_plan(slot.n, counter, slot.final)
     good = open_run(aead, slot.src, slot.dst, counter, slot.n, final_index, nonces, 0, count)

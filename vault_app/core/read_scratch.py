@@ -20,20 +20,23 @@ KEEP = 4  # spare buffers kept: a read and up to three helpers (reader.MAX_HELPE
 
 
 class Scratch:
-    """One read's buffer, its nonce buffer, and the segment it holds (checked, for the
+    """One read's buffer, its nonce buffer, and the segments it holds (checked, for the
     reader named by ``reader``)."""
 
     def __init__(self) -> None:
         self._view: memoryview | None = None
         self.nonces = Nonces()
-        self.reader: object = None  # the token of the reader whose segment it holds
-        self.segment = -1  # that segment, checked when it was read (-1: none)
+        self.reader: object = None  # the token of the reader whose segments it holds
+        self.held = (0, 0)  # those segments (first, end), checked when they were read
+
+    def holds(self, first: int, end: int) -> bool:
+        return self.held[0] <= first and end <= self.held[1]
 
     def buffer(self, size: int) -> memoryview:
-        """At least ``size`` bytes (mapped anew, and forgetting its segment, if smaller)."""
+        """At least ``size`` bytes (mapped anew, and forgetting its segments, if smaller)."""
         if self._view is None or len(self._view) < size:
             self._view = block_buffer(size)
-            self.segment = -1
+            self.held = (0, 0)
         return self._view
 
 
@@ -45,8 +48,8 @@ def take(reader: object) -> Scratch:
     """A buffer for a read by the reader whose token is ``reader``."""
     with _guard:
         scratch = _spare.pop() if _spare else Scratch()
-    if scratch.reader is not reader:  # another reader's segment is no use here
-        scratch.reader, scratch.segment = reader, -1
+    if scratch.reader is not reader:  # another reader's segments are no use here
+        scratch.reader, scratch.held = reader, (0, 0)
     return scratch
 
 

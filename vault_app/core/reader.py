@@ -122,8 +122,10 @@ class AgeReader(io.RawIOBase):
     the whole payload is hashed once on opening and must match. With
     ``segment_digests`` (the signed list of ``segments.py``, already checked against its
     signed root) every segment a read needs is read whole, hashed and checked before
-    anything in it is decrypted, at each read from the file: a read costs about one
-    segment (2 MiB), and bytes changed after opening are caught. Wrap in
+    anything in it is decrypted, at each read from the file: a read costs what it covers
+    rounded out to whole segments, and bytes changed after opening are caught. ``head``
+    (a header the caller already read from ``source`` at its position, and its length in
+    bytes) spares reading it again; it is authenticated all the same. Wrap in
     :class:`io.BufferedReader` for ``readline`` and small reads (``vault_app.open`` does).
 
     ``chunks_decrypted`` counts AEAD chunk decryptions, to show a read's cost.
@@ -139,14 +141,17 @@ class AgeReader(io.RawIOBase):
         file_key: bytes | None = None,
         armored: bool | None = None,
         payload_sha256: str | None = None,
-        segment_digests: Sequence[bytes] | None = None,
+        segment_digests: segments.Listed | None = None,
         owns_source: bool = False,
         name: str | None = None,
+        head: tuple[Header, int] | None = None,
     ) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self._owned: BinaryIO | None = None
-        self._digests: Sequence[bytes] | None = None
+        self._digests: segments.Listed | None = None
+        self._unit = segments.SEGMENT_CHUNKS  # chunks per segment
+        self._piece = segments.SEGMENT_CHUNKS  # chunks in a piece of a spread read
         if isinstance(source, str | os.PathLike):
             self.name: str = os.fspath(source)
             self._owned = _open_file(Path(source))
@@ -156,18 +161,21 @@ class AgeReader(io.RawIOBase):
             self._owned = source if owns_source else None
             src = source
         try:
-            self._setup(src, identities, file_key, armored)
+            self._setup(src, identities, file_key, armored, head)
             if payload_sha256 is not None:
                 self._check_digest(payload_sha256)
             self._digests = segment_digests
             if segment_digests is not None:
+                self._unit = segment_digests.chunks
+                self._piece = max(self._unit, BATCH_CHUNKS)  # small segments: read together
                 self._start_segments(segment_digests)
         except BaseException:
             self._release()
             raise
 
     def _setup(self, src: BinaryIO, identities: Sequence[Identity] | None,
-               file_key: bytes | None, armored: bool | None) -> None:
+               file_key: bytes | None, armored: bool | None,
+               head: tuple[Header, int] | None) -> None:
         if not src.seekable():
             raise io.UnsupportedOperation("an age file must be seekable for random access")
         base = src.tell()
@@ -178,10 +186,16 @@ class AgeReader(io.RawIOBase):
         # (armor decoded into memory, a caller's file object) is seeked, one read at a time
         self._positional = CAN_PREAD and isinstance(src, io.FileIO)
         self._seek_lock = threading.Lock()
-        lines = _HeaderLines(src, base)
-        header, file_key = age.open_head(lines, identities=identities, file_key=file_key)
+        if head is not None:  # read by the caller from this file, at ``base``
+            header, length = head
+            file_key = age.authenticate_head(header, identities=identities,
+                                             file_key=file_key)
+            self._payload_at = base + length
+        else:
+            lines = _HeaderLines(src, base)
+            header, file_key = age.open_head(lines, identities=identities, file_key=file_key)
+            self._payload_at = lines.consumed_to
         self.header: Header = header
-        self._payload_at = lines.consumed_to
         self._payload = age.open_random_access(src, self._payload_at, file_key)
         self._final_ok = False
         self._pos = 0
@@ -192,27 +206,38 @@ class AgeReader(io.RawIOBase):
                                          for _ in range(CACHE_CHUNKS)]
         self.chunks_decrypted = 0
 
-    def _start_segments(self, digests: Sequence[bytes]) -> None:
+    def _start_segments(self, digests: segments.Listed) -> None:
         self._payload_size = self._src.seek(0, io.SEEK_END) - self._payload_at
-        if len(digests) != segments.count_for_payload(self._payload_size):
+        if len(digests.digests) != segments.count_for_payload(self._payload_size,
+                                                               digests.chunks):
             raise SignatureError("the content's length is not the signed length "
                                  "(cut short, or grown)")
 
-    def _checked_segment(self, scratch: Scratch, index: int) -> memoryview:
-        """Segment ``index`` as just read from the file and checked (or still in the
-        scratch buffer from the read that checked it)."""
+    def _checked_chunks(self, scratch: Scratch, first: int,
+                        stop: int) -> tuple[memoryview, int]:
+        """The segments holding chunks ``first..stop`` (within one piece, see
+        :meth:`_decrypt_span`) as read from the file in one go and each checked, or
+        still in the scratch buffer from the read that checked them; and the payload
+        offset where what is returned starts."""
         assert self._digests is not None
-        start, length = segments.span(index, self._payload_size)
-        view = scratch.buffer(NONCE_SIZE + segments.SEGMENT)[:length]
-        if scratch.segment != index:
-            scratch.segment = -1
-            self._read_payload(start, view)
+        lo, hi = first // self._unit, -(-stop // self._unit)
+        buffer = scratch.buffer(NONCE_SIZE + self._piece * ENC_CHUNK)
+        if scratch.holds(lo, hi):
+            return buffer, segments.span(scratch.held[0], self._payload_size, self._unit)[0]
+        scratch.held = (0, 0)
+        start = segments.span(lo, self._payload_size, self._unit)[0]
+        last_at, last_len = segments.span(hi - 1, self._payload_size, self._unit)
+        view = buffer[: last_at + last_len - start]
+        self._read_payload(start, view)
+        for index in range(lo, hi):
+            at, length = segments.span(index, self._payload_size, self._unit)
+            computed = segments.digest(view[at - start : at - start + length])
             try:
-                segments.check(index, segments.digest(view), self._digests)
-            except SignatureError as exc:  # named, as the reader's user may hold many
+                segments.check(index, computed, self._digests.digests, self._unit)
+            except SignatureError as exc:  # named: the reader's user may hold many
                 raise SignatureError(f"{os.path.basename(self.name)}: {exc}") from None
-            scratch.segment = index
-        return view
+        scratch.held = (lo, hi)
+        return view, start
 
     def _check_digest(self, expected: str) -> None:
         """Hash the payload ciphertext (nonce included) through this very handle.
@@ -313,14 +338,15 @@ class AgeReader(io.RawIOBase):
             plain = self._cached(scratch, index)
             view[:] = plain[offset : offset + len(view)]
 
-    def _check_ahead(self, scratch: Scratch, chunk: int) -> None:
+    def _check_ahead(self, scratch: Scratch, first: int, stop: int | None = None) -> None:
+        """Read and check the segments of chunks ``first..stop`` before any decrypting."""
         if self._digests is not None:
-            self._checked_segment(scratch, chunk // segments.SEGMENT_CHUNKS)
+            self._checked_chunks(scratch, first, first + 1 if stop is None else stop)
 
     def _decrypt_span(self, pos: int, out: memoryview) -> None:
         """Fill ``out`` from ``pos``: cut at segment boundaries, the pieces worked by
         this thread and up to :data:`MAX_HELPERS` helpers at once."""
-        unit = segments.SEGMENT_CHUNKS
+        unit = self._piece
         first, last = pos // CHUNK, (pos + len(out) - 1) // CHUNK
         bounds = [first, *range((first // unit + 1) * unit, last + 1, unit), last + 1]
         pieces = list(itertools.pairwise(bounds))
@@ -351,7 +377,7 @@ class AgeReader(io.RawIOBase):
         """Chunks ``start..stop`` (in one segment) of the request ``out`` at ``pos``:
         whole chunks decrypted in place, a partial one at either edge through the cache."""
         end = pos + len(out)
-        self._check_ahead(scratch, start)
+        self._check_ahead(scratch, start, stop)
         if start * CHUNK < pos:
             self._copy_chunk(scratch, pos, out[: (start + 1) * CHUNK - pos])
             start += 1
@@ -438,13 +464,12 @@ class AgeReader(io.RawIOBase):
     def _decrypt_run(self, scratch: Scratch, first: int, count: int,
                      out: memoryview) -> int:
         """Decrypt ``count`` chunks from ``first`` into ``out`` (fewer where a run would
-        cross into another segment); return plaintext bytes."""
+        cross into another piece); return plaintext bytes."""
         if self._digests is not None:
-            index, inside = divmod(first, segments.SEGMENT_CHUNKS)
-            count = min(count, segments.SEGMENT_CHUNKS - inside)
+            count = min(count, self._piece - first % self._piece)
             offset, length = self._payload.span(first, count)
-            at = offset - segments.span(index, self._payload_size)[0]
-            sealed = self._checked_segment(scratch, index)[at : at + length]
+            held, at = self._checked_chunks(scratch, first, first + count)
+            sealed = held[offset - at : offset - at + length]
         else:
             offset, length = self._payload.span(first, count)
             sealed = scratch.buffer(BATCH_CHUNKS * ENC_CHUNK)[:length]

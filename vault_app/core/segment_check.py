@@ -15,18 +15,35 @@ from typing import BinaryIO
 from vault_app.core import segments, worker_threads
 from vault_app.core.filling import CAN_PREAD, fill_at
 from vault_app.core.ring import available_cores, block_buffer
-from vault_app.core.stream import NONCE_SIZE
+from vault_app.core.stream import ENC_CHUNK, NONCE_SIZE
 
 MAX_THREADS = 8
 
 
 def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
-                  cores: int | None = None) -> list[bytes]:
-    """The digest of every segment of the payload at ``payload_at`` in ``src``. A segment
-    the file no longer holds in full (it shrank) gets an empty digest, which no check
-    accepts."""
-    count = segments.count_for_payload(payload_size)
+                  cores: int | None = None, *,
+                  chunks: int = segments.SEGMENT_CHUNKS) -> list[bytes]:
+    """The digest of every segment (of ``chunks`` chunks) of the payload at ``payload_at``
+    in ``src``. A segment the file no longer holds in full (it shrank) gets an empty
+    digest, which no check accepts."""
+    return _hash(src, payload_at, payload_size, cores, chunks, None)[0]
+
+
+def hash_segments_twice(src: BinaryIO, payload_at: int, payload_size: int, chunks: int,
+                        finer: int) -> tuple[list[bytes], list[bytes]]:
+    """The digests of the segments of ``chunks`` chunks and of the smaller ones of
+    ``finer`` chunks (which divides ``chunks``), in one read of the payload: a stream's
+    copy is checked against the digests taken as it was sealed (the larger segments)
+    while the digests its header lists (the smaller) are taken of those very bytes."""
+    return _hash(src, payload_at, payload_size, None, chunks, finer)
+
+
+def _hash(src: BinaryIO, payload_at: int, payload_size: int, cores: int | None,
+          chunks: int, finer: int | None) -> tuple[list[bytes], list[bytes]]:
+    count = segments.count_for_payload(payload_size, chunks)
     found: list[bytes] = [b""] * count
+    fine: list[bytes] = [b""] * (segments.count_for_payload(payload_size, finer)
+                                 if finer else 0)
     next_index = itertools.count().__next__  # atomic under the GIL
     positional = CAN_PREAD
     threads = max(1, min(MAX_THREADS, count, cores or available_cores())) if positional else 1
@@ -34,13 +51,19 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
     errors: list[BaseException] = []
 
     def hash_some() -> None:
-        buffer = block_buffer(NONCE_SIZE + segments.SEGMENT)
+        buffer = block_buffer(NONCE_SIZE + chunks * ENC_CHUNK)
         try:
             while not errors and (index := next_index()) < count:
-                start, length = segments.span(index, payload_size)
+                start, length = segments.span(index, payload_size, chunks)
                 view = buffer[:length]
-                if fill_at(src, payload_at + start, view, positional=positional) == length:
-                    found[index] = segments.digest(view)
+                if fill_at(src, payload_at + start, view, positional=positional) != length:
+                    continue
+                found[index] = segments.digest(view)
+                if finer:
+                    per = chunks // finer
+                    for small in range(index * per, min((index + 1) * per, len(fine))):
+                        at, size = segments.span(small, payload_size, finer)
+                        fine[small] = segments.digest(view[at - start : at - start + size])
         except BaseException as exc:  # raised on the calling thread
             errors.append(exc)
 
@@ -50,4 +73,4 @@ def hash_segments(src: BinaryIO, payload_at: int, payload_size: int,
         worker.join()
     if errors:
         raise errors[0]
-    return found
+    return found, fine

@@ -10,15 +10,20 @@ and the list sits in the header, where a reader finds it without reading the pay
 
 The rules (docs/format.md, "segment digests"):
 
-* a segment is :data:`SEGMENT_CHUNKS` sealed STREAM chunks (2 MiB of plaintext): segment
-  ``k`` is chunks ``32k .. 32k+31``, and segment 0 also starts with the payload's
-  16-byte nonce, so every payload byte is in exactly one segment; the last segment
-  holds what is left;
+* a segment is ``N`` sealed STREAM chunks, ``N`` a power of two from 1 to
+  :data:`SEGMENT_CHUNKS` (32: 2 MiB of plaintext): segment ``k`` is chunks
+  ``Nk .. Nk+N-1``, and segment 0 also starts with the payload's 16-byte nonce, so every
+  payload byte is in exactly one segment; the last segment holds what is left;
+* a writer takes the smallest ``N`` that lists at most :data:`MAX_LISTED` segments (32
+  past 2 GiB): a read then hashes little more than it decrypts (a column of a Parquet
+  file, its footer), and the list stays small enough to read with every header;
 * a segment's digest is the SHA-256 of its bytes;
-* the stanza ``-> dataset-vault.org/segments 1 32`` (format version 1, chunks per
+* the stanza ``-> dataset-vault.org/segments 1 N`` (format version 1, chunks per
   segment) holds the digests, 32 bytes each, in order, as its body;
-* the root, which the record signs, is the SHA-256 of ``"dataset-vault.org/segments/v1\\n"``
-  followed by that body (hex, lowercase).
+* the root, which the record signs, is the SHA-256 of a line naming the format,
+  ``"dataset-vault.org/segments/v1\\n"`` for ``N`` = 32 (the only size of the first
+  files) and ``"dataset-vault.org/segments/v1 N\\n"`` otherwise, followed by that body
+  (hex, lowercase): the signature covers the segment size too.
 
 A payload's segment count follows from its length, so a list of the wrong length (a
 file cut short or grown) is refused before any segment is read.
@@ -32,33 +37,50 @@ from vault_app.core.digests import sha256, sha256_hex
 from vault_app.core.errors import MalformedError, SignatureError
 from vault_app.core.header import Stanza
 from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE, last_chunks
+from vault_app.core.value_class import value_class
 
-SEGMENT_CHUNKS = 32
-SEGMENT = SEGMENT_CHUNKS * ENC_CHUNK  # sealed bytes in a full segment (without the nonce)
+SEGMENT_CHUNKS = 32  # the most chunks in a segment (and the only size of the first files)
+SIZES = (1, 2, 4, 8, 16, 32)  # chunks per segment a file may use
+SEGMENT = SEGMENT_CHUNKS * ENC_CHUNK  # sealed bytes in a full segment of 32 chunks
+MAX_LISTED = 1024  # a writer's choice of size keeps the list to this many, up to 32 chunks
 STANZA = "dataset-vault.org/segments"
 VERSION = "1"
 DIGEST = 32
-_ROOT_DOMAIN = b"dataset-vault.org/segments/v1\n"
+_ROOT_DOMAIN = b"dataset-vault.org/segments/v1"
 
 
-def count_for_plaintext(size: int) -> int:
-    """Segments of the payload of ``size`` plaintext bytes (known before encrypting)."""
+@value_class
+class Listed:
+    """A file's segment digests, as its header lists them, and their segment size."""
+
+    chunks: int  # sealed chunks per segment
+    digests: tuple[bytes, ...]
+
+
+def chunks_for(size: int) -> int:
+    """The segment size (in chunks) a writer uses for ``size`` plaintext bytes."""
     chunks = max(1, -(-size // CHUNK))
-    return -(-chunks // SEGMENT_CHUNKS)
+    return next((n for n in SIZES if -(-chunks // n) <= MAX_LISTED), SEGMENT_CHUNKS)
 
 
-def count_for_payload(payload_size: int) -> int:
+def count_for_plaintext(size: int, chunks: int = SEGMENT_CHUNKS) -> int:
+    """Segments of the payload of ``size`` plaintext bytes (known before encrypting)."""
+    return -(-max(1, -(-size // CHUNK)) // chunks)
+
+
+def count_for_payload(payload_size: int, chunks: int = SEGMENT_CHUNKS) -> int:
     """Segments of a payload of ``payload_size`` bytes, nonce included (0: impossible)."""
-    chunks, error = last_chunks(max(payload_size - NONCE_SIZE, 0), 0)
+    sealed, error = last_chunks(max(payload_size - NONCE_SIZE, 0), 0)
     if error is not None:
         return 0
-    return -(-chunks // SEGMENT_CHUNKS)
+    return -(-sealed // chunks)
 
 
-def span(index: int, payload_size: int) -> tuple[int, int]:
+def span(index: int, payload_size: int, chunks: int = SEGMENT_CHUNKS) -> tuple[int, int]:
     """Where segment ``index`` lies in the payload (offset from the nonce, length)."""
-    start = 0 if index == 0 else NONCE_SIZE + index * SEGMENT
-    end = min(NONCE_SIZE + (index + 1) * SEGMENT, payload_size)
+    size = chunks * ENC_CHUNK
+    start = 0 if index == 0 else NONCE_SIZE + index * size
+    end = min(NONCE_SIZE + (index + 1) * size, payload_size)
     return start, end - start
 
 
@@ -70,42 +92,49 @@ def digest(sealed: memoryview, nonce: bytes = b"") -> bytes:
     return hasher.digest()
 
 
-def root(digests: Sequence[bytes]) -> str:
-    """The root the record signs, over the list as the stanza holds it."""
-    return sha256_hex(_ROOT_DOMAIN + b"".join(digests))
+def root(digests: Sequence[bytes], chunks: int = SEGMENT_CHUNKS) -> str:
+    """The root the record signs, over the segment size and the list as the stanza
+    holds it."""
+    line = _ROOT_DOMAIN + (b"" if chunks == SEGMENT_CHUNKS else b" %d" % chunks) + b"\n"
+    return sha256_hex(line + b"".join(digests))
 
 
-def encode_stanza(digests: Sequence[bytes]) -> Stanza:
-    return Stanza(STANZA, (VERSION, str(SEGMENT_CHUNKS)), b"".join(digests))
+def encode_stanza(digests: Sequence[bytes], chunks: int = SEGMENT_CHUNKS) -> Stanza:
+    return Stanza(STANZA, (VERSION, str(chunks)), b"".join(digests))
 
 
-def placeholder_stanza(plaintext_size: int) -> Stanza:
+def placeholder_stanza(plaintext_size: int, chunks: int = SEGMENT_CHUNKS) -> Stanza:
     """A stanza of the final length, for the header written before the payload."""
-    return encode_stanza([bytes(DIGEST)] * count_for_plaintext(plaintext_size))
+    return encode_stanza([bytes(DIGEST)] * count_for_plaintext(plaintext_size, chunks),
+                         chunks)
 
 
-def decode_stanza(stanza: Stanza) -> list[bytes]:
+def decode_stanza(stanza: Stanza) -> Listed:
     """The digests a segments stanza lists (MalformedError for anything else)."""
-    if stanza.type != STANZA or stanza.args != (VERSION, str(SEGMENT_CHUNKS)):
+    sizes = {str(n): n for n in SIZES}
+    if (stanza.type != STANZA or len(stanza.args) != 2 or stanza.args[0] != VERSION
+            or stanza.args[1] not in sizes):
         raise MalformedError("the file's segment digests have an unknown format")
     body = stanza.body
     if not body or len(body) % DIGEST:
         raise MalformedError("the file's segment digests are malformed")
-    return [body[i : i + DIGEST] for i in range(0, len(body), DIGEST)]
+    return Listed(sizes[stanza.args[1]],
+                  tuple(body[i : i + DIGEST] for i in range(0, len(body), DIGEST)))
 
 
-def check_list(digests: Sequence[bytes], signed_root: str, payload_size: int) -> None:
+def check_list(listed: Listed, signed_root: str, payload_size: int) -> None:
     """The list is the signed one and fits the payload's length (SignatureError if not)."""
-    if root(digests) != signed_root.lower():  # public values: no timing to hide
+    if root(listed.digests, listed.chunks) != signed_root.lower():  # public: no timing
         raise SignatureError("the segment digests are not the signed ones")
-    if len(digests) != count_for_payload(payload_size):
+    if len(listed.digests) != count_for_payload(payload_size, listed.chunks):
         raise SignatureError("the content's length is not the signed length "
                              "(cut short, or grown)")
 
 
-def check(index: int, computed: bytes, digests: Sequence[bytes]) -> None:
+def check(index: int, computed: bytes, digests: Sequence[bytes],
+          chunks: int = SEGMENT_CHUNKS) -> None:
     """Segment ``index`` as read is the signed content (SignatureError if not)."""
     if index >= len(digests) or computed != digests[index]:  # both public (the header)
         raise SignatureError(f"the content is not the signed content (segment {index}, "
-                             f"from plaintext byte {index * SEGMENT_CHUNKS * CHUNK}, was "
+                             f"from plaintext byte {index * chunks * CHUNK}, was "
                              "changed)")

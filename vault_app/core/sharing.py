@@ -83,7 +83,8 @@ def share(session: Session, locked: Path, user: str, role: Role, *,
 def _rewrite_header(session: Session, src: BinaryIO, locked: Path, head: Head,
                     file_key: bytes, stanzas: list[Stanza], history: list[Record]) -> None:
     """A new header over the payload of ``src`` (the file the header was checked from)."""
-    listed = [segments.encode_stanza(head.segments)] if head.segments is not None else []
+    listed = ([segments.encode_stanza(head.segments.digests, head.segments.chunks)]
+              if head.segments is not None else [])
     header = age.seal_header(file_key, [*stanzas, *listed, encode_stanza(history)])
     payload = head.file_size - head.header_len
     with session.folder.replace(locked, overwrite=True) as out:

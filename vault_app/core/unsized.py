@@ -8,8 +8,10 @@ unnamed temporary file first (ciphertext only: the plaintext never touches the d
 then copied after the header. The copy is checked by hashing the published payload's
 segments again, on every core, against the digests the pipeline's workers took of the
 very buffers they sealed: that proves the published bytes are the ones encrypted, as the
-block-by-block read-back of a sized lock does. Costs one more write and read of the
-ciphertext than a lock of a file.
+block-by-block read-back of a sized lock does. The header lists segments of the size the
+stream's length calls for (``segments.chunks_for``); where that is smaller than the
+pipeline's 32 chunks, they are hashed in the same read of the copy. Costs one more write
+and read of the ciphertext than a lock of a file (and, under 2 GiB, one more hashing).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import BinaryIO
 
 from vault_app.core import age
 from vault_app.core.progress import CancelToken, ProgressFn
-from vault_app.core.segment_check import hash_segments
+from vault_app.core.segment_check import hash_segments, hash_segments_twice
+from vault_app.core.segments import SEGMENT_CHUNKS
 
 _COPY = 4 << 20
 
@@ -41,12 +44,19 @@ def sealed_apart(file_key: bytes, plain: BinaryIO, *, progress: ProgressFn | Non
         yield spill, size, digests
 
 
-def copy_checked(spill: BinaryIO, out: BinaryIO, start: int, digests: list[bytes]) -> bool:
-    """Copy the sealed payload after the header (``out`` is at ``start``); True if the
-    payload as read back from ``out`` has every one of ``digests``."""
+def copy_checked(spill: BinaryIO, out: BinaryIO, start: int, sealed: list[bytes],
+                 chunks: int) -> tuple[bool, list[bytes]]:
+    """Copy the sealed payload after the header (``out`` is at ``start``). Returns
+    whether the payload as read back from ``out`` has every one of the ``sealed`` digests
+    (segments of 32 chunks, as the pipeline took them), and the digests of its segments
+    of ``chunks`` chunks, for the header (``segments.chunks_for`` of the stream's size:
+    known only now), taken of the same bytes in the same read."""
     import shutil
 
     shutil.copyfileobj(spill, out, _COPY)
     out.flush()
     written = out.tell() - start
-    return hash_segments(out, start, written) == digests
+    if chunks == SEGMENT_CHUNKS:
+        return hash_segments(out, start, written) == sealed, sealed
+    found, listed = hash_segments_twice(out, start, written, SEGMENT_CHUNKS, chunks)
+    return found == sealed, listed

@@ -293,7 +293,8 @@ class Vault:
         """Seekable plaintext view, after the header signature checks out.
 
         Each segment a read needs is hashed and checked against the signed list as it is
-        read from the file (about one 2 MiB segment per read anywhere). Files made before
+        read from the file (a read costs what it covers, rounded out to whole segments:
+        64 KiB each up to 64 MiB of content, at most 2 MiB). Files made before
         segment digests have one digest of the whole payload: with ``verify_content``
         (the default) it is checked on opening (about 0.5 s per GiB); without it (a quick
         preview) every chunk is still authenticated, but content rewritten by another

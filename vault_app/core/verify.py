@@ -180,7 +180,8 @@ def _verify_open(session: Session, path: Path, handle: BinaryIO,
         return FileVerdict(path, verdict.status, verdict.detail)
     current = head.history[-1]
     if head.segments is not None:  # checked against the signed root by judge
-        same = hash_segments(handle, head.header_len, head.payload_size) == head.segments
+        same = (hash_segments(handle, head.header_len, head.payload_size,
+                              chunks=head.segments.chunks) == list(head.segments.digests))
     else:
         same = payload_digest(handle, head.header_len) == current.payload_sha256
     if not same:

@@ -97,7 +97,7 @@ def open_outside(path: Path, keystore: Keystore, user: str, verify: bool) -> Bin
         whole = listed = None
         if verify and current is not None and head is not None:
             if current.segments_sha256:
-                listed = head.segments or []
+                listed = head.segments or segments.Listed(segments.SEGMENT_CHUNKS, ())
                 segments.check_list(listed, current.segments_sha256, head.payload_size)
             else:
                 whole = current.payload_sha256
