@@ -3,8 +3,11 @@ scratch buffers kept between readers (``reader.py``)."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,34 @@ def test_a_header_handed_in_is_read_once_and_still_authenticated(tmp_path: Path)
         assert reader.read() == plain
     with open(path, "rb", buffering=0) as raw, pytest.raises(HeaderMACError):
         AgeReader(raw, file_key=age.new_file_key(), head=(header, length))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_reads_without_its_parents_helpers(tmp_path: Path,
+                                                           two_cores: None) -> None:
+    """multiprocessing's default on Linux forks: the child has none of the parent's
+    helper threads, and a spread read there must not wait for them."""
+    plain = data(3 * SEG)
+    path = tmp_path / "f.age"
+    file_key, found = locked_file(path, plain)
+    with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
+        assert reader.read_at(SEG - 100, bytearray(SEG)) == SEG  # helpers now started
+    pid = os.fork()
+    if pid == 0:  # the child: one more spread read, then report
+        code = 1
+        try:
+            with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as again:
+                out = bytearray(2 * SEG)
+                code = 0 if again.read_at(100, out) == 2 * SEG and \
+                    bytes(out) == plain[100 : 100 + 2 * SEG] else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child's read waited for helper threads it does not have")
+    assert os.waitstatus_to_exitcode(done[1]) == 0

@@ -11,6 +11,7 @@ segment it holds, so that check never vouches for another file.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from vault_app.core.ring import block_buffer
@@ -42,6 +43,16 @@ class Scratch:
 
 _spare: list[Scratch] = []
 _guard = threading.Lock()
+
+
+def _fresh_in_child() -> None:
+    """A forked child starts with no spare buffers and a lock no parent thread holds."""
+    global _spare, _guard
+    _spare, _guard = [], threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_in_child)
 
 
 def take(reader: object) -> Scratch:

@@ -12,6 +12,7 @@ wait; the handlers then unwind and remove the temporary files.
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import threading
@@ -89,3 +90,14 @@ class _Helpers:
 
 #: The process's helper threads (started on first use, never more than asked for).
 helpers = _Helpers()
+
+
+def _forget_helpers_in_child() -> None:
+    """A forked child has none of its parent's threads: counting them as started would
+    leave a spread read waiting forever for helpers that are not there."""
+    global helpers
+    helpers = _Helpers()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers_in_child)
