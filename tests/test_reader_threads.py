@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_segments import SEG, data, listed, locked_file
+from test_segments import SEG, data, listed, locked_file, resealed_chunk
 
 from vault_app.core import reader as reader_module
 from vault_app.core import segments
@@ -77,25 +77,12 @@ def test_a_forged_segment_fails_the_spread_read_and_releases_nothing_of_it(
     raw = path.read_bytes()
     payload_at = len(raw) - (len(plain) + 16 + 16 * (len(plain) // (64 * 1024)))
     path.write_bytes(raw[:payload_at]
-                     + resealed_chunk_with(raw[payload_at:], file_key,
-                                           segments.SEGMENT_CHUNKS + 3))
+                     + resealed_chunk(raw[payload_at:], segments.SEGMENT_CHUNKS + 3, file_key))
     with AgeReader(path, file_key=file_key, segment_digests=listed(found)) as reader:
         out = bytearray(3 * SEG)
         with pytest.raises(SignatureError, match="segment 1"):
             reader.read_at(0, out)
         assert bytes(out[SEG : 2 * SEG]) == bytes(SEG)  # nothing of segment 1 released
-
-
-def resealed_chunk_with(payload: bytes, file_key: bytes, index: int) -> bytes:
-    """``test_segments.resealed_chunk`` for a payload sealed under ``file_key``."""
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-    from vault_app.core.stream import CHUNK, ENC_CHUNK, NONCE_SIZE, chunk_nonce, payload_key
-
-    aead = ChaCha20Poly1305(payload_key(file_key, payload[:NONCE_SIZE]))
-    at = NONCE_SIZE + index * ENC_CHUNK
-    forged = aead.encrypt(chunk_nonce(index, False), b"x" * CHUNK, None)
-    return payload[:at] + forged + payload[at + ENC_CHUNK :]
 
 
 def test_a_kept_scratch_buffer_never_vouches_for_another_readers_segment(
@@ -108,7 +95,7 @@ def test_a_kept_scratch_buffer_never_vouches_for_another_readers_segment(
     key_bad, found_bad = locked_file(bad, plain)
     raw = bad.read_bytes()
     payload_at = len(raw) - (len(plain) + 16 + 16 * (len(plain) // (64 * 1024)))
-    bad.write_bytes(raw[:payload_at] + resealed_chunk_with(raw[payload_at:], key_bad, 1))
+    bad.write_bytes(raw[:payload_at] + resealed_chunk(raw[payload_at:], 1, key_bad))
     with AgeReader(good, file_key=key_good, segment_digests=listed(found_good)) as reader:
         assert reader.read_at(10, bytearray(100)) == 100  # segment 0 checked, kept
     with AgeReader(bad, file_key=key_bad, segment_digests=listed(found_bad)) as reader, \

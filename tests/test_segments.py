@@ -91,10 +91,10 @@ def test_the_list_rides_in_a_stanza_of_known_length() -> None:
             segments.decode_stanza(bad)
 
 
-def resealed_chunk(payload: bytes, index: int) -> bytes:
+def resealed_chunk(payload: bytes, index: int, key: bytes = KEY) -> bytes:
     """Chunk ``index`` replaced by other content sealed under the same key (what someone
     who can read the file could do): it authenticates, so only the digest can tell."""
-    aead = ChaCha20Poly1305(payload_key(KEY, NONCE))
+    aead = ChaCha20Poly1305(payload_key(key, payload[:NONCE_SIZE]))
     at = NONCE_SIZE + index * ENC_CHUNK
     forged = aead.encrypt(chunk_nonce(index, False), b"x" * CHUNK, None)
     return payload[:at] + forged + payload[at + ENC_CHUNK :]
@@ -124,15 +124,17 @@ def test_a_list_of_another_length_is_refused() -> None:
                         segment_digests=listed([*found, bytes(32)]))
 
 
-def locked_file(path: Path, plain: bytes) -> tuple[bytes, list[bytes]]:
-    """An age file of ``plain``: its file key and its segment digests."""
+def locked_file(path: Path, plain: bytes,
+                chunks: int = segments.SEGMENT_CHUNKS) -> tuple[bytes, list[bytes]]:
+    """An age file of ``plain``: its file key and its segment digests (of ``chunks``)."""
     file_key = age.new_file_key()
     header = age.seal_header(file_key, age.wrap_stanzas(file_key,
                                                         [generate_identity().recipient()]))
     found: list[bytes] = []
     with open(path, "wb") as out:
         out.write(header.encode())
-        encrypt_payload(file_key, io.BytesIO(plain), out, segment_digests=found)
+        encrypt_payload(file_key, io.BytesIO(plain), out, segment_digests=found,
+                        segment_chunks=chunks)
     return file_key, found
 
 
@@ -242,14 +244,7 @@ def test_smaller_segments_follow_the_same_rules(size: int, chunks: int,
 def test_a_reader_checks_segments_of_the_listed_size(tmp_path: Path) -> None:
     plain = data(SEG + 9 * CHUNK + 5)
     path = tmp_path / "f.age"
-    file_key = age.new_file_key()
-    header = age.seal_header(file_key, age.wrap_stanzas(file_key,
-                                                        [generate_identity().recipient()]))
-    found: list[bytes] = []
-    with open(path, "wb") as out:
-        out.write(header.encode())
-        encrypt_payload(file_key, io.BytesIO(plain), out, segment_digests=found,
-                        segment_chunks=1)
+    file_key, found = locked_file(path, plain, chunks=1)
     with AgeReader(path, file_key=file_key, segment_digests=listed(found, 1)) as reader:
         for offset, length in ((0, 10), (CHUNK - 3, 9), (SEG - 100, CHUNK + 200),
                                (len(plain) - 7, 100)):
